@@ -1,0 +1,58 @@
+/**
+ * `berth start` (what `npm start` runs): the control plane with the default local database, the
+ * cluster `default`, and a local agent joined to it, so a task can be run at once with the aws cli.
+ */
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startAgent } from '../agent';
+import type { DatabaseLocation } from '../db/node-database';
+import { createCluster } from '../worker/core/clusters/clusters';
+import { isValidJoinToken, mintJoinToken } from '../worker/core/join-tokens/join-tokens';
+import { startControlPlane } from '../worker/node';
+
+export async function startLocalBerth(settings: { host: string; port: number; database: DatabaseLocation }) {
+  const plane = await startControlPlane(settings);
+  const deps = plane.deps;
+  await createCluster(deps, { clusterName: 'default' });
+
+  // The local agent keeps one token across restarts, stored beside the database.
+  const tokenFile = join(settings.database.dataDir, 'local-agent.token');
+  let token = existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : '';
+  if (!token || !(await isValidJoinToken(deps, 'default', token))) {
+    token = await mintJoinToken(deps, 'default');
+    writeFileSync(tokenFile, `${token}\n`);
+    chmodSync(tokenFile, 0o600);
+  }
+  const agent = await startAgent({
+    endpoint: plane.url,
+    cluster: 'default',
+    joinToken: token,
+    attributes: [],
+    stateDir: join(settings.database.dataDir, 'agent'),
+    log: (line) => console.log(`[agent] ${line}`),
+  });
+
+  const endpoint = plane.url;
+  console.log(`
+Berth is running.
+  ECS endpoint:  ${endpoint}
+  cluster:       default (one local agent)
+  data:          ${settings.database.url ?? join(settings.database.dataDir, 'berth.db')}
+
+Try it with the aws cli (any credentials are accepted for now):
+  export AWS_ACCESS_KEY_ID=berth AWS_SECRET_ACCESS_KEY=berth AWS_DEFAULT_REGION=us-east-1
+  aws ecs register-task-definition --endpoint-url ${endpoint} --family hello \\
+    --container-definitions '[{"name":"hello","image":"berth-test/busybox:latest","memory":64,"command":["sleep","600"]}]'
+  aws ecs run-task --endpoint-url ${endpoint} --cluster default --task-definition hello
+  aws ecs list-tasks --endpoint-url ${endpoint} --cluster default
+`);
+
+  const stop = async () => {
+    // Running containers are left alone: a restarted agent re-adopts them.
+    await agent.stop();
+    await plane.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+}

@@ -1,0 +1,129 @@
+/**
+ * Berth's state, one table per ECS resource. Nested ECS shapes that are always read and written
+ * with their parent (a task's containers, a task definition's body) are JSON columns: one row
+ * write per status report, and a Describe returns exactly what was stored.
+ * Times are epoch milliseconds.
+ */
+import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+export const clusters = sqliteTable('clusters', {
+  arn: text('arn').primaryKey(),
+  name: text('name').notNull().unique(),
+  status: text('status', { enum: ['ACTIVE', 'INACTIVE', 'PROVISIONING', 'DEPROVISIONING', 'FAILED'] }).notNull(),
+  tagsJson: text('tags_json').notNull().default('[]'),
+  settingsJson: text('settings_json').notNull().default('[]'),
+  createdAtMs: integer('created_at_ms').notNull(),
+});
+
+export const taskDefinitions = sqliteTable(
+  'task_definitions',
+  {
+    arn: text('arn').primaryKey(),
+    family: text('family').notNull(),
+    revision: integer('revision').notNull(),
+    status: text('status', { enum: ['ACTIVE', 'INACTIVE', 'DELETE_IN_PROGRESS'] }).notNull(),
+    /** The registered TaskDefinition shape, without the columns above. */
+    bodyJson: text('body_json').notNull(),
+    tagsJson: text('tags_json').notNull().default('[]'),
+    registeredAtMs: integer('registered_at_ms').notNull(),
+    deregisteredAtMs: integer('deregistered_at_ms'),
+  },
+  (t) => [uniqueIndex('task_definitions_family_revision').on(t.family, t.revision)],
+);
+
+export const containerInstances = sqliteTable(
+  'container_instances',
+  {
+    arn: text('arn').primaryKey(),
+    clusterArn: text('cluster_arn').notNull(),
+    /** The host's id; plays the part of ec2InstanceId. */
+    instanceId: text('instance_id').notNull(),
+    hostname: text('hostname').notNull(),
+    status: text('status', {
+      enum: ['ACTIVE', 'DRAINING', 'REGISTERING', 'DEREGISTERING', 'REGISTRATION_FAILED', 'INACTIVE'],
+    }).notNull(),
+    agentConnected: integer('agent_connected', { mode: 'boolean' }).notNull(),
+    agentVersion: text('agent_version').notNull(),
+    dockerVersion: text('docker_version').notNull(),
+    registeredCpu: integer('registered_cpu').notNull(),
+    registeredMemoryMiB: integer('registered_memory_mib').notNull(),
+    /** Attributes the agent reports (os, arch, docker version, --attribute): replaced on every hello. */
+    attributesJson: text('attributes_json').notNull().default('[]'),
+    /** Attributes set through PutAttributes: kept across reconnects. */
+    customAttributesJson: text('custom_attributes_json').notNull().default('[]'),
+    tagsJson: text('tags_json').notNull().default('[]'),
+    registeredAtMs: integer('registered_at_ms').notNull(),
+    lastSeenAtMs: integer('last_seen_at_ms').notNull(),
+    version: integer('version').notNull().default(1),
+  },
+  (t) => [
+    index('container_instances_cluster').on(t.clusterArn, t.registeredAtMs),
+    uniqueIndex('container_instances_instance_id').on(t.clusterArn, t.instanceId),
+  ],
+);
+
+export const tasks = sqliteTable(
+  'tasks',
+  {
+    arn: text('arn').primaryKey(),
+    clusterArn: text('cluster_arn').notNull(),
+    containerInstanceArn: text('container_instance_arn'),
+    taskDefinitionArn: text('task_definition_arn').notNull(),
+    family: text('family').notNull(),
+    revision: integer('revision').notNull(),
+    networkMode: text('network_mode').notNull(),
+    group: text('group_name').notNull(),
+    startedBy: text('started_by'),
+    launchType: text('launch_type').notNull().default('EC2'),
+    lastStatus: text('last_status').notNull(),
+    desiredStatus: text('desired_status').notNull(),
+    /** Bumped on every desired-status change; commands carry it so a late duplicate can't act twice. */
+    generation: integer('generation').notNull().default(1),
+    /** The highest agent report sequence recorded; older reports are ignored. */
+    reportSeq: integer('report_seq').notNull().default(-1),
+    /** Bumped on every change; the version of the task's state-change events. */
+    version: integer('version').notNull().default(1),
+    cpu: integer('cpu').notNull(),
+    memoryMiB: integer('memory_mib').notNull(),
+    /** The ECS Container shapes plus what the agent needs (ContainerSpec), see worker/core/tasks/task-record.ts. */
+    containersJson: text('containers_json').notNull(),
+    overridesJson: text('overrides_json').notNull().default('{}'),
+    tagsJson: text('tags_json').notNull().default('[]'),
+    stopCode: text('stop_code'),
+    stoppedReason: text('stopped_reason'),
+    createdAtMs: integer('created_at_ms').notNull(),
+    startedAtMs: integer('started_at_ms'),
+    pullStartedAtMs: integer('pull_started_at_ms'),
+    pullStoppedAtMs: integer('pull_stopped_at_ms'),
+    stoppingAtMs: integer('stopping_at_ms'),
+    stoppedAtMs: integer('stopped_at_ms'),
+    executionStoppedAtMs: integer('execution_stopped_at_ms'),
+    clientToken: text('client_token'),
+  },
+  (t) => [
+    index('tasks_cluster_desired').on(t.clusterArn, t.desiredStatus, t.createdAtMs),
+    index('tasks_instance').on(t.containerInstanceArn, t.desiredStatus),
+    index('tasks_cluster_family').on(t.clusterArn, t.family),
+  ],
+);
+
+/** Join tokens are stored hashed; the plain token is shown once, when minted. */
+export const joinTokens = sqliteTable('join_tokens', {
+  tokenSha256: text('token_sha256').primaryKey(),
+  clusterName: text('cluster_name').notNull(),
+  createdAtMs: integer('created_at_ms').notNull(),
+});
+
+/** RunTask clientToken records: the same token with the same request returns the same tasks. */
+export const runTaskRequests = sqliteTable('run_task_requests', {
+  clusterArn: text('cluster_arn').notNull(),
+  clientToken: text('client_token').notNull(),
+  requestSha256: text('request_sha256').notNull(),
+  responseJson: text('response_json').notNull(),
+  createdAtMs: integer('created_at_ms').notNull(),
+}, (t) => [uniqueIndex('run_task_requests_token').on(t.clusterArn, t.clientToken)]);
+
+export type ClusterRow = typeof clusters.$inferSelect;
+export type TaskDefinitionRow = typeof taskDefinitions.$inferSelect;
+export type ContainerInstanceRow = typeof containerInstances.$inferSelect;
+export type TaskRow = typeof tasks.$inferSelect;

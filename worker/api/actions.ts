@@ -1,0 +1,58 @@
+/**
+ * The ECS actions Berth serves, one line each: parse nothing (the protocol layer validated the
+ * input against the model), call the domain, return its output shape.
+ */
+import { clusterNameOf, createCluster, deleteCluster, describeClusters, listClusters } from '../core/clusters/clusters';
+import {
+  describeContainerInstances,
+  listContainerInstances,
+} from '../core/container-instances/container-instances';
+import type { StopTaskInput } from '../core/coordinator/cluster-coordinator';
+import type { RunTaskInput } from '../core/coordinator/run-task';
+import type { CoreDeps } from '../core/deps';
+import {
+  deleteTaskDefinitions,
+  deregisterTaskDefinition,
+  describeTaskDefinition,
+  listTaskDefinitionFamilies,
+  listTaskDefinitions,
+  registerTaskDefinition,
+} from '../core/task-definitions/task-definitions';
+import type { RegisterTaskDefinitionInput } from '../core/task-definitions/types';
+import { describeTasks, type ListTasksInput, listTasks } from '../core/tasks/task-queries';
+import type { CoordinatorDirectory } from './coordinator-directory';
+
+export interface ApiContext {
+  deps: CoreDeps;
+  coordinators: CoordinatorDirectory;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: each handler narrows its already-validated input to its own shape
+type ActionInput = any;
+type ActionHandler = (input: ActionInput, ctx: ApiContext) => Promise<unknown>;
+
+export const ACTIONS: Record<string, ActionHandler> = {
+  CreateCluster: (input, { deps }) => createCluster(deps, input).then(async (row) => ({
+    cluster: (await describeClusters(deps, { clusters: [row.name], include: ['TAGS', 'SETTINGS'] })).clusters[0],
+  })),
+  DescribeClusters: (input, { deps }) => describeClusters(deps, input),
+  ListClusters: (input, { deps }) => listClusters(deps, input),
+  DeleteCluster: (input, { deps }) => deleteCluster(deps, input),
+
+  RegisterTaskDefinition: (input: RegisterTaskDefinitionInput, { deps }) => registerTaskDefinition(deps, input),
+  DescribeTaskDefinition: (input, { deps }) => describeTaskDefinition(deps, input),
+  ListTaskDefinitions: (input, { deps }) => listTaskDefinitions(deps, input),
+  ListTaskDefinitionFamilies: (input, { deps }) => listTaskDefinitionFamilies(deps, input),
+  DeregisterTaskDefinition: (input, { deps }) => deregisterTaskDefinition(deps, input),
+  DeleteTaskDefinitions: (input, { deps }) => deleteTaskDefinitions(deps, input),
+
+  RunTask: (input: RunTaskInput, { coordinators }) =>
+    coordinators.forCluster(clusterNameOf(input.cluster)).runTask(input),
+  StopTask: (input: StopTaskInput, { coordinators }) =>
+    coordinators.forCluster(clusterNameOf(input.cluster)).stopTask(input),
+  DescribeTasks: (input, { deps }) => describeTasks(deps, input),
+  ListTasks: (input: ListTasksInput, { deps }) => listTasks(deps, input),
+
+  DescribeContainerInstances: (input, { deps }) => describeContainerInstances(deps, input),
+  ListContainerInstances: (input, { deps }) => listContainerInstances(deps, input),
+};

@@ -1,0 +1,34 @@
+/**
+ * ECS-form ARNs. Region and account come from configuration, so ARNs look like AWS's and
+ * clients that parse them (the aws cli, SDK waiters, Terraform) keep working.
+ */
+export interface ArnScope {
+  region: string;
+  accountId: string;
+}
+
+const prefix = (scope: ArnScope) => `arn:aws:ecs:${scope.region}:${scope.accountId}`;
+
+export const clusterArn = (scope: ArnScope, name: string) => `${prefix(scope)}:cluster/${name}`;
+export const taskArn = (scope: ArnScope, cluster: string, id: string) => `${prefix(scope)}:task/${cluster}/${id}`;
+export const containerInstanceArn = (scope: ArnScope, cluster: string, id: string) =>
+  `${prefix(scope)}:container-instance/${cluster}/${id}`;
+export const containerArn = (scope: ArnScope, cluster: string, taskId: string, id: string) =>
+  `${prefix(scope)}:container/${cluster}/${taskId}/${id}`;
+export const taskDefinitionArn = (scope: ArnScope, family: string, revision: number) =>
+  `${prefix(scope)}:task-definition/${family}:${revision}`;
+
+const ARN_PATTERN = /^arn:aws[a-z-]*:ecs:([^:]*):([^:]*):([a-z-]+)\/(.+)$/;
+
+/** Splits an ECS ARN into its resource type and path segments, or returns undefined for a non-ARN. */
+export function parseEcsArn(value: string): { resourceType: string; path: string[] } | undefined {
+  const match = ARN_PATTERN.exec(value);
+  if (!match) return undefined;
+  return { resourceType: match[3], path: match[4].split('/') };
+}
+
+/** The last path segment of an ARN, i.e. a task or container instance id; a bare id is returned as is. */
+export function resourceIdOf(arnOrId: string): string {
+  const parsed = parseEcsArn(arnOrId);
+  return parsed ? parsed.path[parsed.path.length - 1] : arnOrId;
+}

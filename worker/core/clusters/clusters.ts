@@ -1,0 +1,151 @@
+import { and, asc, eq, inArray, ne, sql } from 'drizzle-orm';
+import { clusters, containerInstances, tasks, type ClusterRow } from '../../../db/schema';
+import { clusterArn, parseEcsArn } from '../arn';
+import type { CoreDeps } from '../deps';
+import { EcsError, invalidParameter } from '../errors';
+import { pageResult, readPage } from '../pagination';
+import { type Tag, validateTags } from '../tags';
+
+const CLUSTER_NAME_PATTERN = /^[a-zA-Z0-9_-]{1,255}$/;
+export const DEFAULT_CLUSTER = 'default';
+
+/** Accepts a cluster name or ARN, as every ECS call's `cluster` field does. */
+export function clusterNameOf(nameOrArn: string | undefined): string {
+  const value = nameOrArn ?? DEFAULT_CLUSTER;
+  const parsed = parseEcsArn(value);
+  if (parsed) {
+    if (parsed.resourceType !== 'cluster') throw invalidParameter(`cluster: '${value}' is not a cluster ARN`);
+    return parsed.path[0];
+  }
+  return value;
+}
+
+/** The ACTIVE cluster a call names, or ClusterNotFoundException. */
+export async function requireCluster(deps: CoreDeps, nameOrArn: string | undefined): Promise<ClusterRow> {
+  const name = clusterNameOf(nameOrArn);
+  const [row] = await deps.db.select().from(clusters).where(eq(clusters.name, name));
+  if (!row || row.status !== 'ACTIVE') throw new EcsError('ClusterNotFoundException', 'Cluster not found.');
+  return row;
+}
+
+export async function createCluster(
+  deps: CoreDeps,
+  input: { clusterName?: string; tags?: Tag[]; settings?: unknown[] },
+): Promise<ClusterRow> {
+  const name = input.clusterName ?? DEFAULT_CLUSTER;
+  if (!CLUSTER_NAME_PATTERN.test(name)) {
+    throw invalidParameter(
+      'clusterName: up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed',
+    );
+  }
+  const tags = validateTags(input.tags);
+  const arn = clusterArn(deps.config, name);
+  // CreateCluster is idempotent in ECS: an existing cluster is returned (and reactivated if deleted).
+  await deps.db
+    .insert(clusters)
+    .values({
+      arn,
+      name,
+      status: 'ACTIVE',
+      tagsJson: JSON.stringify(tags),
+      settingsJson: JSON.stringify(input.settings ?? [{ name: 'containerInsights', value: 'disabled' }]),
+      createdAtMs: deps.now(),
+    })
+    .onConflictDoUpdate({ target: clusters.arn, set: { status: 'ACTIVE' }, setWhere: ne(clusters.status, 'ACTIVE') });
+  const [row] = await deps.db.select().from(clusters).where(eq(clusters.arn, arn));
+  return row;
+}
+
+export async function listClusters(deps: CoreDeps, input: { nextToken?: string; maxResults?: number }) {
+  const page = readPage(input, 100, 100);
+  const rows = await deps.db
+    .select({ arn: clusters.arn })
+    .from(clusters)
+    .where(eq(clusters.status, 'ACTIVE'))
+    .orderBy(asc(clusters.createdAtMs), asc(clusters.arn))
+    .limit(page.limit + 1)
+    .offset(page.offset);
+  const { items, nextToken } = pageResult(rows, page);
+  return { clusterArns: items.map((r) => r.arn), nextToken };
+}
+
+export interface ClusterCounts {
+  registeredContainerInstancesCount: number;
+  runningTasksCount: number;
+  pendingTasksCount: number;
+}
+
+async function countsFor(deps: CoreDeps, arns: string[]): Promise<Map<string, ClusterCounts>> {
+  const counts = new Map<string, ClusterCounts>(
+    arns.map((arn) => [arn, { registeredContainerInstancesCount: 0, runningTasksCount: 0, pendingTasksCount: 0 }]),
+  );
+  if (arns.length === 0) return counts;
+  const instanceRows = await deps.db
+    .select({ clusterArn: containerInstances.clusterArn, n: sql<number>`count(*)` })
+    .from(containerInstances)
+    .where(and(inArray(containerInstances.clusterArn, arns), ne(containerInstances.status, 'INACTIVE')))
+    .groupBy(containerInstances.clusterArn);
+  for (const r of instanceRows) counts.get(r.clusterArn)!.registeredContainerInstancesCount = Number(r.n);
+  const taskRows = await deps.db
+    .select({ clusterArn: tasks.clusterArn, lastStatus: tasks.lastStatus, n: sql<number>`count(*)` })
+    .from(tasks)
+    .where(and(inArray(tasks.clusterArn, arns), ne(tasks.lastStatus, 'STOPPED')))
+    .groupBy(tasks.clusterArn, tasks.lastStatus);
+  for (const r of taskRows) {
+    const c = counts.get(r.clusterArn)!;
+    if (r.lastStatus === 'RUNNING') c.runningTasksCount += Number(r.n);
+    else c.pendingTasksCount += Number(r.n);
+  }
+  return counts;
+}
+
+export async function describeClusters(deps: CoreDeps, input: { clusters?: string[]; include?: string[] }) {
+  const names = (input.clusters?.length ? input.clusters : [DEFAULT_CLUSTER]).map(clusterNameOf);
+  if (names.length > 100) throw invalidParameter('clusters: at most 100 clusters can be described at once');
+  const rows = await deps.db.select().from(clusters).where(inArray(clusters.name, names));
+  const byName = new Map(rows.map((r) => [r.name, r]));
+  const counts = await countsFor(
+    deps,
+    rows.map((r) => r.arn),
+  );
+  const include = new Set(input.include ?? []);
+  const found: unknown[] = [];
+  const failures: { arn: string; reason: string }[] = [];
+  for (const name of names) {
+    const row = byName.get(name);
+    if (!row) {
+      failures.push({ arn: clusterArn(deps.config, name), reason: 'MISSING' });
+      continue;
+    }
+    found.push({
+      clusterArn: row.arn,
+      clusterName: row.name,
+      status: row.status,
+      ...counts.get(row.arn),
+      activeServicesCount: 0,
+      statistics: [],
+      tags: include.has('TAGS') ? JSON.parse(row.tagsJson) : undefined,
+      settings: include.has('SETTINGS') ? JSON.parse(row.settingsJson) : undefined,
+      capacityProviders: [],
+      defaultCapacityProviderStrategy: [],
+    });
+  }
+  return { clusters: found, failures };
+}
+
+export async function deleteCluster(deps: CoreDeps, input: { cluster: string }) {
+  const row = await requireCluster(deps, input.cluster);
+  const counts = (await countsFor(deps, [row.arn])).get(row.arn)!;
+  if (counts.registeredContainerInstancesCount > 0) {
+    throw new EcsError(
+      'ClusterContainsContainerInstancesException',
+      'The Cluster cannot be deleted while Container Instances are active or draining.',
+    );
+  }
+  if (counts.runningTasksCount + counts.pendingTasksCount > 0) {
+    throw new EcsError('ClusterContainsTasksException', 'The Cluster cannot be deleted while Tasks are active.');
+  }
+  await deps.db.update(clusters).set({ status: 'INACTIVE' }).where(eq(clusters.arn, row.arn));
+  const described = await describeClusters(deps, { clusters: [row.name] });
+  return { cluster: described.clusters[0] };
+}

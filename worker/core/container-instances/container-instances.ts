@@ -1,0 +1,120 @@
+/** DescribeContainerInstances and ListContainerInstances: read straight from the database. */
+import { and, asc, eq, inArray, ne } from 'drizzle-orm';
+import { containerInstances, tasks, type ContainerInstanceRow } from '../../../db/schema';
+import { containerInstanceArn, resourceIdOf } from '../arn';
+import { requireCluster } from '../clusters/clusters';
+import { allocationOf, type TaskAllocation, toPlacementInstance } from '../coordinator/cluster-view';
+import type { CoreDeps } from '../deps';
+import { invalidParameter } from '../errors';
+import { pageResult, readPage } from '../pagination';
+import { matchesClusterQuery, parseClusterQuery } from '../placement';
+import { epochSeconds } from '../time';
+
+const resource = (name: string, value: number) => ({ name, type: 'INTEGER', integerValue: value, doubleValue: 0, longValue: 0 });
+const portsResource = (name: string, ports: number[]) => ({
+  name,
+  type: 'STRINGSET',
+  stringSetValue: ports.map(String),
+  doubleValue: 0,
+  longValue: 0,
+  integerValue: 0,
+});
+
+async function allocationsFor(deps: CoreDeps, arns: string[]) {
+  const byInstance = new Map<string, Map<string, TaskAllocation>>(arns.map((a) => [a, new Map()]));
+  if (arns.length === 0) return byInstance;
+  const rows = await deps.db
+    .select()
+    .from(tasks)
+    .where(and(inArray(tasks.containerInstanceArn, arns), ne(tasks.lastStatus, 'STOPPED')));
+  for (const row of rows) byInstance.get(row.containerInstanceArn!)?.set(row.arn, allocationOf(row));
+  return byInstance;
+}
+
+function toEcsContainerInstance(row: ContainerInstanceRow, allocations: Map<string, TaskAllocation>, tags: boolean) {
+  const view = toPlacementInstance(row, allocations);
+  const registeredPorts = [22, 2375, 2376, 51678, 51679];
+  const tcp = view.usedHostPorts.filter((p) => p.protocol === 'tcp').map((p) => p.port);
+  const udp = view.usedHostPorts.filter((p) => p.protocol === 'udp').map((p) => p.port);
+  return {
+    containerInstanceArn: row.arn,
+    ec2InstanceId: row.instanceId,
+    version: row.version,
+    versionInfo: { agentVersion: row.agentVersion, agentHash: 'berth', dockerVersion: `DockerVersion: ${row.dockerVersion}` },
+    remainingResources: [
+      resource('CPU', view.remainingCpu),
+      resource('MEMORY', view.remainingMemoryMiB),
+      portsResource('PORTS', [...registeredPorts, ...tcp]),
+      portsResource('PORTS_UDP', udp),
+    ],
+    registeredResources: [
+      resource('CPU', row.registeredCpu),
+      resource('MEMORY', row.registeredMemoryMiB),
+      portsResource('PORTS', registeredPorts),
+      portsResource('PORTS_UDP', []),
+    ],
+    status: row.status,
+    agentConnected: row.agentConnected,
+    runningTasksCount: view.runningTasksCount,
+    pendingTasksCount: view.pendingTasksCount,
+    attributes: Object.entries(view.attributes).map(([name, value]) => (value === null ? { name } : { name, value })),
+    registeredAt: epochSeconds(row.registeredAtMs),
+    attachments: [],
+    tags: tags ? JSON.parse(row.tagsJson) : undefined,
+  };
+}
+
+export async function describeContainerInstances(
+  deps: CoreDeps,
+  input: { cluster?: string; containerInstances: string[]; include?: string[] },
+) {
+  const cluster = await requireCluster(deps, input.cluster);
+  if (input.containerInstances.length > 100) {
+    throw invalidParameter('containerInstances: at most 100 container instances can be described at once');
+  }
+  const arns = input.containerInstances.map((c) => containerInstanceArn(deps.config, cluster.name, resourceIdOf(c)));
+  const rows = arns.length
+    ? await deps.db
+        .select()
+        .from(containerInstances)
+        .where(and(eq(containerInstances.clusterArn, cluster.arn), inArray(containerInstances.arn, arns)))
+    : [];
+  const allocations = await allocationsFor(
+    deps,
+    rows.map((r) => r.arn),
+  );
+  const byArn = new Map(rows.map((r) => [r.arn, r]));
+  const tags = input.include?.includes('TAGS') ?? false;
+  return {
+    containerInstances: arns
+      .filter((a) => byArn.has(a))
+      .map((a) => toEcsContainerInstance(byArn.get(a)!, allocations.get(a)!, tags)),
+    failures: arns.filter((a) => !byArn.has(a)).map((arn) => ({ arn, reason: 'MISSING' })),
+  };
+}
+
+export async function listContainerInstances(
+  deps: CoreDeps,
+  input: { cluster?: string; filter?: string; status?: string; nextToken?: string; maxResults?: number },
+) {
+  const cluster = await requireCluster(deps, input.cluster);
+  const page = readPage(input, 100, 100);
+  const conditions = [eq(containerInstances.clusterArn, cluster.arn)];
+  if (input.status) conditions.push(eq(containerInstances.status, input.status as ContainerInstanceRow['status']));
+  else conditions.push(ne(containerInstances.status, 'INACTIVE'));
+  let rows = await deps.db
+    .select()
+    .from(containerInstances)
+    .where(and(...conditions))
+    .orderBy(asc(containerInstances.registeredAtMs), asc(containerInstances.arn));
+  if (input.filter) {
+    const query = parseClusterQuery(input.filter, 'filter');
+    const allocations = await allocationsFor(
+      deps,
+      rows.map((r) => r.arn),
+    );
+    rows = rows.filter((r) => matchesClusterQuery(query, toPlacementInstance(r, allocations.get(r.arn)!)));
+  }
+  const { items, nextToken } = pageResult(rows.slice(page.offset, page.offset + page.limit + 1), page);
+  return { containerInstanceArns: items.map((r) => r.arn), nextToken };
+}

@@ -1,0 +1,26 @@
+/**
+ * The socket edge of the agent protocol, shared by both hosts: every text frame from an agent is
+ * parsed here and nowhere else, and a bad frame closes that one connection with a clear code.
+ */
+import { parseAgentFrame, ProtocolError } from '../../../protocol/agent-protocol';
+import type { AgentLink } from './agent-links';
+import type { ClusterCoordinator } from './cluster-coordinator';
+
+export async function onAgentSocketMessage(
+  coordinator: ClusterCoordinator,
+  link: AgentLink,
+  raw: string | ArrayBuffer | Uint8Array,
+  log: (line: string) => void,
+): Promise<void> {
+  let frame: ReturnType<typeof parseAgentFrame>;
+  try {
+    frame = parseAgentFrame(raw);
+  } catch (error) {
+    if (!(error instanceof ProtocolError)) throw error;
+    log(`closing agent link ${link.id}: ${error.message}`);
+    link.close(error.closeCode, error.message.slice(0, 120));
+    return;
+  }
+  if (frame.type === 'hello') await coordinator.agentHello(link, frame);
+  else await coordinator.agentFrame(link, frame);
+}

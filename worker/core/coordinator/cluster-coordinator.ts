@@ -1,0 +1,285 @@
+/**
+ * The coordinator of one cluster: every write that changes the cluster's placement or task state
+ * goes through it, one at a time (SerialQueue). It reacts to three kinds of events only: an API
+ * call, an agent frame, and (later) a timer. On Node it is an in-process object; on Workers the
+ * same class runs inside the cluster's Durable Object.
+ */
+import { and, eq, inArray, ne, or } from 'drizzle-orm';
+import { containerInstances, tasks, type ContainerInstanceRow, type TaskRow } from '../../../db/schema';
+import {
+  type AgentFrame,
+  CLOSE_CODES,
+  type ControlFrame,
+  type FrameOf,
+  PROTOCOL_VERSION,
+} from '../../../protocol/agent-protocol';
+import { containerInstanceArn, resourceIdOf } from '../arn';
+import { requireCluster } from '../clusters/clusters';
+import type { CoreDeps } from '../deps';
+import { invalidParameter } from '../errors';
+import { applyReport, requestStop } from '../tasks/transitions';
+import { desiredTaskOf, taskStateColumns, taskStateOf, toEcsTask } from '../tasks/task-record';
+import type { AgentLink, AgentLinks } from './agent-links';
+import { ClusterView } from './cluster-view';
+import { planAndWriteRunTask, type RunTaskInput } from './run-task';
+import { SerialQueue } from './serial-queue';
+
+/** How often each side pings the other; the agent adopts the value from `welcome`. */
+export const HEARTBEAT_INTERVAL_MS = 10_000;
+
+type Hello = FrameOf<AgentFrame, 'hello'>;
+
+export interface StopTaskInput {
+  cluster?: string;
+  task: string;
+  reason?: string;
+}
+
+export class ClusterCoordinator {
+  private readonly queue = new SerialQueue();
+  private view: ClusterView | undefined;
+
+  constructor(
+    private readonly deps: CoreDeps,
+    readonly clusterName: string,
+    private readonly links: AgentLinks,
+    private readonly random: () => number = Math.random,
+    private readonly log: (line: string) => void = () => {},
+  ) {}
+
+  private async cluster() {
+    return requireCluster(this.deps, this.clusterName);
+  }
+
+  private async loadedView(clusterArn: string): Promise<ClusterView> {
+    this.view ??= await ClusterView.load(this.deps.db, clusterArn);
+    return this.view;
+  }
+
+  // ---- API calls ----
+
+  runTask(input: RunTaskInput) {
+    return this.queue.run(async () => {
+      const cluster = await this.cluster();
+      const view = await this.loadedView(cluster.arn);
+      const plan = await planAndWriteRunTask(this.deps, cluster, view, input, this.random);
+      if (!plan.replayedTaskArns) {
+        for (const row of plan.rows) {
+          view.trackTask(row);
+          this.sendToInstance(row.containerInstanceArn, {
+            type: 'runTask',
+            messageId: this.deps.newId(),
+            task: desiredTaskOf(row),
+          });
+        }
+      }
+      const byArn = new Map(plan.rows.map((r) => [r.arn, r]));
+      const ordered = plan.replayedTaskArns ? plan.replayedTaskArns.map((a) => byArn.get(a)!) : plan.rows;
+      return {
+        tasks: ordered.filter(Boolean).map((row) => toEcsTask(row, { tags: true })),
+        failures: plan.failures,
+      };
+    });
+  }
+
+  stopTask(input: StopTaskInput) {
+    return this.queue.run(async () => {
+      const cluster = await this.cluster();
+      if (input.reason !== undefined && input.reason.length > 255) {
+        throw invalidParameter('reason: must be at most 255 characters');
+      }
+      const row = await this.findTask(cluster.arn, input.task);
+      const next = requestStop(taskStateOf(row), 'UserInitiated', input.reason ?? 'Task stopped by user', this.deps.now());
+      if (!next) return { task: toEcsTask(row, { tags: false }) };
+      const [updated] = await this.deps.db
+        .update(tasks)
+        .set(taskStateColumns(next))
+        .where(eq(tasks.arn, row.arn))
+        .returning();
+      // If the agent is away the stop waits in the database: its next welcome carries it.
+      this.sendToInstance(updated.containerInstanceArn, {
+        type: 'stopTask',
+        messageId: this.deps.newId(),
+        taskArn: updated.arn,
+        generation: next.generation,
+        reason: next.stoppedReason ?? '',
+      });
+      return { task: toEcsTask(updated, { tags: false }) };
+    });
+  }
+
+  private async findTask(clusterArn: string, reference: string): Promise<TaskRow> {
+    const id = resourceIdOf(reference);
+    const [row] = await this.deps.db
+      .select()
+      .from(tasks)
+      .where(and(eq(tasks.clusterArn, clusterArn), or(eq(tasks.arn, reference), eq(tasks.arn, `${clusterArn.replace(':cluster/', ':task/')}/${id}`))));
+    if (!row) throw invalidParameter('task: The referenced task was not found.');
+    return row;
+  }
+
+  // ---- agent events ----
+
+  agentHello(link: AgentLink, hello: Hello) {
+    return this.queue.run(async () => {
+      if (hello.protocolVersion !== PROTOCOL_VERSION) {
+        link.close(CLOSE_CODES.protocolError, `protocol version ${hello.protocolVersion} is not ${PROTOCOL_VERSION}`);
+        return;
+      }
+      if (this.links.instanceOf(link)) {
+        link.close(CLOSE_CODES.protocolError, 'hello was already sent on this connection');
+        return;
+      }
+      const cluster = await this.cluster();
+      const view = await this.loadedView(cluster.arn);
+      const instance = await this.registerInstance(cluster, view, hello);
+      const previous = this.links.linkFor(instance.arn);
+      if (previous && previous.id !== link.id) {
+        this.links.unbind(previous);
+        previous.close(CLOSE_CODES.replacedByNewConnection, 'a newer connection from this instance took over');
+      }
+      this.links.bind(link, instance.arn);
+      // The snapshot is the agent's present truth; the status order keeps it from undoing anything newer.
+      for (const observed of hello.tasks) {
+        const [row] = await this.deps.db.select().from(tasks).where(eq(tasks.arn, observed.taskArn));
+        if (row?.containerInstanceArn === instance.arn) await this.recordReport(row, observed, row.reportSeq + 1);
+      }
+      const desired = await this.deps.db
+        .select()
+        .from(tasks)
+        .where(
+          and(
+            eq(tasks.containerInstanceArn, instance.arn),
+            or(eq(tasks.desiredStatus, 'RUNNING'), ne(tasks.lastStatus, 'STOPPED')),
+          ),
+        );
+      this.send(link, {
+        type: 'welcome',
+        containerInstanceArn: instance.arn,
+        instanceId: instance.instanceId,
+        heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
+        desiredTasks: desired.map(desiredTaskOf),
+      });
+      this.log(`agent ${instance.instanceId} connected to ${cluster.name} (${desired.length} desired tasks)`);
+    });
+  }
+
+  agentFrame(link: AgentLink, frame: Exclude<AgentFrame, Hello>) {
+    switch (frame.type) {
+      case 'ping':
+        this.send(link, { type: 'pong', sentAtMs: frame.sentAtMs });
+        return Promise.resolve();
+      case 'pong':
+      case 'ack':
+        return Promise.resolve();
+      case 'taskState':
+        return this.queue.run(async () => {
+          // Reports sent before the welcome are covered by the hello snapshot.
+          const instanceArn = this.links.instanceOf(link);
+          const [row] = await this.deps.db.select().from(tasks).where(eq(tasks.arn, frame.task.taskArn));
+          // Only the instance that holds a task may report on it.
+          if (!row || !instanceArn || row.containerInstanceArn !== instanceArn) return;
+          await this.recordReport(row, frame.task, frame.seq);
+        });
+    }
+  }
+
+  agentClosed(link: AgentLink) {
+    return this.queue.run(async () => {
+      const instanceArn = this.links.instanceOf(link);
+      this.links.unbind(link);
+      if (!instanceArn || this.links.linkFor(instanceArn)) return;
+      const [row] = await this.deps.db
+        .update(containerInstances)
+        .set({ agentConnected: false, lastSeenAtMs: this.deps.now() })
+        .where(eq(containerInstances.arn, instanceArn))
+        .returning();
+      if (row) this.view?.upsertInstance(row);
+    });
+  }
+
+  private async recordReport(row: TaskRow, observed: Parameters<typeof applyReport>[1], seq: number) {
+    const next = applyReport(taskStateOf(row), observed, seq, this.deps.now());
+    if (!next) return;
+    const [updated] = await this.deps.db
+      .update(tasks)
+      .set(taskStateColumns(next))
+      .where(eq(tasks.arn, row.arn))
+      .returning();
+    this.view?.trackTask(updated);
+  }
+
+  private async registerInstance(
+    cluster: { arn: string; name: string },
+    view: ClusterView,
+    hello: Hello,
+  ): Promise<ContainerInstanceRow> {
+    const nowMs = this.deps.now();
+    const attributes = JSON.stringify(hello.attributes);
+    const known = hello.instanceId ? view.findByInstanceId(hello.instanceId) : undefined;
+    if (known) {
+      const [row] = await this.deps.db
+        .update(containerInstances)
+        .set({
+          agentConnected: true,
+          agentVersion: hello.agentVersion,
+          dockerVersion: hello.dockerVersion,
+          hostname: hello.hostname,
+          registeredCpu: hello.resources.cpu,
+          registeredMemoryMiB: hello.resources.memoryMiB,
+          attributesJson: attributes,
+          lastSeenAtMs: nowMs,
+          version: known.row.version + 1,
+        })
+        .where(eq(containerInstances.arn, known.row.arn))
+        .returning();
+      view.upsertInstance(row);
+      return row;
+    }
+    // An id we don't know (first start, or an instance that was deregistered) gets a fresh identity.
+    const reusable = hello.instanceId && !(await this.instanceIdTaken(cluster.arn, hello.instanceId));
+    const instanceId = reusable ? hello.instanceId! : this.deps.newId();
+    const [row] = await this.deps.db
+      .insert(containerInstances)
+      .values({
+        arn: containerInstanceArn(this.deps.config, cluster.name, instanceId),
+        clusterArn: cluster.arn,
+        instanceId,
+        hostname: hello.hostname,
+        status: 'ACTIVE',
+        agentConnected: true,
+        agentVersion: hello.agentVersion,
+        dockerVersion: hello.dockerVersion,
+        registeredCpu: hello.resources.cpu,
+        registeredMemoryMiB: hello.resources.memoryMiB,
+        attributesJson: attributes,
+        registeredAtMs: nowMs,
+        lastSeenAtMs: nowMs,
+      })
+      .returning();
+    view.upsertInstance(row);
+    return row;
+  }
+
+  private async instanceIdTaken(clusterArn: string, instanceId: string): Promise<boolean> {
+    const rows = await this.deps.db
+      .select({ arn: containerInstances.arn })
+      .from(containerInstances)
+      .where(and(eq(containerInstances.clusterArn, clusterArn), inArray(containerInstances.instanceId, [instanceId])));
+    return rows.length > 0;
+  }
+
+  private sendToInstance(instanceArn: string | null, frame: ControlFrame): void {
+    const link = instanceArn ? this.links.linkFor(instanceArn) : undefined;
+    if (link) this.send(link, frame);
+  }
+
+  private send(link: AgentLink, frame: ControlFrame): void {
+    try {
+      link.send(JSON.stringify(frame));
+    } catch (error) {
+      // A socket that died under us: the agent's next hello reconciles whatever this frame carried.
+      this.log(`send to agent link ${link.id} failed: ${String(error)}`);
+    }
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * The coordinator's in-memory picture of one cluster's capacity: every container instance and
+ * what the non-stopped tasks on it hold. The coordinator is the only writer of placement and
+ * task state for its cluster, so after one load from the database this view stays exact, and
+ * placement needs no query per RunTask.
+ */
+import { and, eq, ne } from 'drizzle-orm';
+import { containerInstances, tasks, type ContainerInstanceRow, type TaskRow } from '../../../db/schema';
+import type { Db } from '../deps';
+import type { PlacementInstance } from '../placement';
+import type { ContainerRecord } from '../tasks/task-record';
+
+export interface TaskAllocation {
+  cpu: number;
+  memoryMiB: number;
+  hostPorts: { port: number; protocol: 'tcp' | 'udp' }[];
+  group: string;
+  running: boolean;
+}
+
+export interface InstanceView {
+  row: ContainerInstanceRow;
+  allocations: Map<string, TaskAllocation>;
+}
+
+export function allocationOf(row: TaskRow): TaskAllocation {
+  const containers = JSON.parse(row.containersJson) as ContainerRecord[];
+  const hostPorts: TaskAllocation['hostPorts'] = [];
+  for (const c of containers) {
+    for (const p of c.spec.portMappings) {
+      if (p.hostPort) hostPorts.push({ port: p.hostPort, protocol: p.protocol });
+    }
+    for (const b of c.networkBindings) {
+      if (!hostPorts.some((h) => h.port === b.hostPort && h.protocol === b.protocol)) {
+        hostPorts.push({ port: b.hostPort, protocol: b.protocol });
+      }
+    }
+  }
+  return { cpu: row.cpu, memoryMiB: row.memoryMiB, hostPorts, group: row.group, running: row.lastStatus === 'RUNNING' };
+}
+
+export class ClusterView {
+  readonly instances = new Map<string, InstanceView>();
+
+  static async load(db: Db, clusterArn: string): Promise<ClusterView> {
+    const view = new ClusterView();
+    const instanceRows = await db
+      .select()
+      .from(containerInstances)
+      .where(and(eq(containerInstances.clusterArn, clusterArn), ne(containerInstances.status, 'INACTIVE')));
+    for (const row of instanceRows) view.instances.set(row.arn, { row, allocations: new Map() });
+    const taskRows = await db
+      .select()
+      .from(tasks)
+      .where(and(eq(tasks.clusterArn, clusterArn), ne(tasks.lastStatus, 'STOPPED')));
+    for (const t of taskRows) {
+      if (t.containerInstanceArn) view.instances.get(t.containerInstanceArn)?.allocations.set(t.arn, allocationOf(t));
+    }
+    return view;
+  }
+
+  upsertInstance(row: ContainerInstanceRow): void {
+    const existing = this.instances.get(row.arn);
+    if (existing) existing.row = row;
+    else this.instances.set(row.arn, { row, allocations: new Map() });
+  }
+
+  removeInstance(arn: string): void {
+    this.instances.delete(arn);
+  }
+
+  findByInstanceId(instanceId: string): InstanceView | undefined {
+    for (const view of this.instances.values()) if (view.row.instanceId === instanceId) return view;
+    return undefined;
+  }
+
+  /** Records or refreshes what a task holds; a STOPPED task releases everything. */
+  trackTask(row: TaskRow): void {
+    if (!row.containerInstanceArn) return;
+    const instance = this.instances.get(row.containerInstanceArn);
+    if (!instance) return;
+    if (row.lastStatus === 'STOPPED') instance.allocations.delete(row.arn);
+    else instance.allocations.set(row.arn, allocationOf(row));
+  }
+
+  placementInstances(): PlacementInstance[] {
+    return [...this.instances.values()].map(({ row, allocations }) => toPlacementInstance(row, allocations));
+  }
+}
+
+export function toPlacementInstance(
+  row: ContainerInstanceRow,
+  allocations: Map<string, TaskAllocation>,
+): PlacementInstance {
+  let cpu = 0;
+  let memoryMiB = 0;
+  let running = 0;
+  const usedHostPorts: TaskAllocation['hostPorts'] = [];
+  const taskGroups: string[] = [];
+  for (const a of allocations.values()) {
+    cpu += a.cpu;
+    memoryMiB += a.memoryMiB;
+    if (a.running) running++;
+    usedHostPorts.push(...a.hostPorts);
+    taskGroups.push(a.group);
+  }
+  const attributes: Record<string, string | null> = {};
+  for (const list of [row.attributesJson, row.customAttributesJson]) {
+    for (const a of JSON.parse(list) as { name: string; value?: string }[]) attributes[a.name] = a.value ?? null;
+  }
+  return {
+    arn: row.arn,
+    id: row.instanceId,
+    status: row.status,
+    agentConnected: row.agentConnected,
+    agentVersion: row.agentVersion,
+    registeredAtMs: row.registeredAtMs,
+    attributes,
+    remainingCpu: row.registeredCpu - cpu,
+    remainingMemoryMiB: row.registeredMemoryMiB - memoryMiB,
+    usedHostPorts,
+    runningTasksCount: running,
+    pendingTasksCount: allocations.size - running,
+    taskGroups,
+  };
+}

@@ -1,0 +1,26 @@
+import type { LibSQLDatabase } from 'drizzle-orm/libsql';
+import type * as schema from '../../db/schema';
+import type { ArnScope } from './arn';
+
+export type Db = LibSQLDatabase<typeof schema>;
+
+export interface BerthConfig extends ArnScope {
+  /** How long an instance may be silent before agentConnected goes false. */
+  agentDisconnectGraceMs: number;
+}
+
+/** Everything domain code needs from its host, injected so both runtimes and unit tests can supply their own. */
+export interface CoreDeps {
+  db: Db;
+  config: BerthConfig;
+  /** Epoch milliseconds. */
+  now: () => number;
+  /** A fresh random id: 32 lowercase hex digits, as ECS task ids are. */
+  newId: () => string;
+}
+
+export function randomHexId(): string {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}

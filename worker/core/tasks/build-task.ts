@@ -1,0 +1,104 @@
+/**
+ * Turns a registered task definition plus a RunTask call's overrides into what a task needs:
+ * each container's spec for the agent, and the CPU, memory and static host ports placement reserves.
+ */
+import type { ContainerSpec } from '../../../protocol/agent-protocol';
+import { invalidParameter } from '../errors';
+import type { ContainerDefinition, KeyValuePair, TaskDefinition } from '../task-definitions/types';
+import { containerMemoryMiB, parseTaskCpuUnits, parseTaskMemoryMiB } from '../task-definitions/validate';
+
+export interface ContainerOverride {
+  name?: string;
+  command?: string[];
+  environment?: KeyValuePair[];
+  cpu?: number;
+  memory?: number;
+  memoryReservation?: number;
+}
+
+export interface TaskOverrides {
+  containerOverrides?: ContainerOverride[];
+  cpu?: string;
+  memory?: string;
+  [opaque: string]: unknown;
+}
+
+export interface TaskShape {
+  specs: ContainerSpec[];
+  cpu: number;
+  memoryMiB: number;
+  staticHostPorts: { port: number; protocol: 'tcp' | 'udp' }[];
+  networkMode: 'bridge' | 'host' | 'none';
+}
+
+function mergeEnvironment(base: KeyValuePair[] = [], override: KeyValuePair[] = []) {
+  const merged = new Map<string, string>();
+  for (const kv of [...base, ...override]) if (kv.name) merged.set(kv.name, kv.value ?? '');
+  return [...merged].map(([name, value]) => ({ name, value }));
+}
+
+function specOf(def: ContainerDefinition, override: ContainerOverride | undefined, networkMode: string): ContainerSpec {
+  const memoryMiB = override?.memory ?? def.memory;
+  const memoryReservationMiB = override?.memoryReservation ?? def.memoryReservation;
+  return {
+    name: def.name!,
+    image: def.image!,
+    cpu: override?.cpu ?? def.cpu,
+    memoryMiB,
+    memoryReservationMiB,
+    essential: def.essential ?? true,
+    entryPoint: def.entryPoint,
+    command: override?.command ?? def.command,
+    environment: mergeEnvironment(def.environment, override?.environment),
+    portMappings: (def.portMappings ?? []).map((p) => ({
+      containerPort: p.containerPort!,
+      // In host mode the container's port is the host's port.
+      hostPort: networkMode === 'host' ? (p.hostPort ?? p.containerPort) : p.hostPort,
+      protocol: p.protocol ?? 'tcp',
+    })),
+    workingDirectory: def.workingDirectory,
+    user: def.user,
+    hostname: def.hostname,
+    stopTimeoutSeconds: def.stopTimeout,
+    dependsOn: (def.dependsOn ?? []).map((d) => ({ containerName: d.containerName, condition: d.condition })),
+    links: def.links,
+    dockerLabels: def.dockerLabels,
+  };
+}
+
+export function buildTaskShape(taskDefinition: TaskDefinition, overrides: TaskOverrides): TaskShape {
+  const networkMode = (taskDefinition.networkMode ?? 'bridge') as TaskShape['networkMode'];
+  const definitions = taskDefinition.containerDefinitions;
+  (overrides.containerOverrides ?? []).forEach((o, i) => {
+    if (!o.name) throw invalidParameter(`overrides.containerOverrides[${i}].name: required field is missing`);
+    if (!definitions.some((d) => d.name === o.name)) {
+      throw invalidParameter(
+        `overrides.containerOverrides[${i}].name: no container named '${o.name}' in ${taskDefinition.family}`,
+      );
+    }
+  });
+  const specs = definitions.map((def) =>
+    specOf(
+      def,
+      overrides.containerOverrides?.find((o) => o.name === def.name),
+      networkMode,
+    ),
+  );
+  const containersCpu = specs.reduce((sum, s) => sum + (s.cpu ?? 0), 0);
+  const containersMemory = specs.reduce(
+    (sum, s) => sum + containerMemoryMiB({ memory: s.memoryMiB, memoryReservation: s.memoryReservationMiB }),
+    0,
+  );
+  const taskCpu = overrides.cpu ?? taskDefinition.cpu;
+  const taskMemory = overrides.memory ?? taskDefinition.memory;
+  const staticHostPorts = specs.flatMap((s) =>
+    s.portMappings.filter((p) => p.hostPort).map((p) => ({ port: p.hostPort!, protocol: p.protocol })),
+  );
+  return {
+    specs,
+    cpu: taskCpu !== undefined ? parseTaskCpuUnits(taskCpu) : containersCpu,
+    memoryMiB: taskMemory !== undefined ? parseTaskMemoryMiB(taskMemory) : containersMemory,
+    staticHostPorts,
+    networkMode,
+  };
+}

@@ -1,0 +1,162 @@
+/**
+ * The Node entry: the whole control plane in one process. It supplies what the runtime-agnostic
+ * core needs: a libSQL database (a local file by default), the wall clock, an in-process
+ * coordinator per cluster, and a `ws` server for agent sockets on the same port as the API.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { serve } from '@hono/node-server';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { type DatabaseLocation, openDatabase } from '../db/node-database';
+import { AGENT_CONNECT_PATH, CLOSE_CODES, MAX_FRAME_BYTES } from '../protocol/agent-protocol';
+import type { CoordinatorDirectory } from './api/coordinator-directory';
+import { createApp } from './app';
+import { clusterNameOf, requireCluster } from './core/clusters/clusters';
+import { type AgentLink, InMemoryAgentLinks } from './core/coordinator/agent-links';
+import { onAgentSocketMessage } from './core/coordinator/agent-socket';
+import { ClusterCoordinator, HEARTBEAT_INTERVAL_MS } from './core/coordinator/cluster-coordinator';
+import { type BerthConfig, type CoreDeps, randomHexId } from './core/deps';
+import { EcsError } from './core/errors';
+import { isValidJoinToken } from './core/join-tokens/join-tokens';
+
+export const DEFAULT_CONFIG: BerthConfig = {
+  region: 'us-east-1',
+  accountId: '000000000000',
+  agentDisconnectGraceMs: 30_000,
+};
+
+export interface ControlPlaneOptions {
+  database: DatabaseLocation;
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  config?: Partial<BerthConfig>;
+  log?: (line: string) => void;
+}
+
+export interface RunningControlPlane {
+  url: string;
+  port: number;
+  deps: CoreDeps;
+  close(): Promise<void>;
+}
+
+/** Keeps one coordinator per cluster for the life of the process. */
+class InProcessCoordinators implements CoordinatorDirectory {
+  private readonly byCluster = new Map<string, ClusterCoordinator>();
+  private readonly links = new InMemoryAgentLinks();
+
+  constructor(
+    private readonly deps: CoreDeps,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  forCluster(clusterName: string): ClusterCoordinator {
+    let coordinator = this.byCluster.get(clusterName);
+    if (!coordinator) {
+      coordinator = new ClusterCoordinator(this.deps, clusterName, this.links, Math.random, this.log);
+      this.byCluster.set(clusterName, coordinator);
+    }
+    return coordinator;
+  }
+}
+
+let nextLinkNumber = 0;
+
+function linkFor(socket: WebSocket): AgentLink {
+  const id = `link-${++nextLinkNumber}`;
+  return {
+    id,
+    send: (text) => socket.send(text),
+    close: (code, reason) => socket.close(code, reason),
+  };
+}
+
+function rejectUpgrade(socket: Duplex, status: number, message: string) {
+  socket.end(`HTTP/1.1 ${status} ${message}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+export async function startControlPlane(options: ControlPlaneOptions): Promise<RunningControlPlane> {
+  const log = options.log ?? ((line: string) => console.log(`[control-plane] ${line}`));
+  const database = await openDatabase(options.database);
+  const deps: CoreDeps = {
+    db: database.db,
+    config: { ...DEFAULT_CONFIG, ...options.config },
+    now: Date.now,
+    newId: randomHexId,
+  };
+  const coordinators = new InProcessCoordinators(deps, log);
+  const app = createApp({ deps, coordinators, log });
+
+  const agentSockets = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  const host = options.host ?? '127.0.0.1';
+  const server = serve({ fetch: app.fetch, hostname: host, port: options.port ?? 8787 });
+
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    void acceptAgent(request, socket, head);
+  });
+
+  async function acceptAgent(request: IncomingMessage, socket: Duplex, head: Buffer) {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (url.pathname !== AGENT_CONNECT_PATH) return rejectUpgrade(socket, 404, 'Not Found');
+    const token = (request.headers.authorization ?? '').replace(/^Bearer\s+/i, '');
+    let clusterName: string;
+    try {
+      clusterName = clusterNameOf(url.searchParams.get('cluster') ?? undefined);
+      await requireCluster(deps, clusterName);
+    } catch (error) {
+      if (error instanceof EcsError) return rejectUpgrade(socket, 404, 'Cluster Not Found');
+      throw error;
+    }
+    if (!(await isValidJoinToken(deps, clusterName, token))) return rejectUpgrade(socket, 401, 'Unauthorized');
+    agentSockets.handleUpgrade(request, socket, head, (ws) => attachAgent(ws, coordinators.forCluster(clusterName)));
+  }
+
+  function attachAgent(ws: WebSocket, coordinator: ClusterCoordinator) {
+    const link = linkFor(ws);
+    // Transport-level liveness: a peer that stops answering pings is cut, which the coordinator sees as a close.
+    let alive = true;
+    ws.on('pong', () => {
+      alive = true;
+    });
+    const liveness = setInterval(() => {
+      if (!alive) return ws.terminate();
+      alive = false;
+      ws.ping();
+    }, HEARTBEAT_INTERVAL_MS);
+    ws.on('message', (data, isBinary) => {
+      const raw = isBinary ? new Uint8Array(data as Buffer) : data.toString();
+      onAgentSocketMessage(coordinator, link, raw, log).catch((error) => {
+        log(`agent frame failed on ${link.id}: ${String(error)}`);
+      });
+    });
+    ws.on('close', () => {
+      clearInterval(liveness);
+      coordinator.agentClosed(link).catch((error) => log(`agent close failed on ${link.id}: ${String(error)}`));
+    });
+    ws.on('error', (error) => {
+      log(`agent socket error on ${link.id}: ${error.message}`);
+      if ((error as { code?: string }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        ws.close(CLOSE_CODES.frameTooLarge, 'frame too large');
+      }
+    });
+  }
+
+  await new Promise<void>((resolve) => {
+    if (server.listening) resolve();
+    else server.once('listening', () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : (options.port ?? 8787);
+  const url = `http://${host}:${port}`;
+  return {
+    url,
+    port,
+    deps,
+    close: async () => {
+      for (const client of agentSockets.clients) client.terminate();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      database.close();
+    },
+  };
+}
