@@ -1,0 +1,195 @@
+/**
+ * The end-to-end scenarios of the task lifecycle, written once and run against every runtime:
+ * a real control plane, a real agent process, real Docker, and the AWS SDK as the client.
+ */
+import {
+  CreateClusterCommand,
+  DescribeContainerInstancesCommand,
+  DescribeTasksCommand,
+  ListContainerInstancesCommand,
+  ListTasksCommand,
+  RegisterTaskDefinitionCommand,
+  type RegisterTaskDefinitionCommandInput,
+  RunTaskCommand,
+  StopTaskCommand,
+  type Task,
+  waitUntilTasksRunning,
+  waitUntilTasksStopped,
+} from '@aws-sdk/client-ecs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AgentProcess, spawnAgent } from '../../helpers/agent-process';
+import { containersOfTask, docker, removeTaskContainers, TEST_IMAGE } from '../../helpers/docker';
+import type { RunningRuntime, RuntimeHarness } from '../../helpers/runtimes';
+import { waitFor } from '../../helpers/wait';
+
+const CLUSTER = 'default';
+
+export function defineTaskLifecycleScenarios(harness: RuntimeHarness) {
+  describe(`task lifecycle on the ${harness.name} runtime`, () => {
+    let runtime: RunningRuntime;
+    let agent: AgentProcess;
+    const startedTasks: string[] = [];
+    const suffix = Math.random().toString(36).slice(2, 8);
+
+    beforeAll(async () => {
+      runtime = await harness.start();
+      await runtime.ecs.send(new CreateClusterCommand({ clusterName: CLUSTER }));
+      agent = spawnAgent({
+        endpoint: runtime.endpoint,
+        cluster: CLUSTER,
+        joinToken: await runtime.mintJoinToken(CLUSTER),
+        attributes: ['berth.test=lifecycle'],
+      });
+      await waitFor(
+        'the agent to register as a connected container instance',
+        async () => {
+          const list = await runtime.ecs.send(new ListContainerInstancesCommand({ cluster: CLUSTER }));
+          if (!list.containerInstanceArns?.length) return undefined;
+          const described = await runtime.ecs.send(
+            new DescribeContainerInstancesCommand({ cluster: CLUSTER, containerInstances: list.containerInstanceArns }),
+          );
+          return described.containerInstances?.find((c) => c.agentConnected);
+        },
+        30_000,
+      ).catch((error) => {
+        throw new Error(`${(error as Error).message}\nagent output:\n${agent.output()}`);
+      });
+    });
+
+    afterAll(async () => {
+      await agent?.kill();
+      await removeTaskContainers(startedTasks);
+      await runtime?.close();
+    });
+
+    async function register(family: string, containers: RegisterTaskDefinitionCommandInput['containerDefinitions']) {
+      const out = await runtime.ecs.send(
+        new RegisterTaskDefinitionCommand({ family: `${family}-${suffix}`, containerDefinitions: containers }),
+      );
+      return out.taskDefinition!.taskDefinitionArn!;
+    }
+
+    async function run(taskDefinition: string): Promise<Task> {
+      const out = await runtime.ecs.send(new RunTaskCommand({ cluster: CLUSTER, taskDefinition }));
+      expect(out.failures).toEqual([]);
+      const task = out.tasks![0];
+      startedTasks.push(task.taskArn!);
+      return task;
+    }
+
+    async function describeTask(taskArn: string): Promise<Task> {
+      const out = await runtime.ecs.send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: [taskArn] }));
+      return out.tasks![0];
+    }
+
+    async function waitForStatus(taskArn: string, status: string, timeoutMs = 30_000): Promise<Task> {
+      return waitFor(`task ${taskArn} to be ${status}`, async () => {
+        const task = await describeTask(taskArn);
+        return task.lastStatus === status ? task : undefined;
+      }, timeoutMs);
+    }
+
+    it('runs a task in Docker, reports RUNNING, and stops it on StopTask with UserInitiated', async () => {
+      const definition = await register('sleeper', [
+        { name: 'main', image: TEST_IMAGE, memory: 32, command: ['sleep', '600'] },
+      ]);
+      const task = await run(definition);
+      expect(task.lastStatus).toBe('PENDING');
+      expect(task.desiredStatus).toBe('RUNNING');
+      expect(task.taskArn).toMatch(/^arn:aws:ecs:us-east-1:\d{12}:task\/default\/[0-9a-f]{32}$/);
+
+      await waitUntilTasksRunning(
+        { client: runtime.ecs, maxWaitTime: 30, minDelay: 1, maxDelay: 1 },
+        { cluster: CLUSTER, tasks: [task.taskArn!] },
+      );
+      const running = await describeTask(task.taskArn!);
+      expect(running.startedAt).toBeInstanceOf(Date);
+      const [container] = await containersOfTask(task.taskArn!);
+      expect(container.State).toBe('running');
+      expect(running.containers![0].runtimeId).toBe(container.Id);
+
+      const listed = await runtime.ecs.send(new ListTasksCommand({ cluster: CLUSTER }));
+      expect(listed.taskArns).toContain(task.taskArn);
+
+      const stopped = await runtime.ecs.send(
+        new StopTaskCommand({ cluster: CLUSTER, task: task.taskArn!, reason: 'test is done' }),
+      );
+      expect(stopped.task!.desiredStatus).toBe('STOPPED');
+      await waitUntilTasksStopped(
+        { client: runtime.ecs, maxWaitTime: 60, minDelay: 1, maxDelay: 1 },
+        { cluster: CLUSTER, tasks: [task.taskArn!] },
+      );
+      const final = await describeTask(task.taskArn!);
+      expect(final.stopCode).toBe('UserInitiated');
+      expect(final.stoppedReason).toBe('test is done');
+      expect(final.stoppedAt).toBeInstanceOf(Date);
+      expect(final.stoppingAt).toBeInstanceOf(Date);
+      // busybox sleep dies of SIGTERM (exit code 143).
+      expect(final.containers![0].exitCode).toBe(143);
+      const [after] = await containersOfTask(task.taskArn!);
+      expect(after.State).toBe('exited');
+      const stoppedList = await runtime.ecs.send(new ListTasksCommand({ cluster: CLUSTER, desiredStatus: 'STOPPED' }));
+      expect(stoppedList.taskArns).toContain(task.taskArn);
+    });
+
+    it('stops the task with EssentialContainerExited and the exit code when its essential container exits', async () => {
+      const definition = await register('exits-3', [
+        { name: 'main', image: TEST_IMAGE, memory: 32, command: ['sh', '-c', 'exit 3'] },
+      ]);
+      const task = await run(definition);
+      const final = await waitForStatus(task.taskArn!, 'STOPPED');
+      expect(final.stopCode).toBe('EssentialContainerExited');
+      expect(final.containers![0].exitCode).toBe(3);
+      expect(final.desiredStatus).toBe('STOPPED');
+    });
+
+    it('starts a container only after the container it depends on has completed', async () => {
+      const definition = await register('depends', [
+        { name: 'setup', image: TEST_IMAGE, memory: 32, essential: false, command: ['sh', '-c', 'sleep 1; exit 0'] },
+        {
+          name: 'app',
+          image: TEST_IMAGE,
+          memory: 32,
+          command: ['sleep', '600'],
+          dependsOn: [{ containerName: 'setup', condition: 'SUCCESS' }],
+        },
+      ]);
+      const task = await run(definition);
+      const running = await waitForStatus(task.taskArn!, 'RUNNING');
+      const byName = new Map(running.containers!.map((c) => [c.name, c]));
+      expect(byName.get('setup')!.exitCode).toBe(0);
+      const setup = await docker.getContainer(byName.get('setup')!.runtimeId!).inspect();
+      const app = await docker.getContainer(byName.get('app')!.runtimeId!).inspect();
+      expect(Date.parse(app.State.StartedAt)).toBeGreaterThanOrEqual(Date.parse(setup.State.FinishedAt));
+      await runtime.ecs.send(new StopTaskCommand({ cluster: CLUSTER, task: task.taskArn! }));
+      await waitForStatus(task.taskArn!, 'STOPPED');
+    });
+
+    it('stops a task whose image cannot be pulled with CannotPullContainerError instead of hanging', async () => {
+      const definition = await register('no-image', [
+        { name: 'main', image: '127.0.0.1:1/berth/does-not-exist:latest', memory: 32 },
+      ]);
+      const task = await run(definition);
+      const final = await waitForStatus(task.taskArn!, 'STOPPED', 60_000);
+      expect(final.stopCode).toBe('TaskFailedToStart');
+      expect(final.stoppedReason).toMatch(/CannotPullContainerError/);
+      expect(final.containers![0].reason).toMatch(/CannotPullContainerError/);
+    });
+
+    it('reports the connected agent as a container instance with its resources and attributes', async () => {
+      const list = await runtime.ecs.send(new ListContainerInstancesCommand({ cluster: CLUSTER }));
+      const described = await runtime.ecs.send(
+        new DescribeContainerInstancesCommand({ cluster: CLUSTER, containerInstances: list.containerInstanceArns }),
+      );
+      const instance = described.containerInstances![0];
+      expect(instance.agentConnected).toBe(true);
+      expect(instance.status).toBe('ACTIVE');
+      const cpu = instance.registeredResources!.find((r) => r.name === 'CPU')!.integerValue!;
+      expect(cpu % 1024).toBe(0);
+      const attributes = new Map(instance.attributes!.map((a) => [a.name, a.value]));
+      expect(attributes.get('berth.test')).toBe('lifecycle');
+      expect(attributes.get('ecs.os-type')).toBe('linux');
+      expect(instance.versionInfo!.dockerVersion).toMatch(/\d+\.\d+/);
+    });
+  });
+}

@@ -1,0 +1,32 @@
+/**
+ * A control-plane runtime the shared scenarios run against. Each runtime starts a real control
+ * plane; the scenarios then use real agents, real Docker and the real AWS SDK against it.
+ */
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import { mintJoinToken } from '../../worker/core/join-tokens/join-tokens';
+import { startTestControlPlane } from './control-plane';
+
+export interface RunningRuntime {
+  endpoint: string;
+  ecs: ECSClient;
+  mintJoinToken(cluster: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface RuntimeHarness {
+  name: string;
+  start(): Promise<RunningRuntime>;
+}
+
+export const nodeRuntime: RuntimeHarness = {
+  name: 'node',
+  async start() {
+    const test = await startTestControlPlane();
+    return {
+      endpoint: test.plane.url,
+      ecs: test.ecs,
+      mintJoinToken: (cluster) => mintJoinToken(test.plane.deps, cluster),
+      close: test.close,
+    };
+  },
+};

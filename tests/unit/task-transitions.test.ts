@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { type ObservedTask, TASK_STATUSES, taskStatusRank } from '../../protocol/agent-protocol';
+import type { TaskState } from '../../worker/core/tasks/task-record';
+import { applyReport, requestStop, stopWithoutAgent } from '../../worker/core/tasks/transitions';
+
+const NOW = 1_700_000_000_000;
+
+function taskState(overrides: Partial<TaskState> = {}): TaskState {
+  return {
+    lastStatus: 'PENDING',
+    desiredStatus: 'RUNNING',
+    generation: 1,
+    reportSeq: -1,
+    version: 1,
+    containers: [
+      {
+        containerArn: 'arn:container/1',
+        name: 'main',
+        image: 'busybox',
+        lastStatus: 'PENDING',
+        networkBindings: [],
+        spec: {
+          name: 'main',
+          image: 'busybox',
+          essential: true,
+          environment: [],
+          portMappings: [],
+          dependsOn: [],
+        },
+      },
+    ],
+    stopCode: null,
+    stoppedReason: null,
+    startedAtMs: null,
+    pullStartedAtMs: null,
+    pullStoppedAtMs: null,
+    stoppingAtMs: null,
+    stoppedAtMs: null,
+    executionStoppedAtMs: null,
+    ...overrides,
+  };
+}
+
+function report(lastStatus: ObservedTask['lastStatus'], extra: Partial<ObservedTask> = {}): ObservedTask {
+  const containerStatus = lastStatus === 'STOPPED' ? 'STOPPED' : lastStatus === 'RUNNING' ? 'RUNNING' : 'PENDING';
+  return {
+    taskArn: 'arn:task/1',
+    generation: 1,
+    lastStatus,
+    containers: [{ name: 'main', lastStatus: containerStatus, runtimeId: 'abc' }],
+    ...extra,
+  };
+}
+
+describe('the task status order', () => {
+  it('lists the ECS lifecycle from PROVISIONING to STOPPED', () => {
+    expect(TASK_STATUSES[0]).toBe('PROVISIONING');
+    expect(taskStatusRank('PENDING')).toBeLessThan(taskStatusRank('RUNNING'));
+    expect(taskStatusRank('RUNNING')).toBeLessThan(taskStatusRank('STOPPING'));
+    expect(taskStatusRank('STOPPING')).toBeLessThan(taskStatusRank('STOPPED'));
+  });
+});
+
+describe('applyReport', () => {
+  it('moves a task to RUNNING and records when it started', () => {
+    const next = applyReport(taskState(), report('RUNNING', { startedAtMs: NOW - 5 }), 0, NOW)!;
+    expect(next.lastStatus).toBe('RUNNING');
+    expect(next.startedAtMs).toBe(NOW - 5);
+    expect(next.containers[0].runtimeId).toBe('abc');
+    expect(next.version).toBe(2);
+  });
+
+  it('ignores a report older than the one recorded', () => {
+    const state = taskState({ reportSeq: 5, lastStatus: 'RUNNING' });
+    expect(applyReport(state, report('STOPPED'), 5, NOW)).toBeUndefined();
+    expect(applyReport(state, report('STOPPED'), 4, NOW)).toBeUndefined();
+  });
+
+  it('never moves a recorded status backwards, even for a newer report', () => {
+    const stopped = taskState({ lastStatus: 'STOPPED', desiredStatus: 'STOPPED', reportSeq: 3 });
+    const next = applyReport(stopped, report('RUNNING'), 9, NOW);
+    expect(next?.lastStatus ?? stopped.lastStatus).toBe('STOPPED');
+  });
+
+  it('marks a task that stopped by itself as no longer desired, with the essential-exit code', () => {
+    const running = taskState({ lastStatus: 'RUNNING', reportSeq: 1 });
+    const next = applyReport(
+      running,
+      {
+        ...report('STOPPED'),
+        containers: [{ name: 'main', lastStatus: 'STOPPED', exitCode: 3 }],
+      },
+      2,
+      NOW,
+    )!;
+    expect(next.desiredStatus).toBe('STOPPED');
+    expect(next.stopCode).toBe('EssentialContainerExited');
+    expect(next.containers[0].exitCode).toBe(3);
+    expect(next.stoppedAtMs).toBe(NOW);
+  });
+
+  it('keeps the stop code and reason of a user stop when the agent reports STOPPED', () => {
+    const stopping = requestStop(taskState({ lastStatus: 'RUNNING' }), 'UserInitiated', 'bye', NOW)!;
+    const next = applyReport(stopping, report('STOPPED', { stopCode: 'EssentialContainerExited' }), 0, NOW + 1)!;
+    expect(next.stopCode).toBe('UserInitiated');
+    expect(next.stoppedReason).toBe('bye');
+  });
+
+  it('never lowers a status for any sequence of reports (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...TASK_STATUSES), { maxLength: 20 }), (statuses) => {
+        let state = taskState();
+        let highest = taskStatusRank(state.lastStatus);
+        statuses.forEach((status, seq) => {
+          state = applyReport(state, report(status), seq, NOW) ?? state;
+          expect(taskStatusRank(state.lastStatus)).toBeGreaterThanOrEqual(highest);
+          highest = taskStatusRank(state.lastStatus);
+        });
+      }),
+    );
+  });
+});
+
+describe('requestStop', () => {
+  it('bumps the generation once and ignores a repeated stop', () => {
+    const first = requestStop(taskState({ lastStatus: 'RUNNING' }), 'UserInitiated', 'stop', NOW)!;
+    expect(first.generation).toBe(2);
+    expect(first.desiredStatus).toBe('STOPPED');
+    expect(first.stoppingAtMs).toBe(NOW);
+    expect(requestStop(first, 'UserInitiated', 'again', NOW + 1)).toBeUndefined();
+  });
+});
+
+describe('stopWithoutAgent', () => {
+  it('finishes a task and its containers when no agent can', () => {
+    const next = stopWithoutAgent(taskState(), 'TaskFailedToStart', 'instance deregistered', NOW);
+    expect(next.lastStatus).toBe('STOPPED');
+    expect(next.containers[0].lastStatus).toBe('STOPPED');
+    expect(next.stoppedReason).toBe('instance deregistered');
+  });
+});
