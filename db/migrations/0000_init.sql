@@ -20,6 +20,8 @@ CREATE TABLE `container_instances` (
 	`registered_cpu` integer NOT NULL,
 	`registered_memory_mib` integer NOT NULL,
 	`attributes_json` text DEFAULT '[]' NOT NULL,
+	`custom_attributes_json` text DEFAULT '[]' NOT NULL,
+	`tags_json` text DEFAULT '[]' NOT NULL,
 	`registered_at_ms` integer NOT NULL,
 	`last_seen_at_ms` integer NOT NULL,
 	`version` integer DEFAULT 1 NOT NULL
@@ -60,6 +62,8 @@ CREATE TABLE `tasks` (
 	`container_instance_arn` text,
 	`task_definition_arn` text NOT NULL,
 	`family` text NOT NULL,
+	`revision` integer NOT NULL,
+	`network_mode` text NOT NULL,
 	`group_name` text NOT NULL,
 	`started_by` text,
 	`launch_type` text DEFAULT 'EC2' NOT NULL,

@@ -5,6 +5,7 @@
 import { clusterNameOf, createCluster, deleteCluster, describeClusters, listClusters } from '../core/clusters/clusters';
 import {
   describeContainerInstances,
+  listAttributes,
   listContainerInstances,
 } from '../core/container-instances/container-instances';
 import type { StopTaskInput } from '../core/coordinator/cluster-coordinator';
@@ -53,6 +54,17 @@ export const ACTIONS: Record<string, ActionHandler> = {
   DescribeTasks: (input, { deps }) => describeTasks(deps, input),
   ListTasks: (input: ListTasksInput, { deps }) => listTasks(deps, input),
 
+  StartTask: (input, { coordinators }) => coordinators.forCluster(clusterNameOf(input.cluster)).startTask(input),
+
   DescribeContainerInstances: (input, { deps }) => describeContainerInstances(deps, input),
   ListContainerInstances: (input, { deps }) => listContainerInstances(deps, input),
+  UpdateContainerInstancesState: (input, { coordinators }) =>
+    coordinators.forCluster(clusterNameOf(input.cluster)).updateContainerInstancesState(input),
+  DeregisterContainerInstance: (input, { coordinators }) =>
+    coordinators.forCluster(clusterNameOf(input.cluster)).deregisterContainerInstance(input),
+
+  PutAttributes: (input, { coordinators }) => coordinators.forCluster(clusterNameOf(input.cluster)).putAttributes(input),
+  DeleteAttributes: (input, { coordinators }) =>
+    coordinators.forCluster(clusterNameOf(input.cluster)).deleteAttributes(input),
+  ListAttributes: (input, { deps }) => listAttributes(deps, input),
 };

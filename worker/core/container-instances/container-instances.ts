@@ -118,3 +118,46 @@ export async function listContainerInstances(
   const { items, nextToken } = pageResult(rows.slice(page.offset, page.offset + page.limit + 1), page);
   return { containerInstanceArns: items.map((r) => r.arn), nextToken };
 }
+
+export async function listAttributes(
+  deps: CoreDeps,
+  input: {
+    cluster?: string;
+    targetType: string;
+    attributeName?: string;
+    attributeValue?: string;
+    nextToken?: string;
+    maxResults?: number;
+  },
+) {
+  const cluster = await requireCluster(deps, input.cluster);
+  if (input.targetType !== 'container-instance') {
+    throw invalidParameter('targetType: only container-instance is supported');
+  }
+  if (input.attributeValue !== undefined && input.attributeName === undefined) {
+    throw invalidParameter('attributeValue: attributeName must be given with it');
+  }
+  const page = readPage(input, 100, 100);
+  const rows = await deps.db
+    .select()
+    .from(containerInstances)
+    .where(and(eq(containerInstances.clusterArn, cluster.arn), ne(containerInstances.status, 'INACTIVE')))
+    .orderBy(asc(containerInstances.registeredAtMs), asc(containerInstances.arn));
+  const all = rows.flatMap((row) =>
+    [row.attributesJson, row.customAttributesJson].flatMap((json) =>
+      (JSON.parse(json) as { name: string; value?: string }[]).map((a) => ({
+        name: a.name,
+        value: a.value,
+        targetType: 'container-instance',
+        targetId: row.arn,
+      })),
+    ),
+  );
+  const matching = all.filter(
+    (a) =>
+      (input.attributeName === undefined || a.name === input.attributeName) &&
+      (input.attributeValue === undefined || a.value === input.attributeValue),
+  );
+  const { items, nextToken } = pageResult(matching.slice(page.offset, page.offset + page.limit + 1), page);
+  return { attributes: items, nextToken };
+}

@@ -16,12 +16,26 @@ import {
 import { containerInstanceArn, resourceIdOf } from '../arn';
 import { requireCluster } from '../clusters/clusters';
 import type { CoreDeps } from '../deps';
-import { invalidParameter } from '../errors';
-import { applyReport, requestStop } from '../tasks/transitions';
+import { EcsError, invalidParameter } from '../errors';
+import { describeContainerInstances } from '../container-instances/container-instances';
+import { applyReport, requestStop, stopWithoutAgent } from '../tasks/transitions';
 import { desiredTaskOf, taskStateColumns, taskStateOf, toEcsTask } from '../tasks/task-record';
 import type { AgentLink, AgentLinks } from './agent-links';
 import { ClusterView } from './cluster-view';
-import { planAndWriteRunTask, type RunTaskInput } from './run-task';
+import {
+  activeTasksOn,
+  type AttributeInput,
+  changeAttributes,
+  instanceArnOf,
+  setInstanceStatus,
+} from './instance-admin';
+import {
+  planAndWriteRunTask,
+  planAndWriteStartTask,
+  type RunTaskInput,
+  type RunTaskPlan,
+  type StartTaskInput,
+} from './run-task';
 import { SerialQueue } from './serial-queue';
 
 /** How often each side pings the other; the agent adopts the value from `welcome`. */
@@ -56,34 +70,134 @@ export class ClusterCoordinator {
     return this.view;
   }
 
+  /**
+   * Runs a write in the queue. If it fails for any reason other than the caller's input, the
+   * in-memory view may be ahead of the database, so it is dropped and reloaded on next use.
+   */
+  private write<T>(job: () => Promise<T>): Promise<T> {
+    return this.queue.run(async () => {
+      try {
+        return await job();
+      } catch (error) {
+        if (!(error instanceof EcsError)) this.view = undefined;
+        throw error;
+      }
+    });
+  }
+
   // ---- API calls ----
 
   runTask(input: RunTaskInput) {
-    return this.queue.run(async () => {
+    return this.write(async () => {
       const cluster = await this.cluster();
       const view = await this.loadedView(cluster.arn);
       const plan = await planAndWriteRunTask(this.deps, cluster, view, input, this.random);
-      if (!plan.replayedTaskArns) {
-        for (const row of plan.rows) {
-          view.trackTask(row);
-          this.sendToInstance(row.containerInstanceArn, {
-            type: 'runTask',
-            messageId: this.deps.newId(),
-            task: desiredTaskOf(row),
-          });
-        }
+      return this.dispatchPlan(view, plan);
+    });
+  }
+
+  startTask(input: StartTaskInput) {
+    return this.write(async () => {
+      const cluster = await this.cluster();
+      const view = await this.loadedView(cluster.arn);
+      const plan = await planAndWriteStartTask(this.deps, cluster, view, input, this.random);
+      return this.dispatchPlan(view, plan);
+    });
+  }
+
+  /** After a plan is durable: track it, tell the agents, and answer in the order the tasks were created. */
+  private dispatchPlan(view: ClusterView, plan: RunTaskPlan) {
+    if (!plan.replayedTaskArns) {
+      for (const row of plan.rows) {
+        view.trackTask(row);
+        this.sendToInstance(row.containerInstanceArn, {
+          type: 'runTask',
+          messageId: this.deps.newId(),
+          task: desiredTaskOf(row),
+        });
       }
-      const byArn = new Map(plan.rows.map((r) => [r.arn, r]));
-      const ordered = plan.replayedTaskArns ? plan.replayedTaskArns.map((a) => byArn.get(a)!) : plan.rows;
-      return {
-        tasks: ordered.filter(Boolean).map((row) => toEcsTask(row, { tags: true })),
-        failures: plan.failures,
-      };
+    }
+    const byArn = new Map(plan.rows.map((r) => [r.arn, r]));
+    const ordered = plan.replayedTaskArns ? plan.replayedTaskArns.map((a) => byArn.get(a)) : plan.rows;
+    return {
+      tasks: ordered.filter((row) => row !== undefined).map((row) => toEcsTask(row, { tags: true })),
+      failures: plan.failures,
+    };
+  }
+
+  updateContainerInstancesState(input: { cluster?: string; containerInstances: string[]; status: string }) {
+    return this.write(async () => {
+      if (input.status !== 'ACTIVE' && input.status !== 'DRAINING') {
+        throw invalidParameter(`status: must be ACTIVE or DRAINING, got ${input.status}`);
+      }
+      const cluster = await this.cluster();
+      const view = await this.loadedView(cluster.arn);
+      const { updated, failures } = await setInstanceStatus(this.deps, cluster, view, input.containerInstances, input.status);
+      const described = await describeContainerInstances(this.deps, {
+        cluster: cluster.name,
+        containerInstances: updated.map((r) => r.arn),
+      });
+      return { containerInstances: described.containerInstances, failures };
+    });
+  }
+
+  deregisterContainerInstance(input: { cluster?: string; containerInstance: string; force?: boolean }) {
+    return this.write(async () => {
+      const cluster = await this.cluster();
+      const view = await this.loadedView(cluster.arn);
+      const arn = instanceArnOf(this.deps, cluster.name, input.containerInstance);
+      const instance = view.instances.get(arn);
+      if (!instance) throw invalidParameter(`containerInstance: ${input.containerInstance} was not found in ${cluster.name}`);
+      const active = await activeTasksOn(this.deps, arn);
+      if (active.length > 0 && !input.force) {
+        throw invalidParameter(
+          `containerInstance: it has ${active.length} active tasks; stop them first or pass force to deregister anyway`,
+        );
+      }
+      const nowMs = this.deps.now();
+      for (const row of active) {
+        this.sendToInstance(arn, {
+          type: 'stopTask',
+          messageId: this.deps.newId(),
+          taskArn: row.arn,
+          generation: row.generation + 1,
+          reason: 'Container instance deregistered',
+        });
+        const next = stopWithoutAgent(taskStateOf(row), 'TaskFailedToStart', 'Container instance deregistered', nowMs);
+        await this.deps.db.update(tasks).set(taskStateColumns(next)).where(eq(tasks.arn, row.arn));
+      }
+      const [row] = await this.deps.db
+        .update(containerInstances)
+        .set({ status: 'INACTIVE', agentConnected: false, version: instance.row.version + 1 })
+        .where(eq(containerInstances.arn, arn))
+        .returning();
+      view.removeInstance(arn);
+      const link = this.links.linkFor(arn);
+      if (link) {
+        this.links.unbind(link);
+        link.close(CLOSE_CODES.deregistered, 'container instance deregistered');
+      }
+      const described = await describeContainerInstances(this.deps, { cluster: cluster.name, containerInstances: [row.arn] });
+      return { containerInstance: described.containerInstances[0] };
+    });
+  }
+
+  putAttributes(input: { cluster?: string; attributes: AttributeInput[] }) {
+    return this.write(async () => {
+      const cluster = await this.cluster();
+      return changeAttributes(this.deps, cluster, await this.loadedView(cluster.arn), input.attributes, 'put');
+    });
+  }
+
+  deleteAttributes(input: { cluster?: string; attributes: AttributeInput[] }) {
+    return this.write(async () => {
+      const cluster = await this.cluster();
+      return changeAttributes(this.deps, cluster, await this.loadedView(cluster.arn), input.attributes, 'delete');
     });
   }
 
   stopTask(input: StopTaskInput) {
-    return this.queue.run(async () => {
+    return this.write(async () => {
       const cluster = await this.cluster();
       if (input.reason !== undefined && input.reason.length > 255) {
         throw invalidParameter('reason: must be at most 255 characters');

@@ -83,6 +83,11 @@ export class ClusterView {
     else instance.allocations.set(row.arn, allocationOf(row));
   }
 
+  placementInstanceOf(arn: string): PlacementInstance | undefined {
+    const view = this.instances.get(arn);
+    return view ? toPlacementInstance(view.row, view.allocations) : undefined;
+  }
+
   placementInstances(): PlacementInstance[] {
     return [...this.instances.values()].map(({ row, allocations }) => toPlacementInstance(row, allocations));
   }

@@ -4,12 +4,11 @@
  */
 import { and, eq, inArray } from 'drizzle-orm';
 import { runTaskRequests, tasks, type TaskRow } from '../../../db/schema';
-import { containerArn, taskArn } from '../arn';
+import { containerArn, containerInstanceArn, resourceIdOf, taskArn } from '../arn';
 import type { CoreDeps } from '../deps';
 import { EcsError, invalidParameter } from '../errors';
 import {
   type PlacementConstraint,
-  type PlacementFailure,
   type PlacementStrategy,
   placeTasks,
   validatePlacement,
@@ -35,9 +34,15 @@ export interface RunTaskInput {
   [opaque: string]: unknown;
 }
 
+/** A task that could not be placed: the instance and why (ECS reasons, plus MISSING for an unknown instance). */
+export interface TaskFailure {
+  arn: string;
+  reason: string;
+}
+
 export interface RunTaskPlan {
   rows: TaskRow[];
-  failures: PlacementFailure[];
+  failures: TaskFailure[];
   /** Set when the call replays an earlier one with the same clientToken. */
   replayedTaskArns?: string[];
 }
@@ -83,8 +88,95 @@ async function replayClientToken(deps: CoreDeps, clusterArn: string, input: RunT
       `clientToken: '${input.clientToken}' was already used with different parameters`,
     );
   }
-  const replayed = JSON.parse(previous.responseJson) as { taskArns: string[]; failures: PlacementFailure[] };
+  const replayed = JSON.parse(previous.responseJson) as { taskArns: string[]; failures: TaskFailure[] };
   return { requestSha256, replayed };
+}
+
+export interface StartTaskInput {
+  cluster?: string;
+  taskDefinition: string;
+  containerInstances: string[];
+  group?: string;
+  startedBy?: string;
+  overrides?: TaskOverrides;
+  tags?: Tag[];
+  [opaque: string]: unknown;
+}
+
+/** What RunTask and StartTask share: the resolved definition, the task's shape and its placement rules. */
+interface PreparedTask {
+  definition: ReturnType<typeof toTaskDefinition>;
+  shape: ReturnType<typeof buildTaskShape>;
+  overrides: TaskOverrides;
+  group: string;
+  tags: Tag[];
+  constraints: PlacementConstraint[];
+}
+
+async function prepareTask(
+  deps: CoreDeps,
+  input: { taskDefinition: string; overrides?: TaskOverrides; group?: string; tags?: Tag[] },
+  callConstraints: PlacementConstraint[],
+): Promise<PreparedTask> {
+  const tags = validateTags(input.tags);
+  const definitionRow = await requireTaskDefinition(deps, input.taskDefinition);
+  const definition = toTaskDefinition(definitionRow);
+  const overrides = input.overrides ?? {};
+  const shape = buildTaskShape(definition, overrides);
+  const constraints = [...((definition.placementConstraints ?? []) as PlacementConstraint[]), ...callConstraints];
+  return { definition, shape, overrides, group: input.group ?? `family:${definition.family}`, tags, constraints };
+}
+
+function taskRow(
+  deps: CoreDeps,
+  cluster: { arn: string; name: string },
+  prepared: PreparedTask,
+  instanceArn: string,
+  extra: { startedBy?: string; launchType?: string; clientToken?: string },
+  nowMs: number,
+): TaskRow {
+  const id = deps.newId();
+  const { definition, shape, overrides } = prepared;
+  const containers: ContainerRecord[] = shape.specs.map((spec) => ({
+    containerArn: containerArn(deps.config, cluster.name, id, deps.newId()),
+    name: spec.name,
+    image: spec.image,
+    lastStatus: 'PENDING',
+    networkBindings: [],
+    spec,
+  }));
+  return {
+    arn: taskArn(deps.config, cluster.name, id),
+    clusterArn: cluster.arn,
+    containerInstanceArn: instanceArn,
+    taskDefinitionArn: definition.taskDefinitionArn,
+    family: definition.family,
+    revision: definition.revision,
+    networkMode: shape.networkMode,
+    group: prepared.group,
+    startedBy: extra.startedBy ?? null,
+    launchType: extra.launchType ?? 'EC2',
+    lastStatus: 'PENDING',
+    desiredStatus: 'RUNNING',
+    generation: 1,
+    reportSeq: -1,
+    version: 1,
+    cpu: shape.cpu,
+    memoryMiB: shape.memoryMiB,
+    containersJson: JSON.stringify(containers),
+    overridesJson: JSON.stringify({ containerOverrides: [], inferenceAcceleratorOverrides: [], ...overrides }),
+    tagsJson: JSON.stringify(prepared.tags),
+    stopCode: null,
+    stoppedReason: null,
+    createdAtMs: nowMs,
+    startedAtMs: null,
+    pullStartedAtMs: null,
+    pullStoppedAtMs: null,
+    stoppingAtMs: null,
+    stoppedAtMs: null,
+    executionStoppedAtMs: null,
+    clientToken: extra.clientToken ?? null,
+  };
 }
 
 export async function planAndWriteRunTask(
@@ -102,79 +194,22 @@ export async function planAndWriteRunTask(
       : [];
     return { rows, failures: token.replayed.failures, replayedTaskArns: token.replayed.taskArns };
   }
-  const tags = validateTags(input.tags);
-  const definitionRow = await requireTaskDefinition(deps, input.taskDefinition);
-  if (definitionRow.status === 'DELETE_IN_PROGRESS') {
-    throw new EcsError('ClientException', 'TaskDefinition is being deleted.');
-  }
-  const definition = toTaskDefinition(definitionRow);
-  const overrides = input.overrides ?? {};
-  const shape = buildTaskShape(definition, overrides);
+  const prepared = await prepareTask(deps, input, input.placementConstraints ?? []);
   const strategies = input.placementStrategy ?? [];
-  const constraints = [
-    ...((definition.placementConstraints ?? []) as PlacementConstraint[]),
-    ...(input.placementConstraints ?? []),
-  ];
-  validatePlacement(strategies, constraints);
+  validatePlacement(strategies, prepared.constraints);
   if (view.instances.size === 0) throw invalidParameter('No Container Instances were found in your cluster.');
-  const group = input.group ?? `family:${definition.family}`;
   const placement = placeTasks(view.placementInstances(), {
     count,
-    cpu: shape.cpu,
-    memoryMiB: shape.memoryMiB,
-    hostPorts: shape.staticHostPorts,
-    group,
+    cpu: prepared.shape.cpu,
+    memoryMiB: prepared.shape.memoryMiB,
+    hostPorts: prepared.shape.staticHostPorts,
+    group: prepared.group,
     strategies,
-    constraints,
+    constraints: prepared.constraints,
     random,
   });
-
   const nowMs = deps.now();
-  const rows: TaskRow[] = placement.placements.map(({ instanceArn }) => {
-    const id = deps.newId();
-    const arn = taskArn(deps.config, cluster.name, id);
-    const containers: ContainerRecord[] = shape.specs.map((spec) => ({
-      containerArn: containerArn(deps.config, cluster.name, id, deps.newId()),
-      name: spec.name,
-      image: spec.image,
-      lastStatus: 'PENDING',
-      networkBindings: [],
-      spec,
-    }));
-    return {
-      arn,
-      clusterArn: cluster.arn,
-      containerInstanceArn: instanceArn,
-      taskDefinitionArn: definition.taskDefinitionArn,
-      family: definition.family,
-      revision: definition.revision,
-      networkMode: shape.networkMode,
-      group,
-      startedBy: input.startedBy ?? null,
-      launchType: input.launchType ?? 'EC2',
-      lastStatus: 'PENDING',
-      desiredStatus: 'RUNNING',
-      generation: 1,
-      reportSeq: -1,
-      version: 1,
-      cpu: shape.cpu,
-      memoryMiB: shape.memoryMiB,
-      containersJson: JSON.stringify(containers),
-      overridesJson: JSON.stringify({ containerOverrides: overrides.containerOverrides ?? [], ...overrides }),
-      tagsJson: JSON.stringify(tags),
-      stopCode: null,
-      stoppedReason: null,
-      createdAtMs: nowMs,
-      startedAtMs: null,
-      pullStartedAtMs: null,
-      pullStoppedAtMs: null,
-      stoppingAtMs: null,
-      stoppedAtMs: null,
-      executionStoppedAtMs: null,
-      clientToken: input.clientToken ?? null,
-    };
-  });
-
+  const rows = placement.placements.map(({ instanceArn }) => taskRow(deps, cluster, prepared, instanceArn, input, nowMs));
   const writes = [];
   if (rows.length > 0) writes.push(deps.db.insert(tasks).values(rows));
   if (input.clientToken && token) {
@@ -190,4 +225,49 @@ export async function planAndWriteRunTask(
   }
   if (writes.length > 0) await deps.db.batch(writes as [(typeof writes)[number], ...typeof writes]);
   return { rows, failures: placement.failures };
+}
+
+/** StartTask: one task on each named container instance, with the same resource and constraint checks. */
+export async function planAndWriteStartTask(
+  deps: CoreDeps,
+  cluster: { arn: string; name: string },
+  view: ClusterView,
+  input: StartTaskInput,
+  random: () => number,
+): Promise<RunTaskPlan> {
+  if (input.containerInstances.length < 1 || input.containerInstances.length > 10) {
+    throw invalidParameter('containerInstances: between 1 and 10 container instances must be given');
+  }
+  validateRunTaskInput({ ...input, count: 1 });
+  const prepared = await prepareTask(deps, input, []);
+  validatePlacement([], prepared.constraints);
+  const nowMs = deps.now();
+  const rows: TaskRow[] = [];
+  const failures: TaskFailure[] = [];
+  for (const reference of input.containerInstances) {
+    const arn = containerInstanceArn(deps.config, cluster.name, resourceIdOf(reference));
+    const instance = view.instances.get(arn);
+    if (!instance) {
+      failures.push({ arn, reason: 'MISSING' });
+      continue;
+    }
+    const placement = placeTasks([view.placementInstanceOf(arn)!], {
+      count: 1,
+      cpu: prepared.shape.cpu,
+      memoryMiB: prepared.shape.memoryMiB,
+      hostPorts: prepared.shape.staticHostPorts,
+      group: prepared.group,
+      strategies: [],
+      constraints: prepared.constraints,
+      random,
+    });
+    failures.push(...placement.failures);
+    if (placement.placements.length === 0) continue;
+    const row = taskRow(deps, cluster, prepared, arn, input, nowMs);
+    // Track at once so the next named instance (or the same one named twice) sees this task's resources.
+    view.trackTask(row);
+    rows.push(row);
+  }
+  if (rows.length > 0) await deps.db.insert(tasks).values(rows);
+  return { rows, failures };
 }
