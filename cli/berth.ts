@@ -6,10 +6,10 @@
  *   berth join-token   mint a join token for a cluster
  */
 import { parseAgentOptions, startAgent } from '../agent';
-import { type ParsedArgs, flag, parseArgs } from './args';
+import { startControlPlane } from '../worker/node';
+import { flag, type ParsedArgs, parseArgs } from './args';
 import { localDatabase, mintJoinTokenLocally } from './local-database';
 import { startLocalBerth } from './start';
-import { startControlPlane } from '../worker/node';
 
 const USAGE = `usage: berth <command> [options]
 

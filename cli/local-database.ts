@@ -3,7 +3,7 @@ import { createCluster } from '../worker/core/clusters/clusters';
 import { randomHexId } from '../worker/core/deps';
 import { mintJoinToken } from '../worker/core/join-tokens/join-tokens';
 import { DEFAULT_CONFIG } from '../worker/node';
-import { type ParsedArgs, flag } from './args';
+import { flag, type ParsedArgs } from './args';
 
 export function localDatabase(args: ParsedArgs): DatabaseLocation {
   return {

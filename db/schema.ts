@@ -9,7 +9,9 @@ import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqli
 export const clusters = sqliteTable('clusters', {
   arn: text('arn').primaryKey(),
   name: text('name').notNull().unique(),
-  status: text('status', { enum: ['ACTIVE', 'INACTIVE', 'PROVISIONING', 'DEPROVISIONING', 'FAILED'] }).notNull(),
+  status: text('status', {
+    enum: ['ACTIVE', 'INACTIVE', 'PROVISIONING', 'DEPROVISIONING', 'FAILED'],
+  }).notNull(),
   tagsJson: text('tags_json').notNull().default('[]'),
   settingsJson: text('settings_json').notNull().default('[]'),
   createdAtMs: integer('created_at_ms').notNull(),
@@ -115,15 +117,36 @@ export const joinTokens = sqliteTable('join_tokens', {
 });
 
 /** RunTask clientToken records: the same token with the same request returns the same tasks. */
-export const runTaskRequests = sqliteTable('run_task_requests', {
-  clusterArn: text('cluster_arn').notNull(),
-  clientToken: text('client_token').notNull(),
-  requestSha256: text('request_sha256').notNull(),
-  responseJson: text('response_json').notNull(),
-  createdAtMs: integer('created_at_ms').notNull(),
-}, (t) => [uniqueIndex('run_task_requests_token').on(t.clusterArn, t.clientToken)]);
+export const runTaskRequests = sqliteTable(
+  'run_task_requests',
+  {
+    clusterArn: text('cluster_arn').notNull(),
+    clientToken: text('client_token').notNull(),
+    requestSha256: text('request_sha256').notNull(),
+    responseJson: text('response_json').notNull(),
+    createdAtMs: integer('created_at_ms').notNull(),
+  },
+  (t) => [uniqueIndex('run_task_requests_token').on(t.clusterArn, t.clientToken)],
+);
 
 export type ClusterRow = typeof clusters.$inferSelect;
 export type TaskDefinitionRow = typeof taskDefinitions.$inferSelect;
 export type ContainerInstanceRow = typeof containerInstances.$inferSelect;
 export type TaskRow = typeof tasks.$inferSelect;
+
+/**
+ * Task state-change events, written in the same batch as the change itself, so a consumer that
+ * reconnects with Last-Event-ID misses nothing. `taskVersion` is the task's version after the change.
+ */
+export const taskEvents = sqliteTable(
+  'task_events',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    clusterArn: text('cluster_arn').notNull(),
+    taskArn: text('task_arn').notNull(),
+    taskVersion: integer('task_version').notNull(),
+    createdAtMs: integer('created_at_ms').notNull(),
+    eventJson: text('event_json').notNull(),
+  },
+  (t) => [index('task_events_cluster').on(t.clusterArn, t.id)],
+);

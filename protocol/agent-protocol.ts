@@ -207,7 +207,10 @@ function parseFrame<T>(schema: z.ZodType<T>, raw: string | ArrayBuffer | Uint8Ar
     throw new ProtocolError(CLOSE_CODES.unsupportedData, 'binary frames are not part of the protocol');
   }
   if (raw.length > MAX_FRAME_BYTES) {
-    throw new ProtocolError(CLOSE_CODES.frameTooLarge, `frame of ${raw.length} bytes exceeds ${MAX_FRAME_BYTES}`);
+    throw new ProtocolError(
+      CLOSE_CODES.frameTooLarge,
+      `frame of ${raw.length} bytes exceeds ${MAX_FRAME_BYTES}`,
+    );
   }
   let json: unknown;
   try {

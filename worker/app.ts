@@ -5,6 +5,7 @@
 import { Hono } from 'hono';
 import type { ApiContext } from './api/actions';
 import { handleEcsRequest } from './api/ecs-protocol';
+import { streamTaskEvents } from './api/task-event-stream';
 
 export interface AppOptions extends ApiContext {
   log: (line: string) => void;
@@ -15,5 +16,6 @@ export function createApp(options: AppOptions): Hono {
   app.get('/health', (c) => c.json({ status: 'ok' }));
   app.get('/', (c) => c.text('Berth control plane: the ECS API is served at POST / (AWS JSON 1.1).\n'));
   app.post('/', (c) => handleEcsRequest(c, options, options.log));
+  app.get('/berth/v1/clusters/:cluster/task-events', (c) => streamTaskEvents(c, options));
   return app;
 }

@@ -6,8 +6,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { serve } from '@hono/node-server';
+import { eq } from 'drizzle-orm';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { type DatabaseLocation, openDatabase } from '../db/node-database';
+import { clusters } from '../db/schema';
 import { AGENT_CONNECT_PATH, CLOSE_CODES, MAX_FRAME_BYTES } from '../protocol/agent-protocol';
 import type { CoordinatorDirectory } from './api/coordinator-directory';
 import { createApp } from './app';
@@ -24,6 +26,15 @@ export const DEFAULT_CONFIG: BerthConfig = {
   accountId: '000000000000',
   agentDisconnectGraceMs: 30_000,
 };
+
+/** Settings read from the environment by the Node entry only (the core never reads process.env). */
+export function configFromEnv(env: NodeJS.ProcessEnv): Partial<BerthConfig> {
+  const config: Partial<BerthConfig> = {};
+  if (env.BERTH_REGION) config.region = env.BERTH_REGION;
+  if (env.BERTH_ACCOUNT_ID) config.accountId = env.BERTH_ACCOUNT_ID;
+  if (env.BERTH_AGENT_GRACE_MS) config.agentDisconnectGraceMs = Number(env.BERTH_AGENT_GRACE_MS);
+  return config;
+}
 
 export interface ControlPlaneOptions {
   database: DatabaseLocation;
@@ -51,13 +62,53 @@ class InProcessCoordinators implements CoordinatorDirectory {
     private readonly log: (line: string) => void,
   ) {}
 
+  private readonly wakeTimers = new Map<string, { atMs: number; timer: ReturnType<typeof setTimeout> }>();
+
   forCluster(clusterName: string): ClusterCoordinator {
     let coordinator = this.byCluster.get(clusterName);
     if (!coordinator) {
-      coordinator = new ClusterCoordinator(this.deps, clusterName, this.links, Math.random, this.log);
+      const scheduler = { wakeAt: (whenMs: number) => this.wakeAt(clusterName, whenMs) };
+      coordinator = new ClusterCoordinator(
+        this.deps,
+        clusterName,
+        this.links,
+        Math.random,
+        this.log,
+        scheduler,
+      );
       this.byCluster.set(clusterName, coordinator);
     }
     return coordinator;
+  }
+
+  /** Starts every active cluster's coordinator, so agents that don't come back are noticed. */
+  async resumeAll(): Promise<void> {
+    const rows = await this.deps.db
+      .select({ name: clusters.name })
+      .from(clusters)
+      .where(eq(clusters.status, 'ACTIVE'));
+    await Promise.all(rows.map((r) => this.forCluster(r.name).resume()));
+  }
+
+  private wakeAt(clusterName: string, whenMs: number): void {
+    const existing = this.wakeTimers.get(clusterName);
+    if (existing && existing.atMs <= whenMs) return;
+    if (existing) clearTimeout(existing.timer);
+    const timer = setTimeout(
+      () => {
+        this.wakeTimers.delete(clusterName);
+        this.forCluster(clusterName)
+          .onWake()
+          .catch((error) => this.log(`wake of ${clusterName} failed: ${String(error)}`));
+      },
+      Math.max(0, whenMs - Date.now()),
+    );
+    timer.unref();
+    this.wakeTimers.set(clusterName, { atMs: whenMs, timer });
+  }
+
+  stop(): void {
+    for (const { timer } of this.wakeTimers.values()) clearTimeout(timer);
   }
 }
 
@@ -81,11 +132,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   const database = await openDatabase(options.database);
   const deps: CoreDeps = {
     db: database.db,
-    config: { ...DEFAULT_CONFIG, ...options.config },
+    config: { ...DEFAULT_CONFIG, ...configFromEnv(process.env), ...options.config },
     now: Date.now,
     newId: randomHexId,
   };
   const coordinators = new InProcessCoordinators(deps, log);
+  await coordinators.resumeAll();
   const app = createApp({ deps, coordinators, log });
 
   const agentSockets = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
@@ -108,8 +160,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       if (error instanceof EcsError) return rejectUpgrade(socket, 404, 'Cluster Not Found');
       throw error;
     }
-    if (!(await isValidJoinToken(deps, clusterName, token))) return rejectUpgrade(socket, 401, 'Unauthorized');
-    agentSockets.handleUpgrade(request, socket, head, (ws) => attachAgent(ws, coordinators.forCluster(clusterName)));
+    if (!(await isValidJoinToken(deps, clusterName, token)))
+      return rejectUpgrade(socket, 401, 'Unauthorized');
+    agentSockets.handleUpgrade(request, socket, head, (ws) =>
+      attachAgent(ws, coordinators.forCluster(clusterName)),
+    );
   }
 
   function attachAgent(ws: WebSocket, coordinator: ClusterCoordinator) {
@@ -132,7 +187,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     });
     ws.on('close', () => {
       clearInterval(liveness);
-      coordinator.agentClosed(link).catch((error) => log(`agent close failed on ${link.id}: ${String(error)}`));
+      coordinator
+        .agentClosed(link)
+        .catch((error) => log(`agent close failed on ${link.id}: ${String(error)}`));
     });
     ws.on('error', (error) => {
       log(`agent socket error on ${link.id}: ${error.message}`);
@@ -154,6 +211,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     port,
     deps,
     close: async () => {
+      coordinators.stop();
       for (const client of agentSockets.clients) client.terminate();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       database.close();

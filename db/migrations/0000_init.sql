@@ -56,6 +56,16 @@ CREATE TABLE `task_definitions` (
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `task_definitions_family_revision` ON `task_definitions` (`family`,`revision`);--> statement-breakpoint
+CREATE TABLE `task_events` (
+	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
+	`cluster_arn` text NOT NULL,
+	`task_arn` text NOT NULL,
+	`task_version` integer NOT NULL,
+	`created_at_ms` integer NOT NULL,
+	`event_json` text NOT NULL
+);
+--> statement-breakpoint
+CREATE INDEX `task_events_cluster` ON `task_events` (`cluster_arn`,`id`);--> statement-breakpoint
 CREATE TABLE `tasks` (
 	`arn` text PRIMARY KEY NOT NULL,
 	`cluster_arn` text NOT NULL,

@@ -13,7 +13,10 @@ export async function containersOfTask(taskArn: string) {
 export async function removeTaskContainers(taskArns: string[]) {
   for (const arn of taskArns) {
     for (const info of await containersOfTask(arn)) {
-      await docker.getContainer(info.Id).remove({ force: true }).catch(() => undefined);
+      await docker
+        .getContainer(info.Id)
+        .remove({ force: true })
+        .catch(() => undefined);
     }
   }
 }

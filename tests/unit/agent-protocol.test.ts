@@ -3,9 +3,9 @@ import {
   CLOSE_CODES,
   MAX_FRAME_BYTES,
   PROTOCOL_VERSION,
+  ProtocolError,
   parseAgentFrame,
   parseControlFrame,
-  ProtocolError,
 } from '../../protocol/agent-protocol';
 
 function closeCodeOf(run: () => unknown): number {
@@ -36,7 +36,12 @@ describe('parseAgentFrame', () => {
       JSON.stringify({
         type: 'taskState',
         seq: 4,
-        task: { taskArn: 't', generation: 1, lastStatus: 'RUNNING', containers: [{ name: 'a', lastStatus: 'RUNNING' }] },
+        task: {
+          taskArn: 't',
+          generation: 1,
+          lastStatus: 'RUNNING',
+          containers: [{ name: 'a', lastStatus: 'RUNNING' }],
+        },
       }),
     );
     expect(frame.type === 'taskState' && frame.task.lastStatus).toBe('RUNNING');
@@ -48,18 +53,24 @@ describe('parseAgentFrame', () => {
 
   it('closes with protocolError for an unknown frame type and names the field', () => {
     expect(closeCodeOf(() => parseAgentFrame('{"type":"launchMissiles"}'))).toBe(CLOSE_CODES.protocolError);
-    expect(() => parseAgentFrame(JSON.stringify({ ...hello, resources: { cpu: 'lots', memoryMiB: 1 } }))).toThrow(
-      /resources\.cpu/,
-    );
+    expect(() =>
+      parseAgentFrame(JSON.stringify({ ...hello, resources: { cpu: 'lots', memoryMiB: 1 } })),
+    ).toThrow(/resources\.cpu/);
   });
 
   it('refuses binary and oversized frames with their own close codes', () => {
     expect(closeCodeOf(() => parseAgentFrame(new Uint8Array([1, 2])))).toBe(CLOSE_CODES.unsupportedData);
-    expect(closeCodeOf(() => parseAgentFrame('x'.repeat(MAX_FRAME_BYTES + 1)))).toBe(CLOSE_CODES.frameTooLarge);
+    expect(closeCodeOf(() => parseAgentFrame('x'.repeat(MAX_FRAME_BYTES + 1)))).toBe(
+      CLOSE_CODES.frameTooLarge,
+    );
   });
 
   it('rejects a task status outside the lifecycle', () => {
-    const frame = { type: 'taskState', seq: 1, task: { taskArn: 't', generation: 1, lastStatus: 'DANCING', containers: [] } };
+    const frame = {
+      type: 'taskState',
+      seq: 1,
+      task: { taskArn: 't', generation: 1, lastStatus: 'DANCING', containers: [] },
+    };
     expect(closeCodeOf(() => parseAgentFrame(JSON.stringify(frame)))).toBe(CLOSE_CODES.protocolError);
   });
 });
@@ -76,7 +87,15 @@ describe('parseControlFrame', () => {
     const frame = {
       type: 'runTask',
       messageId: 'm',
-      task: { taskArn: 't', generation: 1, desiredStatus: 'RUNNING', family: 'f', revision: 1, networkMode: 'bridge', containers: [] },
+      task: {
+        taskArn: 't',
+        generation: 1,
+        desiredStatus: 'RUNNING',
+        family: 'f',
+        revision: 1,
+        networkMode: 'bridge',
+        containers: [],
+      },
     };
     expect(closeCodeOf(() => parseControlFrame(JSON.stringify(frame)))).toBe(CLOSE_CODES.protocolError);
   });

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
 import { type ObservedTask, TASK_STATUSES, taskStatusRank } from '../../protocol/agent-protocol';
 import type { TaskState } from '../../worker/core/tasks/task-record';
 import { applyReport, requestStop, stopWithoutAgent } from '../../worker/core/tasks/transitions';
@@ -43,7 +43,8 @@ function taskState(overrides: Partial<TaskState> = {}): TaskState {
 }
 
 function report(lastStatus: ObservedTask['lastStatus'], extra: Partial<ObservedTask> = {}): ObservedTask {
-  const containerStatus = lastStatus === 'STOPPED' ? 'STOPPED' : lastStatus === 'RUNNING' ? 'RUNNING' : 'PENDING';
+  const containerStatus =
+    lastStatus === 'STOPPED' ? 'STOPPED' : lastStatus === 'RUNNING' ? 'RUNNING' : 'PENDING';
   return {
     taskArn: 'arn:task/1',
     generation: 1,
@@ -102,7 +103,12 @@ describe('applyReport', () => {
 
   it('keeps the stop code and reason of a user stop when the agent reports STOPPED', () => {
     const stopping = requestStop(taskState({ lastStatus: 'RUNNING' }), 'UserInitiated', 'bye', NOW)!;
-    const next = applyReport(stopping, report('STOPPED', { stopCode: 'EssentialContainerExited' }), 0, NOW + 1)!;
+    const next = applyReport(
+      stopping,
+      report('STOPPED', { stopCode: 'EssentialContainerExited' }),
+      0,
+      NOW + 1,
+    )!;
     expect(next.stopCode).toBe('UserInitiated');
     expect(next.stoppedReason).toBe('bye');
   });

@@ -2,7 +2,13 @@
  * The ECS actions Berth serves, one line each: parse nothing (the protocol layer validated the
  * input against the model), call the domain, return its output shape.
  */
-import { clusterNameOf, createCluster, deleteCluster, describeClusters, listClusters } from '../core/clusters/clusters';
+import {
+  clusterNameOf,
+  createCluster,
+  deleteCluster,
+  describeClusters,
+  listClusters,
+} from '../core/clusters/clusters';
 import {
   describeContainerInstances,
   listAttributes,
@@ -33,14 +39,17 @@ type ActionInput = any;
 type ActionHandler = (input: ActionInput, ctx: ApiContext) => Promise<unknown>;
 
 export const ACTIONS: Record<string, ActionHandler> = {
-  CreateCluster: (input, { deps }) => createCluster(deps, input).then(async (row) => ({
-    cluster: (await describeClusters(deps, { clusters: [row.name], include: ['TAGS', 'SETTINGS'] })).clusters[0],
-  })),
+  CreateCluster: (input, { deps }) =>
+    createCluster(deps, input).then(async (row) => ({
+      cluster: (await describeClusters(deps, { clusters: [row.name], include: ['TAGS', 'SETTINGS'] }))
+        .clusters[0],
+    })),
   DescribeClusters: (input, { deps }) => describeClusters(deps, input),
   ListClusters: (input, { deps }) => listClusters(deps, input),
   DeleteCluster: (input, { deps }) => deleteCluster(deps, input),
 
-  RegisterTaskDefinition: (input: RegisterTaskDefinitionInput, { deps }) => registerTaskDefinition(deps, input),
+  RegisterTaskDefinition: (input: RegisterTaskDefinitionInput, { deps }) =>
+    registerTaskDefinition(deps, input),
   DescribeTaskDefinition: (input, { deps }) => describeTaskDefinition(deps, input),
   ListTaskDefinitions: (input, { deps }) => listTaskDefinitions(deps, input),
   ListTaskDefinitionFamilies: (input, { deps }) => listTaskDefinitionFamilies(deps, input),
@@ -54,7 +63,8 @@ export const ACTIONS: Record<string, ActionHandler> = {
   DescribeTasks: (input, { deps }) => describeTasks(deps, input),
   ListTasks: (input: ListTasksInput, { deps }) => listTasks(deps, input),
 
-  StartTask: (input, { coordinators }) => coordinators.forCluster(clusterNameOf(input.cluster)).startTask(input),
+  StartTask: (input, { coordinators }) =>
+    coordinators.forCluster(clusterNameOf(input.cluster)).startTask(input),
 
   DescribeContainerInstances: (input, { deps }) => describeContainerInstances(deps, input),
   ListContainerInstances: (input, { deps }) => listContainerInstances(deps, input),
@@ -63,7 +73,8 @@ export const ACTIONS: Record<string, ActionHandler> = {
   DeregisterContainerInstance: (input, { coordinators }) =>
     coordinators.forCluster(clusterNameOf(input.cluster)).deregisterContainerInstance(input),
 
-  PutAttributes: (input, { coordinators }) => coordinators.forCluster(clusterNameOf(input.cluster)).putAttributes(input),
+  PutAttributes: (input, { coordinators }) =>
+    coordinators.forCluster(clusterNameOf(input.cluster)).putAttributes(input),
   DeleteAttributes: (input, { coordinators }) =>
     coordinators.forCluster(clusterNameOf(input.cluster)).deleteAttributes(input),
   ListAttributes: (input, { deps }) => listAttributes(deps, input),

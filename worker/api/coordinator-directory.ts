@@ -10,6 +10,7 @@ export type CoordinatorClient = Pick<
   | 'deregisterContainerInstance'
   | 'putAttributes'
   | 'deleteAttributes'
+  | 'openTaskEventStream'
 >;
 
 /**

@@ -20,9 +20,17 @@ function respond(c: Context, status: number, body: unknown, requestId: string, e
 
 export function renderError(c: Context, error: unknown, requestId: string, log: (line: string) => void) {
   if (error instanceof EcsError) {
-    return respond(c, error.httpStatus, { __type: error.errorName, message: error.message }, requestId, error.errorName);
+    return respond(
+      c,
+      error.httpStatus,
+      { __type: error.errorName, message: error.message },
+      requestId,
+      error.errorName,
+    );
   }
-  log(`internal error ${requestId}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  log(
+    `internal error ${requestId}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+  );
   const name = 'ServerException';
   return respond(c, 500, { __type: name, message: `Internal error (request ${requestId})` }, requestId, name);
 }

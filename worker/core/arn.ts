@@ -10,7 +10,8 @@ export interface ArnScope {
 const prefix = (scope: ArnScope) => `arn:aws:ecs:${scope.region}:${scope.accountId}`;
 
 export const clusterArn = (scope: ArnScope, name: string) => `${prefix(scope)}:cluster/${name}`;
-export const taskArn = (scope: ArnScope, cluster: string, id: string) => `${prefix(scope)}:task/${cluster}/${id}`;
+export const taskArn = (scope: ArnScope, cluster: string, id: string) =>
+  `${prefix(scope)}:task/${cluster}/${id}`;
 export const containerInstanceArn = (scope: ArnScope, cluster: string, id: string) =>
   `${prefix(scope)}:container-instance/${cluster}/${id}`;
 export const containerArn = (scope: ArnScope, cluster: string, taskId: string, id: string) =>

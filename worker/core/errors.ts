@@ -36,5 +36,6 @@ export class EcsError extends Error {
   }
 }
 
-export const invalidParameter = (message: string): EcsError => new EcsError('InvalidParameterException', message);
+export const invalidParameter = (message: string): EcsError =>
+  new EcsError('InvalidParameterException', message);
 export const clientError = (message: string): EcsError => new EcsError('ClientException', message);

@@ -14,9 +14,12 @@ export function validateTags(tags: Tag[] | undefined, field = 'tags'): Tag[] {
   const seen = new Set<string>();
   tags.forEach((tag, i) => {
     const key = tag.key ?? '';
-    if (key.length < 1 || key.length > 128) throw invalidParameter(`${field}[${i}].key: must be 1 to 128 characters`);
-    if ((tag.value ?? '').length > 256) throw invalidParameter(`${field}[${i}].value: must be at most 256 characters`);
-    if (key.toLowerCase().startsWith('aws:')) throw invalidParameter(`${field}[${i}].key: the aws: prefix is reserved`);
+    if (key.length < 1 || key.length > 128)
+      throw invalidParameter(`${field}[${i}].key: must be 1 to 128 characters`);
+    if ((tag.value ?? '').length > 256)
+      throw invalidParameter(`${field}[${i}].value: must be at most 256 characters`);
+    if (key.toLowerCase().startsWith('aws:'))
+      throw invalidParameter(`${field}[${i}].key: the aws: prefix is reserved`);
     if (seen.has(key)) throw invalidParameter(`${field}[${i}].key: duplicate tag key '${key}'`);
     seen.add(key);
   });

@@ -28,7 +28,9 @@ const container = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
-async function errorOf(promise: Promise<unknown>): Promise<{ name: string; message: string; status?: number }> {
+async function errorOf(
+  promise: Promise<unknown>,
+): Promise<{ name: string; message: string; status?: number }> {
   try {
     await promise;
   } catch (error) {
@@ -92,7 +94,8 @@ export function defineApiContractScenarios(harness: RuntimeHarness) {
     });
 
     it('pages through clusters with nextToken and maxResults', async () => {
-      for (const n of [1, 2, 3]) await runtime.ecs.send(new CreateClusterCommand({ clusterName: `page-${n}` }));
+      for (const n of [1, 2, 3])
+        await runtime.ecs.send(new CreateClusterCommand({ clusterName: `page-${n}` }));
       const seen: string[] = [];
       let nextToken: string | undefined;
       do {
@@ -110,7 +113,10 @@ export function defineApiContractScenarios(harness: RuntimeHarness) {
         new RegisterTaskDefinitionCommand({ family: 'web_app', containerDefinitions: [container()] }),
       );
       const second = await runtime.ecs.send(
-        new RegisterTaskDefinitionCommand({ family: 'web_app', containerDefinitions: [container({ cpu: 128 })] }),
+        new RegisterTaskDefinitionCommand({
+          family: 'web_app',
+          containerDefinitions: [container({ cpu: 128 })],
+        }),
       );
       expect(first.taskDefinition!.revision).toBe(1);
       expect(second.taskDefinition!.revision).toBe(2);
@@ -120,16 +126,22 @@ export function defineApiContractScenarios(harness: RuntimeHarness) {
       const latest = await runtime.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: 'web_app' }));
       expect(latest.taskDefinition!.revision).toBe(2);
       expect(latest.taskDefinition!.containerDefinitions![0].essential).toBe(true);
-      const byRevision = await runtime.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: 'web_app:1' }));
+      const byRevision = await runtime.ecs.send(
+        new DescribeTaskDefinitionCommand({ taskDefinition: 'web_app:1' }),
+      );
       expect(byRevision.taskDefinition!.revision).toBe(1);
       const byArn = await runtime.ecs.send(
         new DescribeTaskDefinitionCommand({ taskDefinition: second.taskDefinition!.taskDefinitionArn! }),
       );
       expect(byArn.taskDefinition!.containerDefinitions![0].cpu).toBe(128);
 
-      const families = await runtime.ecs.send(new ListTaskDefinitionFamiliesCommand({ familyPrefix: 'web_' }));
+      const families = await runtime.ecs.send(
+        new ListTaskDefinitionFamiliesCommand({ familyPrefix: 'web_' }),
+      );
       expect(families.families).toEqual(['web_app']);
-      const arns = await runtime.ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: 'web_app', sort: 'DESC' }));
+      const arns = await runtime.ecs.send(
+        new ListTaskDefinitionsCommand({ familyPrefix: 'web_app', sort: 'DESC' }),
+      );
       expect(arns.taskDefinitionArns!.map((a) => a.split(':').pop())).toEqual(['2', '1']);
 
       await runtime.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: 'web_app:1' }));
@@ -146,16 +158,28 @@ export function defineApiContractScenarios(harness: RuntimeHarness) {
       const cases: [Partial<RegisterTaskDefinitionCommandInput>, string, RegExp][] = [
         [{ family: 'has space' }, 'ClientException', /family/],
         [{ containerDefinitions: [] }, 'ClientException', /containerDefinitions/],
-        [{ containerDefinitions: Array.from({ length: 11 }, (_, i) => container({ name: `c${i}` })) }, 'ClientException', /containerDefinitions/],
+        [
+          { containerDefinitions: Array.from({ length: 11 }, (_, i) => container({ name: `c${i}` })) },
+          'ClientException',
+          /containerDefinitions/,
+        ],
         [{ containerDefinitions: [container(), container()] }, 'ClientException', /main/],
         [{ containerDefinitions: [container({ essential: false })] }, 'ClientException', /essential/],
         [{ containerDefinitions: [container({ memory: 2 })] }, 'ClientException', /memory/],
         [{ containerDefinitions: [container({ memory: undefined })] }, 'ClientException', /memory/],
-        [{ containerDefinitions: [container({ portMappings: [{ containerPort: 70000 }] })] }, 'ClientException', /containerPort/],
+        [
+          { containerDefinitions: [container({ portMappings: [{ containerPort: 70000 }] })] },
+          'ClientException',
+          /containerPort/,
+        ],
         [{ containerDefinitions: [container({ name: 'bad name!' })] }, 'ClientException', /name/],
         [{ containerDefinitions: [container({ image: undefined })] }, 'ClientException', /image/],
         [
-          { containerDefinitions: [container({ dependsOn: [{ containerName: 'ghost', condition: 'START' }] })] },
+          {
+            containerDefinitions: [
+              container({ dependsOn: [{ containerName: 'ghost', condition: 'START' }] }),
+            ],
+          },
           'ClientException',
           /ghost/,
         ],
@@ -205,7 +229,9 @@ export function defineApiContractScenarios(harness: RuntimeHarness) {
       );
       expect(noCluster.name).toBe('ClusterNotFoundException');
       await runtime.ecs.send(new CreateClusterCommand({ clusterName: 'empty' }));
-      await runtime.ecs.send(new RegisterTaskDefinitionCommand({ family: 'lonely', containerDefinitions: [container()] }));
+      await runtime.ecs.send(
+        new RegisterTaskDefinitionCommand({ family: 'lonely', containerDefinitions: [container()] }),
+      );
       const noInstances = await errorOf(
         runtime.ecs.send(new RunTaskCommand({ cluster: 'empty', taskDefinition: 'lonely' })),
       );
@@ -220,9 +246,13 @@ export function defineApiContractScenarios(harness: RuntimeHarness) {
         runtime.ecs.send(new RunTaskCommand({ cluster: 'empty', taskDefinition: 'never-registered' })),
       );
       expect(noTaskDefinition.name).toBe('ClientException');
-      const noTask = await errorOf(runtime.ecs.send(new StopTaskCommand({ cluster: 'empty', task: 'f'.repeat(32) })));
+      const noTask = await errorOf(
+        runtime.ecs.send(new StopTaskCommand({ cluster: 'empty', task: 'f'.repeat(32) })),
+      );
       expect(noTask.name).toBe('InvalidParameterException');
-      const described = await runtime.ecs.send(new DescribeTasksCommand({ cluster: 'empty', tasks: ['0'.repeat(32)] }));
+      const described = await runtime.ecs.send(
+        new DescribeTasksCommand({ cluster: 'empty', tasks: ['0'.repeat(32)] }),
+      );
       expect(described.failures![0].reason).toBe('MISSING');
     });
   });

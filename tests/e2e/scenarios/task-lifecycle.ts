@@ -46,7 +46,10 @@ export function defineTaskLifecycleScenarios(harness: RuntimeHarness) {
           const list = await runtime.ecs.send(new ListContainerInstancesCommand({ cluster: CLUSTER }));
           if (!list.containerInstanceArns?.length) return undefined;
           const described = await runtime.ecs.send(
-            new DescribeContainerInstancesCommand({ cluster: CLUSTER, containerInstances: list.containerInstanceArns }),
+            new DescribeContainerInstancesCommand({
+              cluster: CLUSTER,
+              containerInstances: list.containerInstanceArns,
+            }),
           );
           return described.containerInstances?.find((c) => c.agentConnected);
         },
@@ -62,9 +65,15 @@ export function defineTaskLifecycleScenarios(harness: RuntimeHarness) {
       await runtime?.close();
     });
 
-    async function register(family: string, containers: RegisterTaskDefinitionCommandInput['containerDefinitions']) {
+    async function register(
+      family: string,
+      containers: RegisterTaskDefinitionCommandInput['containerDefinitions'],
+    ) {
       const out = await runtime.ecs.send(
-        new RegisterTaskDefinitionCommand({ family: `${family}-${suffix}`, containerDefinitions: containers }),
+        new RegisterTaskDefinitionCommand({
+          family: `${family}-${suffix}`,
+          containerDefinitions: containers,
+        }),
       );
       return out.taskDefinition!.taskDefinitionArn!;
     }
@@ -83,10 +92,14 @@ export function defineTaskLifecycleScenarios(harness: RuntimeHarness) {
     }
 
     async function waitForStatus(taskArn: string, status: string, timeoutMs = 30_000): Promise<Task> {
-      return waitFor(`task ${taskArn} to be ${status}`, async () => {
-        const task = await describeTask(taskArn);
-        return task.lastStatus === status ? task : undefined;
-      }, timeoutMs);
+      return waitFor(
+        `task ${taskArn} to be ${status}`,
+        async () => {
+          const task = await describeTask(taskArn);
+          return task.lastStatus === status ? task : undefined;
+        },
+        timeoutMs,
+      );
     }
 
     it('runs a task in Docker, reports RUNNING, and stops it on StopTask with UserInitiated', async () => {
@@ -128,7 +141,9 @@ export function defineTaskLifecycleScenarios(harness: RuntimeHarness) {
       expect(final.containers![0].exitCode).toBe(143);
       const [after] = await containersOfTask(task.taskArn!);
       expect(after.State).toBe('exited');
-      const stoppedList = await runtime.ecs.send(new ListTasksCommand({ cluster: CLUSTER, desiredStatus: 'STOPPED' }));
+      const stoppedList = await runtime.ecs.send(
+        new ListTasksCommand({ cluster: CLUSTER, desiredStatus: 'STOPPED' }),
+      );
       expect(stoppedList.taskArns).toContain(task.taskArn);
     });
 
@@ -145,7 +160,13 @@ export function defineTaskLifecycleScenarios(harness: RuntimeHarness) {
 
     it('starts a container only after the container it depends on has completed', async () => {
       const definition = await register('depends', [
-        { name: 'setup', image: TEST_IMAGE, memory: 32, essential: false, command: ['sh', '-c', 'sleep 1; exit 0'] },
+        {
+          name: 'setup',
+          image: TEST_IMAGE,
+          memory: 32,
+          essential: false,
+          command: ['sh', '-c', 'sleep 1; exit 0'],
+        },
         {
           name: 'app',
           image: TEST_IMAGE,
@@ -179,7 +200,10 @@ export function defineTaskLifecycleScenarios(harness: RuntimeHarness) {
     it('reports the connected agent as a container instance with its resources and attributes', async () => {
       const list = await runtime.ecs.send(new ListContainerInstancesCommand({ cluster: CLUSTER }));
       const described = await runtime.ecs.send(
-        new DescribeContainerInstancesCommand({ cluster: CLUSTER, containerInstances: list.containerInstanceArns }),
+        new DescribeContainerInstancesCommand({
+          cluster: CLUSTER,
+          containerInstances: list.containerInstanceArns,
+        }),
       );
       const instance = described.containerInstances![0];
       expect(instance.agentConnected).toBe(true);

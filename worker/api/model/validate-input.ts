@@ -71,31 +71,39 @@ function checkValue(shapeName: string, value: unknown, path: PathSegment[]): voi
   const shape = shapeOf(shapeName);
   switch (shape.type) {
     case 'structure':
-      return checkStructure(shape, value, path);
+      checkStructure(shape, value, path);
+      break;
     case 'list':
-      return checkList(shape, value, path);
+      checkList(shape, value, path);
+      break;
     case 'map':
-      return checkMap(shape, value, path);
+      checkMap(shape, value, path);
+      break;
     case 'string':
-      return checkString(shape, value, path);
+      checkString(shape, value, path);
+      break;
     case 'boolean':
       if (typeof value !== 'boolean') fail(path, `expected a boolean, got ${describe(value)}`);
-      return;
+      break;
     case 'integer':
     case 'long':
       if (typeof value !== 'number' || !Number.isInteger(value)) {
         fail(path, `expected an integer, got ${describe(value)}`);
       }
-      return checkRange(shape, value, path);
+      checkRange(shape, value, path);
+      break;
     case 'double':
     case 'float':
-      if (typeof value !== 'number' || !Number.isFinite(value)) fail(path, `expected a number, got ${describe(value)}`);
-      return checkRange(shape, value, path);
+      if (typeof value !== 'number' || !Number.isFinite(value))
+        fail(path, `expected a number, got ${describe(value)}`);
+      checkRange(shape, value, path);
+      break;
     case 'timestamp':
-      return checkTimestamp(value, path);
+      checkTimestamp(value, path);
+      break;
     default:
-      // Blobs and documents carry arbitrary JSON; nothing to check.
-      return;
+      // Blobs carry arbitrary data; nothing to check.
+      break;
   }
 }
 

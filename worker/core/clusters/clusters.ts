@@ -1,5 +1,5 @@
 import { and, asc, eq, inArray, ne, sql } from 'drizzle-orm';
-import { clusters, containerInstances, tasks, type ClusterRow } from '../../../db/schema';
+import { type ClusterRow, clusters, containerInstances, tasks } from '../../../db/schema';
 import { clusterArn, parseEcsArn } from '../arn';
 import type { CoreDeps } from '../deps';
 import { EcsError, invalidParameter } from '../errors';
@@ -24,7 +24,7 @@ export function clusterNameOf(nameOrArn: string | undefined): string {
 export async function requireCluster(deps: CoreDeps, nameOrArn: string | undefined): Promise<ClusterRow> {
   const name = clusterNameOf(nameOrArn);
   const [row] = await deps.db.select().from(clusters).where(eq(clusters.name, name));
-  if (!row || row.status !== 'ACTIVE') throw new EcsError('ClusterNotFoundException', 'Cluster not found.');
+  if (row?.status !== 'ACTIVE') throw new EcsError('ClusterNotFoundException', 'Cluster not found.');
   return row;
 }
 
@@ -51,7 +51,11 @@ export async function createCluster(
       settingsJson: JSON.stringify(input.settings ?? [{ name: 'containerInsights', value: 'disabled' }]),
       createdAtMs: deps.now(),
     })
-    .onConflictDoUpdate({ target: clusters.arn, set: { status: 'ACTIVE' }, setWhere: ne(clusters.status, 'ACTIVE') });
+    .onConflictDoUpdate({
+      target: clusters.arn,
+      set: { status: 'ACTIVE' },
+      setWhere: ne(clusters.status, 'ACTIVE'),
+    });
   const [row] = await deps.db.select().from(clusters).where(eq(clusters.arn, arn));
   return row;
 }
@@ -77,7 +81,10 @@ export interface ClusterCounts {
 
 async function countsFor(deps: CoreDeps, arns: string[]): Promise<Map<string, ClusterCounts>> {
   const counts = new Map<string, ClusterCounts>(
-    arns.map((arn) => [arn, { registeredContainerInstancesCount: 0, runningTasksCount: 0, pendingTasksCount: 0 }]),
+    arns.map((arn) => [
+      arn,
+      { registeredContainerInstancesCount: 0, runningTasksCount: 0, pendingTasksCount: 0 },
+    ]),
   );
   if (arns.length === 0) return counts;
   const instanceRows = await deps.db
@@ -143,7 +150,10 @@ export async function deleteCluster(deps: CoreDeps, input: { cluster: string }) 
     );
   }
   if (counts.runningTasksCount + counts.pendingTasksCount > 0) {
-    throw new EcsError('ClusterContainsTasksException', 'The Cluster cannot be deleted while Tasks are active.');
+    throw new EcsError(
+      'ClusterContainsTasksException',
+      'The Cluster cannot be deleted while Tasks are active.',
+    );
   }
   await deps.db.update(clusters).set({ status: 'INACTIVE' }).where(eq(clusters.arn, row.arn));
   const described = await describeClusters(deps, { clusters: [row.name] });

@@ -1,6 +1,6 @@
 /** DescribeContainerInstances and ListContainerInstances: read straight from the database. */
 import { and, asc, eq, inArray, ne } from 'drizzle-orm';
-import { containerInstances, tasks, type ContainerInstanceRow } from '../../../db/schema';
+import { type ContainerInstanceRow, containerInstances, tasks } from '../../../db/schema';
 import { containerInstanceArn, resourceIdOf } from '../arn';
 import { requireCluster } from '../clusters/clusters';
 import { allocationOf, type TaskAllocation, toPlacementInstance } from '../coordinator/cluster-view';
@@ -10,7 +10,13 @@ import { pageResult, readPage } from '../pagination';
 import { matchesClusterQuery, parseClusterQuery } from '../placement';
 import { epochSeconds } from '../time';
 
-const resource = (name: string, value: number) => ({ name, type: 'INTEGER', integerValue: value, doubleValue: 0, longValue: 0 });
+const resource = (name: string, value: number) => ({
+  name,
+  type: 'INTEGER',
+  integerValue: value,
+  doubleValue: 0,
+  longValue: 0,
+});
 const portsResource = (name: string, ports: number[]) => ({
   name,
   type: 'STRINGSET',
@@ -31,7 +37,11 @@ async function allocationsFor(deps: CoreDeps, arns: string[]) {
   return byInstance;
 }
 
-function toEcsContainerInstance(row: ContainerInstanceRow, allocations: Map<string, TaskAllocation>, tags: boolean) {
+function toEcsContainerInstance(
+  row: ContainerInstanceRow,
+  allocations: Map<string, TaskAllocation>,
+  tags: boolean,
+) {
   const view = toPlacementInstance(row, allocations);
   const registeredPorts = [22, 2375, 2376, 51678, 51679];
   const tcp = view.usedHostPorts.filter((p) => p.protocol === 'tcp').map((p) => p.port);
@@ -40,7 +50,11 @@ function toEcsContainerInstance(row: ContainerInstanceRow, allocations: Map<stri
     containerInstanceArn: row.arn,
     ec2InstanceId: row.instanceId,
     version: row.version,
-    versionInfo: { agentVersion: row.agentVersion, agentHash: 'berth', dockerVersion: `DockerVersion: ${row.dockerVersion}` },
+    versionInfo: {
+      agentVersion: row.agentVersion,
+      agentHash: 'berth',
+      dockerVersion: `DockerVersion: ${row.dockerVersion}`,
+    },
     remainingResources: [
       resource('CPU', view.remainingCpu),
       resource('MEMORY', view.remainingMemoryMiB),
@@ -57,7 +71,9 @@ function toEcsContainerInstance(row: ContainerInstanceRow, allocations: Map<stri
     agentConnected: row.agentConnected,
     runningTasksCount: view.runningTasksCount,
     pendingTasksCount: view.pendingTasksCount,
-    attributes: Object.entries(view.attributes).map(([name, value]) => (value === null ? { name } : { name, value })),
+    attributes: Object.entries(view.attributes).map(([name, value]) =>
+      value === null ? { name } : { name, value },
+    ),
     registeredAt: epochSeconds(row.registeredAtMs),
     attachments: [],
     tags: tags ? JSON.parse(row.tagsJson) : undefined,
@@ -72,7 +88,9 @@ export async function describeContainerInstances(
   if (input.containerInstances.length > 100) {
     throw invalidParameter('containerInstances: at most 100 container instances can be described at once');
   }
-  const arns = input.containerInstances.map((c) => containerInstanceArn(deps.config, cluster.name, resourceIdOf(c)));
+  const arns = input.containerInstances.map((c) =>
+    containerInstanceArn(deps.config, cluster.name, resourceIdOf(c)),
+  );
   const rows = arns.length
     ? await deps.db
         .select()
@@ -100,7 +118,8 @@ export async function listContainerInstances(
   const cluster = await requireCluster(deps, input.cluster);
   const page = readPage(input, 100, 100);
   const conditions = [eq(containerInstances.clusterArn, cluster.arn)];
-  if (input.status) conditions.push(eq(containerInstances.status, input.status as ContainerInstanceRow['status']));
+  if (input.status)
+    conditions.push(eq(containerInstances.status, input.status as ContainerInstanceRow['status']));
   else conditions.push(ne(containerInstances.status, 'INACTIVE'));
   let rows = await deps.db
     .select()

@@ -2,7 +2,7 @@
  * The socket edge of the agent protocol, shared by both hosts: every text frame from an agent is
  * parsed here and nowhere else, and a bad frame closes that one connection with a clear code.
  */
-import { parseAgentFrame, ProtocolError } from '../../../protocol/agent-protocol';
+import { ProtocolError, parseAgentFrame } from '../../../protocol/agent-protocol';
 import type { AgentLink } from './agent-links';
 import type { ClusterCoordinator } from './cluster-coordinator';
 

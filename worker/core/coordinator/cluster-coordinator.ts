@@ -5,7 +5,7 @@
  * same class runs inside the cluster's Durable Object.
  */
 import { and, eq, inArray, ne, or } from 'drizzle-orm';
-import { containerInstances, tasks, type ContainerInstanceRow, type TaskRow } from '../../../db/schema';
+import { type ContainerInstanceRow, containerInstances, type TaskRow, tasks } from '../../../db/schema';
 import {
   type AgentFrame,
   CLOSE_CODES,
@@ -15,16 +15,23 @@ import {
 } from '../../../protocol/agent-protocol';
 import { containerInstanceArn, resourceIdOf } from '../arn';
 import { requireCluster } from '../clusters/clusters';
+import { describeContainerInstances } from '../container-instances/container-instances';
 import type { CoreDeps } from '../deps';
 import { EcsError, invalidParameter } from '../errors';
-import { describeContainerInstances } from '../container-instances/container-instances';
+import { EVENT_BATCH, eventsAfter, sseMessage, taskEventInsert } from '../events/task-events';
+import {
+  desiredTaskOf,
+  type TaskState,
+  taskStateColumns,
+  taskStateOf,
+  toEcsTask,
+} from '../tasks/task-record';
 import { applyReport, requestStop, stopWithoutAgent } from '../tasks/transitions';
-import { desiredTaskOf, taskStateColumns, taskStateOf, toEcsTask } from '../tasks/task-record';
 import type { AgentLink, AgentLinks } from './agent-links';
 import { ClusterView } from './cluster-view';
 import {
-  activeTasksOn,
   type AttributeInput,
+  activeTasksOn,
   changeAttributes,
   instanceArnOf,
   setInstanceStatus,
@@ -49,9 +56,19 @@ export interface StopTaskInput {
   reason?: string;
 }
 
+/**
+ * How a coordinator asks its host to call `onWake()` at (or soon after) a time. On Node it is a
+ * timer; in a Durable Object an alarm. Asking again for an earlier time replaces a later request.
+ */
+export interface WakeScheduler {
+  wakeAt(whenMs: number): void;
+}
+
 export class ClusterCoordinator {
   private readonly queue = new SerialQueue();
   private view: ClusterView | undefined;
+  /** When this coordinator loaded its view: the grace period after a control-plane start counts from here. */
+  private loadedAtMs = 0;
 
   constructor(
     private readonly deps: CoreDeps,
@@ -59,14 +76,65 @@ export class ClusterCoordinator {
     private readonly links: AgentLinks,
     private readonly random: () => number = Math.random,
     private readonly log: (line: string) => void = () => {},
+    private readonly scheduler: WakeScheduler = { wakeAt: () => {} },
   ) {}
+
+  /** Loads the cluster and arms the disconnect deadlines of agents that were connected before a restart. */
+  resume() {
+    return this.queue.run(async () => {
+      const cluster = await this.cluster();
+      await this.loadedView(cluster.arn);
+      this.armAgentDeadlines();
+    });
+  }
+
+  /** Called by the host when a requested wake time has come. */
+  onWake() {
+    return this.queue.run(async () => {
+      const cluster = await this.cluster();
+      const view = await this.loadedView(cluster.arn);
+      const nowMs = this.deps.now();
+      for (const { row } of view.instances.values()) {
+        if (!row.agentConnected || this.links.linkFor(row.arn)) continue;
+        if (this.agentDeadline(row) > nowMs) continue;
+        // A disconnect is not a stop: the instance's tasks keep their status; only placement avoids it.
+        const [updated] = await this.deps.db
+          .update(containerInstances)
+          .set({ agentConnected: false })
+          .where(eq(containerInstances.arn, row.arn))
+          .returning();
+        view.upsertInstance(updated);
+        this.log(
+          `agent ${row.instanceId} marked disconnected after ${this.deps.config.agentDisconnectGraceMs} ms`,
+        );
+      }
+      this.armAgentDeadlines();
+    });
+  }
+
+  /** An agent without a socket is still counted connected until this time (grace for reconnects and restarts). */
+  private agentDeadline(row: ContainerInstanceRow): number {
+    return Math.max(row.lastSeenAtMs, this.loadedAtMs) + this.deps.config.agentDisconnectGraceMs;
+  }
+
+  private armAgentDeadlines(): void {
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const { row } of this.view?.instances.values() ?? []) {
+      if (row.agentConnected && !this.links.linkFor(row.arn))
+        earliest = Math.min(earliest, this.agentDeadline(row));
+    }
+    if (earliest !== Number.POSITIVE_INFINITY) this.scheduler.wakeAt(earliest);
+  }
 
   private async cluster() {
     return requireCluster(this.deps, this.clusterName);
   }
 
   private async loadedView(clusterArn: string): Promise<ClusterView> {
-    this.view ??= await ClusterView.load(this.deps.db, clusterArn);
+    if (!this.view) {
+      this.view = await ClusterView.load(this.deps.db, clusterArn);
+      this.loadedAtMs = this.deps.now();
+    }
     return this.view;
   }
 
@@ -108,6 +176,7 @@ export class ClusterCoordinator {
   /** After a plan is durable: track it, tell the agents, and answer in the order the tasks were created. */
   private dispatchPlan(view: ClusterView, plan: RunTaskPlan) {
     if (!plan.replayedTaskArns) {
+      if (plan.rows.length > 0) this.notifyEventListeners();
       for (const row of plan.rows) {
         view.trackTask(row);
         this.sendToInstance(row.containerInstanceArn, {
@@ -132,7 +201,13 @@ export class ClusterCoordinator {
       }
       const cluster = await this.cluster();
       const view = await this.loadedView(cluster.arn);
-      const { updated, failures } = await setInstanceStatus(this.deps, cluster, view, input.containerInstances, input.status);
+      const { updated, failures } = await setInstanceStatus(
+        this.deps,
+        cluster,
+        view,
+        input.containerInstances,
+        input.status,
+      );
       const described = await describeContainerInstances(this.deps, {
         cluster: cluster.name,
         containerInstances: updated.map((r) => r.arn),
@@ -147,7 +222,10 @@ export class ClusterCoordinator {
       const view = await this.loadedView(cluster.arn);
       const arn = instanceArnOf(this.deps, cluster.name, input.containerInstance);
       const instance = view.instances.get(arn);
-      if (!instance) throw invalidParameter(`containerInstance: ${input.containerInstance} was not found in ${cluster.name}`);
+      if (!instance)
+        throw invalidParameter(
+          `containerInstance: ${input.containerInstance} was not found in ${cluster.name}`,
+        );
       const active = await activeTasksOn(this.deps, arn);
       if (active.length > 0 && !input.force) {
         throw invalidParameter(
@@ -163,8 +241,10 @@ export class ClusterCoordinator {
           generation: row.generation + 1,
           reason: 'Container instance deregistered',
         });
-        const next = stopWithoutAgent(taskStateOf(row), 'TaskFailedToStart', 'Container instance deregistered', nowMs);
-        await this.deps.db.update(tasks).set(taskStateColumns(next)).where(eq(tasks.arn, row.arn));
+        await this.saveTask(
+          row,
+          stopWithoutAgent(taskStateOf(row), 'TaskFailedToStart', 'Container instance deregistered', nowMs),
+        );
       }
       const [row] = await this.deps.db
         .update(containerInstances)
@@ -177,7 +257,10 @@ export class ClusterCoordinator {
         this.links.unbind(link);
         link.close(CLOSE_CODES.deregistered, 'container instance deregistered');
       }
-      const described = await describeContainerInstances(this.deps, { cluster: cluster.name, containerInstances: [row.arn] });
+      const described = await describeContainerInstances(this.deps, {
+        cluster: cluster.name,
+        containerInstances: [row.arn],
+      });
       return { containerInstance: described.containerInstances[0] };
     });
   }
@@ -185,14 +268,26 @@ export class ClusterCoordinator {
   putAttributes(input: { cluster?: string; attributes: AttributeInput[] }) {
     return this.write(async () => {
       const cluster = await this.cluster();
-      return changeAttributes(this.deps, cluster, await this.loadedView(cluster.arn), input.attributes, 'put');
+      return changeAttributes(
+        this.deps,
+        cluster,
+        await this.loadedView(cluster.arn),
+        input.attributes,
+        'put',
+      );
     });
   }
 
   deleteAttributes(input: { cluster?: string; attributes: AttributeInput[] }) {
     return this.write(async () => {
       const cluster = await this.cluster();
-      return changeAttributes(this.deps, cluster, await this.loadedView(cluster.arn), input.attributes, 'delete');
+      return changeAttributes(
+        this.deps,
+        cluster,
+        await this.loadedView(cluster.arn),
+        input.attributes,
+        'delete',
+      );
     });
   }
 
@@ -203,13 +298,14 @@ export class ClusterCoordinator {
         throw invalidParameter('reason: must be at most 255 characters');
       }
       const row = await this.findTask(cluster.arn, input.task);
-      const next = requestStop(taskStateOf(row), 'UserInitiated', input.reason ?? 'Task stopped by user', this.deps.now());
+      const next = requestStop(
+        taskStateOf(row),
+        'UserInitiated',
+        input.reason ?? 'Task stopped by user',
+        this.deps.now(),
+      );
       if (!next) return { task: toEcsTask(row, { tags: false }) };
-      const [updated] = await this.deps.db
-        .update(tasks)
-        .set(taskStateColumns(next))
-        .where(eq(tasks.arn, row.arn))
-        .returning();
+      const updated = await this.saveTask(row, next);
       // If the agent is away the stop waits in the database: its next welcome carries it.
       this.sendToInstance(updated.containerInstanceArn, {
         type: 'stopTask',
@@ -227,7 +323,12 @@ export class ClusterCoordinator {
     const [row] = await this.deps.db
       .select()
       .from(tasks)
-      .where(and(eq(tasks.clusterArn, clusterArn), or(eq(tasks.arn, reference), eq(tasks.arn, `${clusterArn.replace(':cluster/', ':task/')}/${id}`))));
+      .where(
+        and(
+          eq(tasks.clusterArn, clusterArn),
+          or(eq(tasks.arn, reference), eq(tasks.arn, `${clusterArn.replace(':cluster/', ':task/')}/${id}`)),
+        ),
+      );
     if (!row) throw invalidParameter('task: The referenced task was not found.');
     return row;
   }
@@ -237,7 +338,10 @@ export class ClusterCoordinator {
   agentHello(link: AgentLink, hello: Hello) {
     return this.queue.run(async () => {
       if (hello.protocolVersion !== PROTOCOL_VERSION) {
-        link.close(CLOSE_CODES.protocolError, `protocol version ${hello.protocolVersion} is not ${PROTOCOL_VERSION}`);
+        link.close(
+          CLOSE_CODES.protocolError,
+          `protocol version ${hello.protocolVersion} is not ${PROTOCOL_VERSION}`,
+        );
         return;
       }
       if (this.links.instanceOf(link)) {
@@ -250,13 +354,17 @@ export class ClusterCoordinator {
       const previous = this.links.linkFor(instance.arn);
       if (previous && previous.id !== link.id) {
         this.links.unbind(previous);
-        previous.close(CLOSE_CODES.replacedByNewConnection, 'a newer connection from this instance took over');
+        previous.close(
+          CLOSE_CODES.replacedByNewConnection,
+          'a newer connection from this instance took over',
+        );
       }
       this.links.bind(link, instance.arn);
       // The snapshot is the agent's present truth; the status order keeps it from undoing anything newer.
       for (const observed of hello.tasks) {
         const [row] = await this.deps.db.select().from(tasks).where(eq(tasks.arn, observed.taskArn));
-        if (row?.containerInstanceArn === instance.arn) await this.recordReport(row, observed, row.reportSeq + 1);
+        if (row?.containerInstanceArn === instance.arn)
+          await this.recordReport(row, observed, row.reportSeq + 1);
       }
       const desired = await this.deps.db
         .select()
@@ -303,24 +411,93 @@ export class ClusterCoordinator {
       const instanceArn = this.links.instanceOf(link);
       this.links.unbind(link);
       if (!instanceArn || this.links.linkFor(instanceArn)) return;
+      // agentConnected stays true for a grace period: agents behind NAT reconnect often, and a blip is not an outage.
       const [row] = await this.deps.db
         .update(containerInstances)
-        .set({ agentConnected: false, lastSeenAtMs: this.deps.now() })
+        .set({ lastSeenAtMs: this.deps.now() })
         .where(eq(containerInstances.arn, instanceArn))
         .returning();
       if (row) this.view?.upsertInstance(row);
+      this.armAgentDeadlines();
     });
   }
 
   private async recordReport(row: TaskRow, observed: Parameters<typeof applyReport>[1], seq: number) {
     const next = applyReport(taskStateOf(row), observed, seq, this.deps.now());
     if (!next) return;
-    const [updated] = await this.deps.db
-      .update(tasks)
-      .set(taskStateColumns(next))
-      .where(eq(tasks.arn, row.arn))
-      .returning();
+    const updated = await this.saveTask(row, next);
     this.view?.trackTask(updated);
+  }
+
+  /** Writes a task's new state and, when it really changed, its state-change event, in one batch. */
+  private async saveTask(row: TaskRow, next: TaskState): Promise<TaskRow> {
+    const updated: TaskRow = { ...row, ...taskStateColumns(next) };
+    const update = this.deps.db.update(tasks).set(taskStateColumns(next)).where(eq(tasks.arn, row.arn));
+    if (next.version === row.version) {
+      await update;
+      return updated;
+    }
+    await this.deps.db.batch([update, taskEventInsert(this.deps, updated)]);
+    this.notifyEventListeners();
+    return updated;
+  }
+
+  // ---- task state-change events ----
+
+  private readonly eventListeners = new Set<() => void>();
+
+  private notifyEventListeners(): void {
+    for (const listener of this.eventListeners) listener();
+  }
+
+  /**
+   * A Server-Sent Events stream of the cluster's task state changes after `afterEventId`. Listeners
+   * are only told "something new"; each stream then reads the table in id order, so a slow or late
+   * consumer gets every event exactly once and in order.
+   */
+  async openTaskEventStream(afterEventId: number): Promise<ReadableStream<Uint8Array>> {
+    const cluster = await this.cluster();
+    const encoder = new TextEncoder();
+    const listeners = this.eventListeners;
+    const deps = this.deps;
+    let lastId = afterEventId;
+    let pumping = false;
+    let pending = false;
+    let pump: () => void = () => {};
+    return new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(encoder.encode(': berth task events\n\n'));
+        pump = () => {
+          if (pumping) {
+            pending = true;
+            return;
+          }
+          pumping = true;
+          void (async () => {
+            try {
+              do {
+                pending = false;
+                const batch = await eventsAfter(deps, cluster.arn, lastId);
+                for (const event of batch) {
+                  controller.enqueue(encoder.encode(sseMessage(event)));
+                  lastId = event.id;
+                }
+                if (batch.length > 0 && batch.length === EVENT_BATCH) pending = true;
+              } while (pending);
+            } catch (error) {
+              controller.error(error);
+            } finally {
+              pumping = false;
+            }
+          })();
+        };
+        listeners.add(pump);
+        pump();
+      },
+      cancel() {
+        listeners.delete(pump);
+      },
+    });
   }
 
   private async registerInstance(
@@ -379,7 +556,12 @@ export class ClusterCoordinator {
     const rows = await this.deps.db
       .select({ arn: containerInstances.arn })
       .from(containerInstances)
-      .where(and(eq(containerInstances.clusterArn, clusterArn), inArray(containerInstances.instanceId, [instanceId])));
+      .where(
+        and(
+          eq(containerInstances.clusterArn, clusterArn),
+          inArray(containerInstances.instanceId, [instanceId]),
+        ),
+      );
     return rows.length > 0;
   }
 

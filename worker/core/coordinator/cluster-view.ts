@@ -5,7 +5,7 @@
  * placement needs no query per RunTask.
  */
 import { and, eq, ne } from 'drizzle-orm';
-import { containerInstances, tasks, type ContainerInstanceRow, type TaskRow } from '../../../db/schema';
+import { type ContainerInstanceRow, containerInstances, type TaskRow, tasks } from '../../../db/schema';
 import type { Db } from '../deps';
 import type { PlacementInstance } from '../placement';
 import type { ContainerRecord } from '../tasks/task-record';
@@ -36,7 +36,13 @@ export function allocationOf(row: TaskRow): TaskAllocation {
       }
     }
   }
-  return { cpu: row.cpu, memoryMiB: row.memoryMiB, hostPorts, group: row.group, running: row.lastStatus === 'RUNNING' };
+  return {
+    cpu: row.cpu,
+    memoryMiB: row.memoryMiB,
+    hostPorts,
+    group: row.group,
+    running: row.lastStatus === 'RUNNING',
+  };
 }
 
 export class ClusterView {
@@ -54,7 +60,8 @@ export class ClusterView {
       .from(tasks)
       .where(and(eq(tasks.clusterArn, clusterArn), ne(tasks.lastStatus, 'STOPPED')));
     for (const t of taskRows) {
-      if (t.containerInstanceArn) view.instances.get(t.containerInstanceArn)?.allocations.set(t.arn, allocationOf(t));
+      if (t.containerInstanceArn)
+        view.instances.get(t.containerInstanceArn)?.allocations.set(t.arn, allocationOf(t));
     }
     return view;
   }
@@ -111,7 +118,8 @@ export function toPlacementInstance(
   }
   const attributes: Record<string, string | null> = {};
   for (const list of [row.attributesJson, row.customAttributesJson]) {
-    for (const a of JSON.parse(list) as { name: string; value?: string }[]) attributes[a.name] = a.value ?? null;
+    for (const a of JSON.parse(list) as { name: string; value?: string }[])
+      attributes[a.name] = a.value ?? null;
   }
   return {
     arn: row.arn,

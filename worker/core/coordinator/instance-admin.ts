@@ -4,7 +4,7 @@
  * database never disagree.
  */
 import { and, eq, inArray, ne } from 'drizzle-orm';
-import { containerInstances, tasks, type ContainerInstanceRow } from '../../../db/schema';
+import { type ContainerInstanceRow, containerInstances, tasks } from '../../../db/schema';
 import { containerInstanceArn, resourceIdOf } from '../arn';
 import type { CoreDeps } from '../deps';
 import { EcsError, invalidParameter } from '../errors';
@@ -60,14 +60,24 @@ export async function setInstanceStatus(
 }
 
 /** Attributes only target container instances in Berth, as in ECS's EC2 mode. */
-function requireTarget(deps: CoreDeps, cluster: { name: string }, view: ClusterView, attribute: AttributeInput, i: number) {
+function requireTarget(
+  deps: CoreDeps,
+  cluster: { name: string },
+  view: ClusterView,
+  attribute: AttributeInput,
+  i: number,
+) {
   if (attribute.targetType !== undefined && attribute.targetType !== 'container-instance') {
     throw invalidParameter(`attributes[${i}].targetType: only container-instance is supported`);
   }
   if (!attribute.targetId) throw invalidParameter(`attributes[${i}].targetId: required field is missing`);
   const arn = instanceArnOf(deps, cluster.name, attribute.targetId);
   const instance = view.instances.get(arn);
-  if (!instance) throw new EcsError('TargetNotFoundException', `attributes[${i}].targetId: ${attribute.targetId} was not found`);
+  if (!instance)
+    throw new EcsError(
+      'TargetNotFoundException',
+      `attributes[${i}].targetId: ${attribute.targetId} was not found`,
+    );
   return instance;
 }
 
@@ -102,7 +112,9 @@ export async function changeAttributes(
   const next = new Map<string, { name: string; value?: string }[]>();
   attributes.forEach((attribute, i) => {
     const arn = targets[i].row.arn;
-    const current = next.get(arn) ?? (JSON.parse(targets[i].row.customAttributesJson) as { name: string; value?: string }[]);
+    const current =
+      next.get(arn) ??
+      (JSON.parse(targets[i].row.customAttributesJson) as { name: string; value?: string }[]);
     const others = current.filter((a) => a.name !== attribute.name);
     next.set(arn, mode === 'put' ? [...others, { name: attribute.name, value: attribute.value }] : others);
   });
@@ -115,7 +127,10 @@ export async function changeAttributes(
     }
   }
   const writes = [...next].map(([arn, list]) =>
-    deps.db.update(containerInstances).set({ customAttributesJson: JSON.stringify(list) }).where(eq(containerInstances.arn, arn)),
+    deps.db
+      .update(containerInstances)
+      .set({ customAttributesJson: JSON.stringify(list) })
+      .where(eq(containerInstances.arn, arn)),
   );
   await deps.db.batch(writes as [(typeof writes)[number], ...typeof writes]);
   for (const [arn, list] of next) {

@@ -3,10 +3,11 @@
  * every placed task (and the clientToken record) in one batch, before any agent hears of them.
  */
 import { and, eq, inArray } from 'drizzle-orm';
-import { runTaskRequests, tasks, type TaskRow } from '../../../db/schema';
+import { runTaskRequests, type TaskRow, tasks } from '../../../db/schema';
 import { containerArn, containerInstanceArn, resourceIdOf, taskArn } from '../arn';
 import type { CoreDeps } from '../deps';
 import { EcsError, invalidParameter } from '../errors';
+import { taskEventInsert } from '../events/task-events';
 import {
   type PlacementConstraint,
   type PlacementStrategy,
@@ -80,7 +81,9 @@ async function replayClientToken(deps: CoreDeps, clusterArn: string, input: RunT
   const [previous] = await deps.db
     .select()
     .from(runTaskRequests)
-    .where(and(eq(runTaskRequests.clusterArn, clusterArn), eq(runTaskRequests.clientToken, input.clientToken)));
+    .where(
+      and(eq(runTaskRequests.clusterArn, clusterArn), eq(runTaskRequests.clientToken, input.clientToken)),
+    );
   if (!previous) return { requestSha256 };
   if (previous.requestSha256 !== requestSha256) {
     throw new EcsError(
@@ -123,8 +126,18 @@ async function prepareTask(
   const definition = toTaskDefinition(definitionRow);
   const overrides = input.overrides ?? {};
   const shape = buildTaskShape(definition, overrides);
-  const constraints = [...((definition.placementConstraints ?? []) as PlacementConstraint[]), ...callConstraints];
-  return { definition, shape, overrides, group: input.group ?? `family:${definition.family}`, tags, constraints };
+  const constraints = [
+    ...((definition.placementConstraints ?? []) as PlacementConstraint[]),
+    ...callConstraints,
+  ];
+  return {
+    definition,
+    shape,
+    overrides,
+    group: input.group ?? `family:${definition.family}`,
+    tags,
+    constraints,
+  };
 }
 
 function taskRow(
@@ -164,7 +177,11 @@ function taskRow(
     cpu: shape.cpu,
     memoryMiB: shape.memoryMiB,
     containersJson: JSON.stringify(containers),
-    overridesJson: JSON.stringify({ containerOverrides: [], inferenceAcceleratorOverrides: [], ...overrides }),
+    overridesJson: JSON.stringify({
+      containerOverrides: [],
+      inferenceAcceleratorOverrides: [],
+      ...overrides,
+    }),
     tagsJson: JSON.stringify(prepared.tags),
     stopCode: null,
     stoppedReason: null,
@@ -209,9 +226,12 @@ export async function planAndWriteRunTask(
     random,
   });
   const nowMs = deps.now();
-  const rows = placement.placements.map(({ instanceArn }) => taskRow(deps, cluster, prepared, instanceArn, input, nowMs));
+  const rows = placement.placements.map(({ instanceArn }) =>
+    taskRow(deps, cluster, prepared, instanceArn, input, nowMs),
+  );
   const writes = [];
   if (rows.length > 0) writes.push(deps.db.insert(tasks).values(rows));
+  for (const row of rows) writes.push(taskEventInsert(deps, row));
   if (input.clientToken && token) {
     writes.push(
       deps.db.insert(runTaskRequests).values({
@@ -268,6 +288,11 @@ export async function planAndWriteStartTask(
     view.trackTask(row);
     rows.push(row);
   }
-  if (rows.length > 0) await deps.db.insert(tasks).values(rows);
+  if (rows.length > 0) {
+    await deps.db.batch([
+      deps.db.insert(tasks).values(rows),
+      ...rows.map((row) => taskEventInsert(deps, row)),
+    ]);
+  }
   return { rows, failures };
 }

@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, max, sql } from 'drizzle-orm';
-import { taskDefinitions, type TaskDefinitionRow } from '../../../db/schema';
+import { type TaskDefinitionRow, taskDefinitions } from '../../../db/schema';
 import { parseEcsArn, taskDefinitionArn } from '../arn';
 import type { CoreDeps } from '../deps';
 import { clientError, invalidParameter } from '../errors';
@@ -88,7 +88,9 @@ export async function findTaskDefinition(deps: CoreDeps, reference: string, fiel
   }
   const [family, revisionText, ...rest] = familyAndRevision.split(':');
   if (!family || rest.length > 0 || (revisionText !== undefined && !/^\d+$/.test(revisionText))) {
-    throw invalidParameter(`${field}: '${reference}' must be a family, family:revision or a task definition ARN`);
+    throw invalidParameter(
+      `${field}: '${reference}' must be a family, family:revision or a task definition ARN`,
+    );
   }
   const where =
     revisionText === undefined
@@ -109,7 +111,10 @@ export async function requireTaskDefinition(deps: CoreDeps, reference: string, f
   return row;
 }
 
-export async function describeTaskDefinition(deps: CoreDeps, input: { taskDefinition: string; include?: string[] }) {
+export async function describeTaskDefinition(
+  deps: CoreDeps,
+  input: { taskDefinition: string; include?: string[] },
+) {
   const row = await requireTaskDefinition(deps, input.taskDefinition);
   return {
     taskDefinition: toTaskDefinition(row),
@@ -148,7 +153,11 @@ export async function listTaskDefinitionFamilies(
   const status = input.status ?? 'ACTIVE';
   const activeCount = sql<number>`sum(case when ${taskDefinitions.status} = 'ACTIVE' then 1 else 0 end)`;
   const having =
-    status === 'ACTIVE' ? sql`${activeCount} > 0` : status === 'INACTIVE' ? sql`${activeCount} = 0` : undefined;
+    status === 'ACTIVE'
+      ? sql`${activeCount} > 0`
+      : status === 'INACTIVE'
+        ? sql`${activeCount} = 0`
+        : undefined;
   const rows = await deps.db
     .select({ family: taskDefinitions.family })
     .from(taskDefinitions)

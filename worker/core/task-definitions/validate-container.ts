@@ -5,7 +5,8 @@ import type { ContainerDefinition, NetworkMode } from './types';
 
 /** Container names and task definition families share ECS's alphabet and length. */
 export const NAME_PATTERN = /^[A-Za-z0-9_-]{1,255}$/;
-export const NAME_RULE = 'up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed';
+export const NAME_RULE =
+  'up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed';
 const MAX_IMAGE_NAME_CHARS = 255;
 /** The container cpu range ECS accepts (10 vCPUs). */
 const MAX_CONTAINER_CPU_UNITS = 10_240;
@@ -34,7 +35,8 @@ function validateName(container: ContainerDefinition, path: string): void {
   if (typeof name !== 'string' || name === '') {
     throw clientError(`${path}.name: Container.name should not be null or empty.`);
   }
-  if (!NAME_PATTERN.test(name)) throw clientError(`${path}.name: Invalid container name '${name}': ${NAME_RULE}.`);
+  if (!NAME_PATTERN.test(name))
+    throw clientError(`${path}.name: Invalid container name '${name}': ${NAME_RULE}.`);
 }
 
 function validateImage(container: ContainerDefinition, path: string): void {
@@ -42,7 +44,8 @@ function validateImage(container: ContainerDefinition, path: string): void {
   if (typeof image !== 'string' || image === '') {
     throw clientError(`${path}.image: Container.image should not be null or empty.`);
   }
-  if (/\s/.test(image)) throw clientError(`${path}.image: Invalid image '${image}': whitespace is not allowed.`);
+  if (/\s/.test(image))
+    throw clientError(`${path}.image: Invalid image '${image}': whitespace is not allowed.`);
   // The 255-character limit covers the repository and tag; a digest after '@' is not counted.
   const repositoryAndTag = image.split('@')[0];
   if (repositoryAndTag.length > MAX_IMAGE_NAME_CHARS) {

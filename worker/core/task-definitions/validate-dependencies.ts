@@ -30,7 +30,9 @@ function validateDependency(
   }
   const target = byName.get(targetName);
   if (!target) {
-    throw clientError(`${path}.containerName: Cannot depend on container '${targetName}' because it does not exist.`);
+    throw clientError(
+      `${path}.containerName: Cannot depend on container '${targetName}' because it does not exist.`,
+    );
   }
   const condition = dependency?.condition;
   if (!CONDITIONS.includes(condition as ContainerCondition)) {
@@ -51,7 +53,10 @@ function validateDependency(
 }
 
 /** Depth-first search; a container met again while still on the stack closes a cycle. */
-function rejectCycles(containers: ContainerDefinition[], byName: ReadonlyMap<string, ContainerDefinition>): void {
+function rejectCycles(
+  containers: ContainerDefinition[],
+  byName: ReadonlyMap<string, ContainerDefinition>,
+): void {
   const finished = new Set<string>();
   const stack: string[] = [];
   const visit = (name: string): void => {

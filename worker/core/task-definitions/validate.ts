@@ -38,7 +38,12 @@ export function validateTaskDefinitionInput(input: RegisterTaskDefinitionInput):
     if (typeof container.name === 'string') containerNames.add(container.name);
   });
   containers.forEach((container, i) => {
-    validateContainer(container, { path: `containerDefinitions[${i}]`, networkMode, taskMemoryMiB, containerNames });
+    validateContainer(container, {
+      path: `containerDefinitions[${i}]`,
+      networkMode,
+      taskMemoryMiB,
+      containerNames,
+    });
   });
   if (!containers.some(effectiveEssential)) {
     throw clientError(

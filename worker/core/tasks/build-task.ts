@@ -37,7 +37,11 @@ function mergeEnvironment(base: KeyValuePair[] = [], override: KeyValuePair[] = 
   return [...merged].map(([name, value]) => ({ name, value }));
 }
 
-function specOf(def: ContainerDefinition, override: ContainerOverride | undefined, networkMode: string): ContainerSpec {
+function specOf(
+  def: ContainerDefinition,
+  override: ContainerOverride | undefined,
+  networkMode: string,
+): ContainerSpec {
   const memoryMiB = override?.memory ?? def.memory;
   const memoryReservationMiB = override?.memoryReservation ?? def.memoryReservation;
   return {

@@ -8,7 +8,10 @@ import { invalidParameter } from '../errors';
 import { pageResult, readPage } from '../pagination';
 import { toEcsTask } from './task-record';
 
-export async function describeTasks(deps: CoreDeps, input: { cluster?: string; tasks: string[]; include?: string[] }) {
+export async function describeTasks(
+  deps: CoreDeps,
+  input: { cluster?: string; tasks: string[]; include?: string[] },
+) {
   const cluster = await requireCluster(deps, input.cluster);
   if (input.tasks.length > 100) throw invalidParameter('tasks: at most 100 tasks can be described at once');
   const arns = input.tasks.map((t) => taskArn(deps.config, cluster.name, resourceIdOf(t)));
@@ -42,10 +45,15 @@ export async function listTasks(deps: CoreDeps, input: ListTasksInput) {
   const cluster = await requireCluster(deps, input.cluster);
   const page = readPage(input, 100, 100);
   // ECS lists tasks whose desired status is RUNNING unless asked otherwise.
-  const conditions = [eq(tasks.clusterArn, cluster.arn), eq(tasks.desiredStatus, input.desiredStatus ?? 'RUNNING')];
+  const conditions = [
+    eq(tasks.clusterArn, cluster.arn),
+    eq(tasks.desiredStatus, input.desiredStatus ?? 'RUNNING'),
+  ];
   if (input.containerInstance) {
     const id = resourceIdOf(input.containerInstance);
-    conditions.push(eq(tasks.containerInstanceArn, `${cluster.arn.replace(':cluster/', ':container-instance/')}/${id}`));
+    conditions.push(
+      eq(tasks.containerInstanceArn, `${cluster.arn.replace(':cluster/', ':container-instance/')}/${id}`),
+    );
   }
   if (input.family) conditions.push(eq(tasks.family, input.family));
   if (input.startedBy) conditions.push(eq(tasks.startedBy, input.startedBy));

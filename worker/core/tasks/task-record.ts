@@ -1,3 +1,4 @@
+import type { TaskRow } from '../../../db/schema';
 import type {
   ContainerSpec,
   ContainerStatus,
@@ -6,7 +7,6 @@ import type {
   StopCode,
   TaskStatus,
 } from '../../../protocol/agent-protocol';
-import type { TaskRow } from '../../../db/schema';
 import { epochSeconds } from '../time';
 
 /** One container of a task as stored in tasks.containers_json: ECS's Container shape plus the agent's spec. */

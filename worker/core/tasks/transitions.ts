@@ -14,10 +14,20 @@ import {
 import type { ContainerRecord, TaskState } from './task-record';
 
 /** Applies an agent report. Returns the new state, or undefined when the report is stale or changes nothing. */
-export function applyReport(state: TaskState, observed: ObservedTask, seq: number, nowMs: number): TaskState | undefined {
+export function applyReport(
+  state: TaskState,
+  observed: ObservedTask,
+  seq: number,
+  nowMs: number,
+): TaskState | undefined {
   if (seq <= state.reportSeq) return undefined;
-  const next: TaskState = { ...state, reportSeq: seq, containers: state.containers.map(mergeContainer(observed)) };
-  if (taskStatusRank(observed.lastStatus) > taskStatusRank(state.lastStatus)) next.lastStatus = observed.lastStatus;
+  const next: TaskState = {
+    ...state,
+    reportSeq: seq,
+    containers: state.containers.map(mergeContainer(observed)),
+  };
+  if (taskStatusRank(observed.lastStatus) > taskStatusRank(state.lastStatus))
+    next.lastStatus = observed.lastStatus;
   next.pullStartedAtMs ??= observed.pullStartedAtMs ?? null;
   next.pullStoppedAtMs ??= observed.pullStoppedAtMs ?? null;
   if (taskStatusRank(next.lastStatus) >= taskStatusRank('RUNNING') && next.startedAtMs === null) {
@@ -64,7 +74,12 @@ function changedBeyondSeq(before: TaskState, after: TaskState): boolean {
  * Records a stop request. Returns undefined when the task is already on its way to STOPPED, so a
  * repeated StopTask neither bumps the generation nor sends a second command.
  */
-export function requestStop(state: TaskState, stopCode: StopCode, reason: string, nowMs: number): TaskState | undefined {
+export function requestStop(
+  state: TaskState,
+  stopCode: StopCode,
+  reason: string,
+  nowMs: number,
+): TaskState | undefined {
   if (state.desiredStatus === 'STOPPED') return undefined;
   return {
     ...state,
@@ -81,7 +96,12 @@ export function requestStop(state: TaskState, stopCode: StopCode, reason: string
  * Finishes a task that never reached an agent (or whose instance was force-deregistered): the control plane
  * is the only witness, so it writes the final status itself.
  */
-export function stopWithoutAgent(state: TaskState, stopCode: StopCode, reason: string, nowMs: number): TaskState {
+export function stopWithoutAgent(
+  state: TaskState,
+  stopCode: StopCode,
+  reason: string,
+  nowMs: number,
+): TaskState {
   if (state.lastStatus === 'STOPPED') return state;
   return {
     ...state,
@@ -94,6 +114,8 @@ export function stopWithoutAgent(state: TaskState, stopCode: StopCode, reason: s
     stoppingAtMs: state.stoppingAtMs ?? nowMs,
     stoppedAtMs: nowMs,
     executionStoppedAtMs: nowMs,
-    containers: state.containers.map((c) => (c.lastStatus === 'STOPPED' ? c : { ...c, lastStatus: 'STOPPED' })),
+    containers: state.containers.map((c) =>
+      c.lastStatus === 'STOPPED' ? c : { ...c, lastStatus: 'STOPPED' },
+    ),
   };
 }

@@ -1,0 +1,72 @@
+/**
+ * Task state-change events in the shape of EventBridge's "ECS Task State Change": `detail` is the
+ * task as DescribeTasks shows it, with ISO timestamps, and `detail.version` increases with every
+ * change so a consumer can drop duplicates and out-of-order deliveries.
+ */
+import { and, asc, eq, gt } from 'drizzle-orm';
+import { type TaskRow, taskEvents } from '../../../db/schema';
+import type { CoreDeps } from '../deps';
+import { toEcsTask } from '../tasks/task-record';
+
+const TIME_FIELDS = [
+  'createdAt',
+  'startedAt',
+  'pullStartedAt',
+  'pullStoppedAt',
+  'stoppingAt',
+  'stoppedAt',
+  'executionStoppedAt',
+] as const;
+
+export function taskStateChangeEvent(deps: CoreDeps, row: TaskRow, eventId: string) {
+  const detail: Record<string, unknown> = toEcsTask(row, { tags: false });
+  for (const field of TIME_FIELDS) {
+    const seconds = detail[field] as number | undefined;
+    detail[field] = seconds === undefined ? undefined : new Date(seconds * 1000).toISOString();
+  }
+  detail.updatedAt = new Date(deps.now()).toISOString();
+  return {
+    version: '0',
+    id: eventId,
+    'detail-type': 'ECS Task State Change',
+    source: 'aws.ecs',
+    account: deps.config.accountId,
+    time: new Date(deps.now()).toISOString(),
+    region: deps.config.region,
+    resources: [row.arn],
+    detail,
+  };
+}
+
+/** The insert that records a task's change; the caller batches it with the change itself. */
+export function taskEventInsert(deps: CoreDeps, row: TaskRow) {
+  const event = taskStateChangeEvent(deps, row, deps.newId());
+  return deps.db.insert(taskEvents).values({
+    clusterArn: row.clusterArn,
+    taskArn: row.arn,
+    taskVersion: row.version,
+    createdAtMs: deps.now(),
+    eventJson: JSON.stringify(event),
+  });
+}
+
+export interface StoredTaskEvent {
+  id: number;
+  eventJson: string;
+}
+
+/** Events are read in batches of this many, so one slow consumer can't hold a huge result in memory. */
+export const EVENT_BATCH = 500;
+
+export async function eventsAfter(deps: CoreDeps, clusterArn: string, afterId: number, limit = EVENT_BATCH) {
+  return deps.db
+    .select({ id: taskEvents.id, eventJson: taskEvents.eventJson })
+    .from(taskEvents)
+    .where(and(eq(taskEvents.clusterArn, clusterArn), gt(taskEvents.id, afterId)))
+    .orderBy(asc(taskEvents.id))
+    .limit(limit);
+}
+
+/** One Server-Sent Events message; the id lets a reconnecting client resume with Last-Event-ID. */
+export const sseMessage = (event: StoredTaskEvent) =>
+  `id: ${event.id}\nevent: task-state-change\ndata: ${event.eventJson}\n\n`;
