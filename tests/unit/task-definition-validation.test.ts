@@ -499,8 +499,8 @@ describe('task size helpers', () => {
     expect(() => parseTaskMemoryMiB('4')).toThrow(/^memory: /);
   });
 
-  it('takes the reservation a container makes from its instance', () => {
-    expect(containerMemoryMiB({ memory: 512, memoryReservation: 128 })).toBe(128);
+  it('reserves the hard limit, or else the soft reservation, on the instance', () => {
+    expect(containerMemoryMiB({ memory: 512, memoryReservation: 128 })).toBe(512);
     expect(containerMemoryMiB({ memory: 512 })).toBe(512);
     expect(containerMemoryMiB({ memoryReservation: 64 })).toBe(64);
     expect(containerMemoryMiB({})).toBe(0);

@@ -57,12 +57,13 @@ export interface ContainerMemorySettings {
 }
 
 /**
- * The memory a container takes from its instance: the soft reservation when set, else the hard
- * limit (ECS subtracts memoryReservation when present, otherwise memory). 0 when neither is set,
- * which only a task with task-level memory allows.
+ * The memory Berth reserves for a container on its instance: the hard limit when set, else the
+ * soft reservation. Reserving the hard limit means a placed task can always grow to its limit
+ * without another task's memory being overcommitted. 0 when neither is set, which only a task
+ * with task-level memory allows.
  */
 export function containerMemoryMiB(container: ContainerMemorySettings): number {
-  return container.memoryReservation ?? container.memory ?? 0;
+  return container.memory ?? container.memoryReservation ?? 0;
 }
 
 /** ECS treats a container that says nothing about `essential` as essential. */

@@ -1,0 +1,29 @@
+/**
+ * `npm run bench -- <scenario> [--duration-ms N]`: runs one benchmark scenario (or `all`), prints
+ * a table, and writes bench/results/<scenario>.json.
+ */
+import { runPlacementBenchmark } from './scenarios/placement';
+
+type Scenario = (options: { durationMs?: number }) => Promise<unknown>;
+
+export const SCENARIOS: Record<string, Scenario> = {
+  placement: runPlacementBenchmark,
+};
+
+async function main(argv: string[]) {
+  const [name = 'all', ...rest] = argv;
+  const durationIndex = rest.indexOf('--duration-ms');
+  const durationMs = durationIndex >= 0 ? Number(rest[durationIndex + 1]) : undefined;
+  const names = name === 'all' ? Object.keys(SCENARIOS) : [name];
+  for (const scenario of names) {
+    const run = SCENARIOS[scenario];
+    if (!run) {
+      console.error(`unknown scenario '${scenario}'; known: ${Object.keys(SCENARIOS).join(', ')}, all`);
+      process.exit(2);
+    }
+    const file = await run({ durationMs });
+    console.log(`results: ${String(file)}`);
+  }
+}
+
+await main(process.argv.slice(2));
