@@ -103,8 +103,14 @@ export function defineTaskLifecycleScenarios(harness: RuntimeHarness) {
     }
 
     it('runs a task in Docker, reports RUNNING, and stops it on StopTask with UserInitiated', async () => {
+      // The shell traps SIGTERM and exits 42, which proves StopTask sends SIGTERM before any SIGKILL.
       const definition = await register('sleeper', [
-        { name: 'main', image: TEST_IMAGE, memory: 32, command: ['sleep', '600'] },
+        {
+          name: 'main',
+          image: TEST_IMAGE,
+          memory: 32,
+          command: ['sh', '-c', 'trap "exit 42" TERM; while true; do sleep 1; done'],
+        },
       ]);
       const task = await run(definition);
       expect(task.lastStatus).toBe('PENDING');
@@ -137,8 +143,7 @@ export function defineTaskLifecycleScenarios(harness: RuntimeHarness) {
       expect(final.stoppedReason).toBe('test is done');
       expect(final.stoppedAt).toBeInstanceOf(Date);
       expect(final.stoppingAt).toBeInstanceOf(Date);
-      // busybox sleep dies of SIGTERM (exit code 143).
-      expect(final.containers![0].exitCode).toBe(143);
+      expect(final.containers![0].exitCode).toBe(42);
       const [after] = await containersOfTask(task.taskArn!);
       expect(after.State).toBe('exited');
       const stoppedList = await runtime.ecs.send(
@@ -172,6 +177,7 @@ export function defineTaskLifecycleScenarios(harness: RuntimeHarness) {
           image: TEST_IMAGE,
           memory: 32,
           command: ['sleep', '600'],
+          stopTimeout: 1,
           dependsOn: [{ containerName: 'setup', condition: 'SUCCESS' }],
         },
       ]);
