@@ -2,12 +2,14 @@
  * `npm run bench -- <scenario> [--duration-ms N]`: runs one benchmark scenario (or `all`), prints
  * a table, and writes bench/results/<scenario>.json.
  */
+import { runApiBenchmark } from './scenarios/api';
 import { runPlacementBenchmark } from './scenarios/placement';
 
 type Scenario = (options: { durationMs?: number }) => Promise<unknown>;
 
 export const SCENARIOS: Record<string, Scenario> = {
   placement: runPlacementBenchmark,
+  api: runApiBenchmark,
 };
 
 async function main(argv: string[]) {
