@@ -1,0 +1,46 @@
+/**
+ * The Workers runtime for the shared scenarios: the control plane bundled as for `wrangler deploy`,
+ * run in workerd by Miniflare on a free port, its database a local file behind the project's libSQL
+ * HTTP server. Join tokens are minted by Node straight in that database, as an operator would.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type RunningWorkersControlPlane, startWorkersControlPlane } from '../../cli/start-workers';
+import { mintJoinToken } from '../../worker/core/join-tokens/join-tokens';
+import { ecsClientFor } from './control-plane';
+import type { RunningRuntime, RuntimeHarness } from './runtimes';
+
+export interface RunningWorkersRuntime extends RunningRuntime {
+  plane: RunningWorkersControlPlane;
+  /** Every line the Worker and its Durable Objects have logged so far. */
+  workerLog(): string[];
+}
+
+export async function startWorkersRuntime(
+  vars: Parameters<typeof startWorkersControlPlane>[0]['vars'] = {},
+): Promise<RunningWorkersRuntime> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'berth-workers-test-'));
+  const lines: string[] = [];
+  const plane = await startWorkersControlPlane({
+    dataDir,
+    port: 0,
+    vars,
+    onWorkerLog: (line) => lines.push(line),
+  });
+  const ecs = ecsClientFor(plane.url);
+  return {
+    plane,
+    endpoint: plane.url,
+    ecs,
+    workerLog: () => [...lines],
+    mintJoinToken: (cluster) => mintJoinToken(plane.deps, cluster),
+    close: async () => {
+      ecs.destroy();
+      await plane.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const workersRuntime: RuntimeHarness = { name: 'workers', start: () => startWorkersRuntime() };
