@@ -1,6 +1,7 @@
 /**
  * A TCP proxy the test controls, standing in for a flaky NAT link: `cut()` silently stops
- * forwarding in both directions (a half-open link: no FIN, no RST), `restore()` resumes.
+ * forwarding in both directions (a half-open link: no FIN, no RST), `restore()` resumes. Bytes
+ * sent meanwhile are held and delivered on restore, as TCP retransmission would deliver them.
  */
 import { createConnection, createServer, type Socket } from 'node:net';
 
@@ -14,17 +15,17 @@ export interface TcpProxy {
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   let linkUp = true;
   const pairs = new Set<[Socket, Socket]>();
+  const held: [Socket, Buffer][] = [];
+  const forward = (to: Socket, chunk: Buffer) => {
+    if (linkUp) to.write(chunk);
+    else held.push([to, chunk]);
+  };
   const server = createServer((client) => {
     const upstream = createConnection({ host: '127.0.0.1', port: targetPort });
     const pair: [Socket, Socket] = [client, upstream];
     pairs.add(pair);
-    // Data that arrives while the link is cut is dropped, as a dead network path drops packets.
-    client.on('data', (chunk) => {
-      if (linkUp) upstream.write(chunk);
-    });
-    upstream.on('data', (chunk) => {
-      if (linkUp) client.write(chunk);
-    });
+    client.on('data', (chunk) => forward(upstream, chunk));
+    upstream.on('data', (chunk) => forward(client, chunk));
     const end = () => {
       client.destroy();
       upstream.destroy();
@@ -44,6 +45,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     },
     restore: () => {
       linkUp = true;
+      for (const [to, chunk] of held.splice(0)) if (!to.destroyed) to.write(chunk);
     },
     close: () =>
       new Promise<void>((resolve) => {
