@@ -77,6 +77,12 @@ export class ClusterCoordinator {
     private readonly random: () => number = Math.random,
     private readonly log: (line: string) => void = () => {},
     private readonly scheduler: WakeScheduler = { wakeAt: () => {} },
+    /**
+     * When the host last started having lost its agents' sockets. A Durable Object passes it because
+     * it builds a new coordinator on every wake-up from hibernation, which is not a restart; without
+     * it, the first view load counts as the start (Node: boot).
+     */
+    private readonly hostStartedAtMs?: number,
   ) {}
 
   /** Loads the cluster and arms the disconnect deadlines of agents that were connected before a restart. */
@@ -133,7 +139,7 @@ export class ClusterCoordinator {
   private async loadedView(clusterArn: string): Promise<ClusterView> {
     if (!this.view) {
       this.view = await ClusterView.load(this.deps.db, clusterArn);
-      this.loadedAtMs = this.deps.now();
+      this.loadedAtMs = this.hostStartedAtMs ?? this.deps.now();
     }
     return this.view;
   }
@@ -418,6 +424,8 @@ export class ClusterCoordinator {
         .where(eq(containerInstances.arn, instanceArn))
         .returning();
       if (row) this.view?.upsertInstance(row);
+      // A coordinator just woken from hibernation has no view yet, and the deadline needs one.
+      if (row && !this.view) await this.loadedView(row.clusterArn);
       this.armAgentDeadlines();
     });
   }

@@ -1,0 +1,158 @@
+/**
+ * The Workers entry: the same Hono app as worker/node.ts, with a Durable Object per cluster as its
+ * coordinator and libSQL over HTTP as its database. Everything that needs Workers types is in this
+ * file; the Durable Object class below only forwards events to CoordinatorObjectHost
+ * (worker/workers/), which runs the same ClusterCoordinator as the Node entry.
+ */
+import { DurableObject } from 'cloudflare:workers';
+import type { Hono } from 'hono';
+import { AGENT_CONNECT_PATH } from '../protocol/agent-protocol';
+import type { CoordinatorClient } from './api/coordinator-directory';
+import { createApp } from './app';
+import { randomHexId } from './core/deps';
+import { decideAgentConnect } from './workers/agent-connect';
+import {
+  CoordinatorObjectHost,
+  type CoordinatorObjectStorage,
+  type CoordinatorRpc,
+} from './workers/coordinator-object-host';
+import { DurableCoordinators } from './workers/durable-coordinators';
+import { HIBERNATION_KEEPALIVE_PING, HIBERNATION_KEEPALIVE_PONG } from './workers/keepalive';
+import { locationHintFor } from './workers/location-hint';
+import { type WorkersVars, workersDepsFor } from './workers/workers-deps';
+
+export interface Env extends WorkersVars {
+  CLUSTER_COORDINATOR: DurableObjectNamespace<ClusterCoordinatorObject>;
+}
+
+/** Tells the cluster's object which cluster an agent socket joins; set only by the Worker, after its checks. */
+const CLUSTER_HEADER = 'X-Berth-Cluster';
+
+const log = (line: string) => console.log(`[berth] ${line}`);
+
+type Args<M extends keyof CoordinatorClient> = Parameters<CoordinatorClient[M]>;
+
+/** The storage seam of the host: the object's synchronous key-value store and its one alarm. */
+function objectStorage(ctx: DurableObjectState): CoordinatorObjectStorage {
+  return {
+    kv: ctx.storage.kv,
+    wakeAt: (whenMs) => {
+      void (async () => {
+        const pendingMs = await ctx.storage.getAlarm();
+        // Only an earlier request replaces a pending alarm; one already due is being handled right now.
+        if (pendingMs === null || pendingMs <= Date.now() || whenMs < pendingMs)
+          await ctx.storage.setAlarm(whenMs);
+      })().catch((error) => log(`setting the alarm failed: ${String(error)}`));
+    },
+  };
+}
+
+export class ClusterCoordinatorObject extends DurableObject<Env> implements CoordinatorRpc {
+  private readonly host: CoordinatorObjectHost<WebSocket>;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.host = new CoordinatorObjectHost({
+      deps: workersDepsFor(env),
+      sockets: (tag) => ctx.getWebSockets(tag),
+      storage: objectStorage(ctx),
+      log,
+    });
+    ctx.setWebSocketAutoResponse(
+      new WebSocketRequestResponsePair(HIBERNATION_KEEPALIVE_PING, HIBERNATION_KEEPALIVE_PONG),
+    );
+    // Logged on every start, including each wake-up from hibernation, so wake-ups can be seen.
+    log(`cluster coordinator object started with ${ctx.getWebSockets().length} agent sockets`);
+    void this.host.started();
+  }
+
+  runTask(cluster: string, ...args: Args<'runTask'>) {
+    return this.host.call(cluster, 'runTask', args);
+  }
+  startTask(cluster: string, ...args: Args<'startTask'>) {
+    return this.host.call(cluster, 'startTask', args);
+  }
+  stopTask(cluster: string, ...args: Args<'stopTask'>) {
+    return this.host.call(cluster, 'stopTask', args);
+  }
+  updateContainerInstancesState(cluster: string, ...args: Args<'updateContainerInstancesState'>) {
+    return this.host.call(cluster, 'updateContainerInstancesState', args);
+  }
+  deregisterContainerInstance(cluster: string, ...args: Args<'deregisterContainerInstance'>) {
+    return this.host.call(cluster, 'deregisterContainerInstance', args);
+  }
+  putAttributes(cluster: string, ...args: Args<'putAttributes'>) {
+    return this.host.call(cluster, 'putAttributes', args);
+  }
+  deleteAttributes(cluster: string, ...args: Args<'deleteAttributes'>) {
+    return this.host.call(cluster, 'deleteAttributes', args);
+  }
+  openTaskEventStream(cluster: string, ...args: Args<'openTaskEventStream'>) {
+    return this.host.call(cluster, 'openTaskEventStream', args);
+  }
+
+  /** Only agent sockets, already checked by the Worker, arrive here. */
+  override async fetch(request: Request): Promise<Response> {
+    const clusterName = request.headers.get(CLUSTER_HEADER);
+    if (!clusterName || request.headers.get('Upgrade')?.toLowerCase() !== 'websocket') {
+      return new Response('agent sockets only', { status: 400 });
+    }
+    const { 0: client, 1: server } = new WebSocketPair();
+    const linkId = `link-${randomHexId()}`;
+    this.ctx.acceptWebSocket(server, [linkId]);
+    this.host.agentAccepted(server, { linkId, clusterName });
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    return this.host.agentMessage(socket, message);
+  }
+
+  override async webSocketClose(socket: WebSocket, code: number, reason: string): Promise<void> {
+    await this.host.agentClosed(socket);
+    try {
+      // Completes the closing handshake; the runtime may already have done so.
+      socket.close(code === 1005 || code === 1006 ? 1000 : code, reason);
+    } catch {}
+  }
+
+  override async webSocketError(socket: WebSocket, error: unknown): Promise<void> {
+    log(`agent socket error: ${String(error)}`);
+    await this.host.agentClosed(socket);
+  }
+
+  override alarm(): Promise<void> {
+    return this.host.alarm();
+  }
+}
+
+/** The cluster's object, created near the configured region the first time it is used. */
+function coordinatorStub(env: Env, clusterName: string): DurableObjectStub<ClusterCoordinatorObject> {
+  const locationHint = locationHintFor(workersDepsFor(env).config.region);
+  return env.CLUSTER_COORDINATOR.get(env.CLUSTER_COORDINATOR.idFromName(clusterName), { locationHint });
+}
+
+const appByEnv = new WeakMap<Env, Hono>();
+
+function appFor(env: Env): Hono {
+  let app = appByEnv.get(env);
+  if (!app) {
+    const coordinators = new DurableCoordinators((clusterName) => coordinatorStub(env, clusterName));
+    app = createApp({ deps: workersDepsFor(env), coordinators, log });
+    app.get(AGENT_CONNECT_PATH, (c) => connectAgent(c.req.raw, env));
+    appByEnv.set(env, app);
+  }
+  return app;
+}
+
+async function connectAgent(request: Request, env: Env): Promise<Response> {
+  const decision = await decideAgentConnect(workersDepsFor(env), request);
+  if (!decision.accepted) return new Response(decision.message, { status: decision.status });
+  const forwarded = new Request(request);
+  forwarded.headers.set(CLUSTER_HEADER, decision.clusterName);
+  return coordinatorStub(env, decision.clusterName).fetch(forwarded);
+}
+
+export default {
+  fetch: (request, env, ctx) => appFor(env).fetch(request, env, ctx),
+} satisfies ExportedHandler<Env>;

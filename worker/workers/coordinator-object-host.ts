@@ -1,0 +1,187 @@
+/**
+ * The body of a cluster's Durable Object, kept free of Workers types so the Node type-check and
+ * plain unit tests cover it: worker/index.ts declares the Durable Object class and hands every
+ * event (RPC call, agent socket message or close, alarm) straight to this host, which hands it to
+ * the same ClusterCoordinator the Node entry runs. Nothing here is written twice.
+ *
+ * Hibernation: the runtime may drop this object between any two events while its agent sockets
+ * stay open. What must survive lives in each socket's attachment (see HibernatingAgentLinks) and
+ * in the object's storage (the cluster name, the alarm); the coordinator's cluster view is a cache
+ * it reloads from the database on the next event.
+ */
+import type { CoordinatorClient } from '../api/coordinator-directory';
+import { onAgentSocketMessage } from '../core/coordinator/agent-socket';
+import { ClusterCoordinator, type WakeScheduler } from '../core/coordinator/cluster-coordinator';
+import type { CoreDeps } from '../core/deps';
+import {
+  type AgentAttachment,
+  attachmentOf,
+  type HibernatableSocket,
+  HibernatingAgentLinks,
+  type SocketsByTag,
+} from './hibernating-agent-links';
+import { type RpcOutcome, settle } from './rpc-outcome';
+
+type CoordinatorMethod = keyof CoordinatorClient;
+type ResultOf<M extends CoordinatorMethod> = Awaited<ReturnType<CoordinatorClient[M]>>;
+
+/**
+ * The RPC surface of a cluster's Durable Object: the coordinator's API methods, each with the
+ * cluster's name first (an object cannot read the name it was created from), ECS errors as data.
+ */
+export type CoordinatorRpc = {
+  [M in CoordinatorMethod]: (
+    clusterName: string,
+    ...args: Parameters<CoordinatorClient[M]>
+  ) => Promise<RpcOutcome<ResultOf<M>>>;
+};
+
+/** The object's synchronous key-value storage (`ctx.storage.kv`): it outlives hibernation and restarts. */
+export interface SyncKv {
+  get<T>(key: string): T | undefined;
+  put<T>(key: string, value: T): void;
+}
+
+export interface CoordinatorObjectStorage extends WakeScheduler {
+  kv: SyncKv;
+}
+
+const KEYS = {
+  /** The cluster this object coordinates: an alarm arrives without any other clue. */
+  clusterName: 'clusterName',
+  /** Agent sockets open at the last accept or close; a start that finds fewer lost them unannounced. */
+  agentSocketsOpen: 'agentSocketsOpen',
+  /** When the runtime last restarted under connected agents; their reconnect grace counts from here. */
+  restartedAtMs: 'restartedAtMs',
+} as const;
+
+export interface CoordinatorObjectHostOptions<S extends HibernatableSocket> {
+  deps: CoreDeps;
+  sockets: SocketsByTag<S>;
+  storage: CoordinatorObjectStorage;
+  log: (line: string) => void;
+}
+
+/**
+ * While agents are connected the object keeps an alarm at most this far ahead. A deploy or a crash
+ * drops every socket without a close event and nothing else would start the object again; the
+ * pending alarm does, so an agent that never comes back is still marked disconnected.
+ */
+export const RESTART_WATCHDOG_MS = 5 * 60_000;
+
+export class CoordinatorObjectHost<S extends HibernatableSocket> {
+  private readonly links: HibernatingAgentLinks<S>;
+  private coordinator: ClusterCoordinator | undefined;
+  /** Set when this start follows a restart that dropped agent sockets without close events. */
+  private readonly restarted: boolean;
+
+  /** Built on every start of the object: the first one, each wake-up from hibernation, each restart. */
+  constructor(private readonly options: CoordinatorObjectHostOptions<S>) {
+    this.links = new HibernatingAgentLinks(options.sockets);
+    const { kv } = options.storage;
+    const open = options.sockets().length;
+    this.restarted = open < (kv.get<number>(KEYS.agentSocketsOpen) ?? 0);
+    if (this.restarted) {
+      kv.put(KEYS.restartedAtMs, options.deps.now());
+      kv.put(KEYS.agentSocketsOpen, open);
+    }
+  }
+
+  /**
+   * After a restart, agents that were connected get their disconnect deadlines armed, as the Node
+   * entry does at boot. A wake-up from hibernation has its sockets and its alarm intact: no work.
+   */
+  async started(): Promise<void> {
+    const clusterName = this.options.storage.kv.get<string>(KEYS.clusterName);
+    if (!this.restarted || !clusterName) return;
+    await this.guarded(`resume of ${clusterName}`, () => this.coordinatorFor(clusterName).resume());
+  }
+
+  /** Runs one API method of the cluster's coordinator. */
+  call<M extends CoordinatorMethod>(
+    clusterName: string,
+    method: M,
+    args: Parameters<CoordinatorClient[M]>,
+  ): Promise<RpcOutcome<ResultOf<M>>> {
+    return settle(() => {
+      const coordinator = this.coordinatorFor(clusterName);
+      const operation = coordinator[method] as (...a: typeof args) => Promise<ResultOf<M>>;
+      return operation.apply(coordinator, args);
+    });
+  }
+
+  /** Call right after `ctx.acceptWebSocket(socket, [linkId])`: the attachment is the socket's whole state. */
+  agentAccepted(socket: S, attachment: AgentAttachment): void {
+    socket.serializeAttachment(attachment);
+    this.options.storage.kv.put(KEYS.agentSocketsOpen, this.options.sockets().length);
+    this.armRestartWatchdog();
+  }
+
+  agentMessage(socket: S, message: string | ArrayBuffer): Promise<void> {
+    const link = this.links.linkOf(socket);
+    return this.guarded(`agent frame on ${link.id}`, () =>
+      onAgentSocketMessage(this.coordinatorOfSocket(socket), link, message, this.options.log),
+    );
+  }
+
+  agentClosed(socket: S): Promise<void> {
+    const link = this.links.linkOf(socket);
+    // The runtime may still list the closing socket.
+    const stillOpen = this.options.sockets().filter((open) => open !== socket).length;
+    this.options.storage.kv.put(KEYS.agentSocketsOpen, stillOpen);
+    return this.guarded(`agent close on ${link.id}`, () =>
+      this.coordinatorOfSocket(socket).agentClosed(link),
+    );
+  }
+
+  /** The alarm the coordinator asked for through `wakeAt` (agent disconnect deadlines), or the watchdog. */
+  async alarm(): Promise<void> {
+    const clusterName = this.options.storage.kv.get<string>(KEYS.clusterName);
+    if (!clusterName) return;
+    await this.guarded(`wake of ${clusterName}`, () => this.coordinatorFor(clusterName).onWake());
+    if (this.options.sockets().length > 0) this.armRestartWatchdog();
+  }
+
+  private armRestartWatchdog(): void {
+    // wakeAt keeps an earlier pending alarm, so this never delays a disconnect deadline.
+    this.options.storage.wakeAt(this.options.deps.now() + RESTART_WATCHDOG_MS);
+  }
+
+  /** A throwing handler would reset the object and every agent socket with it; one failure is not worth that. */
+  private async guarded(what: string, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      this.options.log(`${what} failed: ${String(error)}`);
+    }
+  }
+
+  private coordinatorOfSocket(socket: S): ClusterCoordinator {
+    return this.coordinatorFor(attachmentOf(socket).clusterName);
+  }
+
+  private coordinatorFor(clusterName: string): ClusterCoordinator {
+    if (!this.coordinator) {
+      const { deps, storage, log } = this.options;
+      const restartedAtMs = storage.kv.get<number>(KEYS.restartedAtMs) ?? 0;
+      this.coordinator = new ClusterCoordinator(
+        deps,
+        clusterName,
+        this.links,
+        Math.random,
+        log,
+        storage,
+        restartedAtMs,
+      );
+      if (storage.kv.get<string>(KEYS.clusterName) !== clusterName)
+        storage.kv.put(KEYS.clusterName, clusterName);
+    }
+    if (this.coordinator.clusterName !== clusterName) {
+      // The Worker names each object after its cluster, so this is a routing bug, never bad input.
+      throw new Error(
+        `the coordinator of cluster ${this.coordinator.clusterName} was asked about ${clusterName}`,
+      );
+    }
+    return this.coordinator;
+  }
+}

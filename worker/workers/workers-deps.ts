@@ -1,0 +1,61 @@
+/**
+ * What the core needs on Workers, built from the Worker's bindings: a libSQL database reached over
+ * HTTP (Turso or sqld in production, the project's own libSQL HTTP server locally), the clock, and
+ * the ARN scope. Migrations are not applied here: they run from Node before the Worker starts.
+ */
+import { createClient } from '@libsql/client/web';
+import { drizzle } from 'drizzle-orm/libsql/web';
+import * as schema from '../../db/schema';
+import { type BerthConfig, type CoreDeps, randomHexId } from '../core/deps';
+
+/** The Worker's vars and secrets (see wrangler.toml). */
+export interface WorkersVars {
+  /** Secret: the libSQL server, e.g. libsql://berth-<org>.turso.io or http://127.0.0.1:8080. */
+  LIBSQL_URL: string;
+  /** Secret: the database token; empty for a local server without auth. */
+  LIBSQL_AUTH_TOKEN?: string;
+  BERTH_REGION?: string;
+  BERTH_ACCOUNT_ID?: string;
+  /** How long an agent may be away before its instance shows agentConnected: false. */
+  BERTH_AGENT_GRACE_MS?: string;
+}
+
+/** The same defaults as the Node entry, so ARNs are identical on both runtimes. */
+const DEFAULT_REGION = 'us-east-1';
+const DEFAULT_ACCOUNT_ID = '000000000000';
+const AGENT_DISCONNECT_GRACE_MS = 30_000;
+
+export function configFromVars(vars: WorkersVars): BerthConfig {
+  const region = vars.BERTH_REGION || DEFAULT_REGION;
+  const accountId = vars.BERTH_ACCOUNT_ID || DEFAULT_ACCOUNT_ID;
+  if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region))
+    throw new Error(`BERTH_REGION: '${region}' is not a region name`);
+  if (!/^\d{12}$/.test(accountId)) throw new Error(`BERTH_ACCOUNT_ID: '${accountId}' is not 12 digits`);
+  const agentDisconnectGraceMs = Number(vars.BERTH_AGENT_GRACE_MS || AGENT_DISCONNECT_GRACE_MS);
+  if (!Number.isInteger(agentDisconnectGraceMs) || agentDisconnectGraceMs < 0) {
+    throw new Error(
+      `BERTH_AGENT_GRACE_MS: '${vars.BERTH_AGENT_GRACE_MS}' is not a whole number of milliseconds`,
+    );
+  }
+  return { region, accountId, agentDisconnectGraceMs };
+}
+
+export function createWorkersDeps(vars: WorkersVars): CoreDeps {
+  if (!vars.LIBSQL_URL)
+    throw new Error('LIBSQL_URL is not set: `wrangler secret put LIBSQL_URL` (see docs/workers.md)');
+  // The HTTP client holds no connection, only a URL and a token, so one client serves every request.
+  const client = createClient({ url: vars.LIBSQL_URL, authToken: vars.LIBSQL_AUTH_TOKEN || undefined });
+  return { db: drizzle(client, { schema }), config: configFromVars(vars), now: Date.now, newId: randomHexId };
+}
+
+const depsByVars = new WeakMap<WorkersVars, CoreDeps>();
+
+/** One CoreDeps per bindings object: the runtime hands every request of an isolate the same `env`. */
+export function workersDepsFor(vars: WorkersVars): CoreDeps {
+  let deps = depsByVars.get(vars);
+  if (!deps) {
+    deps = createWorkersDeps(vars);
+    depsByVars.set(vars, deps);
+  }
+  return deps;
+}
