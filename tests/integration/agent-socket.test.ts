@@ -8,6 +8,7 @@ import {
   DescribeTasksCommand,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
+  StartTaskCommand,
   StopTaskCommand,
 } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -145,7 +146,9 @@ describe('the agent socket of the control plane', () => {
   });
 
   it('gives a reconnecting instance its identity back and its desired tasks in the welcome', async () => {
-    const out = await runtime.ecs.send(new RunTaskCommand({ cluster: CLUSTER, taskDefinition: 'raw' }));
+    const out = await runtime.ecs.send(
+      new StartTaskCommand({ cluster: CLUSTER, taskDefinition: 'raw', containerInstances: [instanceId] }),
+    );
     const arn = out.tasks![0].taskArn!;
     agent.close();
     agent = await connectRawAgent(runtime.endpoint, CLUSTER, token);

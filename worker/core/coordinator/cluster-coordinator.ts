@@ -18,7 +18,8 @@ import { requireCluster } from '../clusters/clusters';
 import { describeContainerInstances } from '../container-instances/container-instances';
 import type { CoreDeps } from '../deps';
 import { EcsError, invalidParameter } from '../errors';
-import { EVENT_BATCH, eventsAfter, sseMessage, taskEventInsert } from '../events/task-events';
+import { TaskEventFeed } from '../events/task-event-feed';
+import { taskEventInsert } from '../events/task-events';
 import {
   desiredTaskOf,
   type TaskState,
@@ -36,6 +37,8 @@ import {
   instanceArnOf,
   setInstanceStatus,
 } from './instance-admin';
+import { type PendingReport, ReportBatcher, recordReports } from './record-reports';
+import { registerInstance } from './register-instance';
 import {
   planAndWriteRunTask,
   planAndWriteStartTask,
@@ -69,6 +72,7 @@ export class ClusterCoordinator {
   private view: ClusterView | undefined;
   /** When this coordinator loaded its view: the grace period after a control-plane start counts from here. */
   private loadedAtMs = 0;
+  private readonly eventFeed: TaskEventFeed;
 
   constructor(
     private readonly deps: CoreDeps,
@@ -83,7 +87,9 @@ export class ClusterCoordinator {
      * it, the first view load counts as the start (Node: boot).
      */
     private readonly hostStartedAtMs?: number,
-  ) {}
+  ) {
+    this.eventFeed = new TaskEventFeed(deps);
+  }
 
   /** Loads the cluster and arms the disconnect deadlines of agents that were connected before a restart. */
   resume() {
@@ -356,7 +362,7 @@ export class ClusterCoordinator {
       }
       const cluster = await this.cluster();
       const view = await this.loadedView(cluster.arn);
-      const instance = await this.registerInstance(cluster, view, hello);
+      const instance = await registerInstance(this.deps, cluster, view, hello);
       const previous = this.links.linkFor(instance.arn);
       if (previous && previous.id !== link.id) {
         this.links.unbind(previous);
@@ -367,11 +373,8 @@ export class ClusterCoordinator {
       }
       this.links.bind(link, instance.arn);
       // The snapshot is the agent's present truth; the status order keeps it from undoing anything newer.
-      for (const observed of hello.tasks) {
-        const [row] = await this.deps.db.select().from(tasks).where(eq(tasks.arn, observed.taskArn));
-        if (row?.containerInstanceArn === instance.arn)
-          await this.recordReport(row, observed, row.reportSeq + 1);
-      }
+      const snapshot = hello.tasks.map((task) => ({ instanceArn: instance.arn, seq: undefined, task }));
+      if (snapshot.length > 0) await this.recordBatch(view, snapshot);
       const desired = await this.deps.db
         .select()
         .from(tasks)
@@ -400,15 +403,12 @@ export class ClusterCoordinator {
       case 'pong':
       case 'ack':
         return Promise.resolve();
-      case 'taskState':
-        return this.queue.run(async () => {
-          // Reports sent before the welcome are covered by the hello snapshot.
-          const instanceArn = this.links.instanceOf(link);
-          const [row] = await this.deps.db.select().from(tasks).where(eq(tasks.arn, frame.task.taskArn));
-          // Only the instance that holds a task may report on it.
-          if (!row || !instanceArn || row.containerInstanceArn !== instanceArn) return;
-          await this.recordReport(row, frame.task, frame.seq);
-        });
+      case 'taskState': {
+        // Reports sent before the welcome are covered by the hello snapshot.
+        const instanceArn = this.links.instanceOf(link);
+        if (!instanceArn) return Promise.resolve();
+        return this.reports.add({ instanceArn, seq: frame.seq, task: frame.task });
+      }
     }
   }
 
@@ -430,11 +430,17 @@ export class ClusterCoordinator {
     });
   }
 
-  private async recordReport(row: TaskRow, observed: Parameters<typeof applyReport>[1], seq: number) {
-    const next = applyReport(taskStateOf(row), observed, seq, this.deps.now());
-    if (!next) return;
-    const updated = await this.saveTask(row, next);
-    this.view?.trackTask(updated);
+  private readonly reports = new ReportBatcher(
+    (flush) => this.write(flush),
+    async (batch) => {
+      const cluster = await this.cluster();
+      await this.recordBatch(await this.loadedView(cluster.arn), batch);
+    },
+  );
+
+  private async recordBatch(view: ClusterView, batch: PendingReport[]) {
+    const { events } = await recordReports(this.deps, view, batch);
+    if (events > 0) this.notifyEventListeners();
   }
 
   /** Writes a task's new state and, when it really changed, its state-change event, in one batch. */
@@ -452,125 +458,14 @@ export class ClusterCoordinator {
 
   // ---- task state-change events ----
 
-  private readonly eventListeners = new Set<() => void>();
-
   private notifyEventListeners(): void {
-    for (const listener of this.eventListeners) listener();
+    this.eventFeed.notify();
   }
 
-  /**
-   * A Server-Sent Events stream of the cluster's task state changes after `afterEventId`. Listeners
-   * are only told "something new"; each stream then reads the table in id order, so a slow or late
-   * consumer gets every event exactly once and in order.
-   */
+  /** A Server-Sent Events stream of this cluster's task state changes after `afterEventId`. */
   async openTaskEventStream(afterEventId: number): Promise<ReadableStream<Uint8Array>> {
     const cluster = await this.cluster();
-    const encoder = new TextEncoder();
-    const listeners = this.eventListeners;
-    const deps = this.deps;
-    let lastId = afterEventId;
-    let pumping = false;
-    let pending = false;
-    let pump: () => void = () => {};
-    return new ReadableStream<Uint8Array>({
-      start(controller) {
-        controller.enqueue(encoder.encode(': berth task events\n\n'));
-        pump = () => {
-          if (pumping) {
-            pending = true;
-            return;
-          }
-          pumping = true;
-          void (async () => {
-            try {
-              do {
-                pending = false;
-                const batch = await eventsAfter(deps, cluster.arn, lastId);
-                for (const event of batch) {
-                  controller.enqueue(encoder.encode(sseMessage(event)));
-                  lastId = event.id;
-                }
-                if (batch.length > 0 && batch.length === EVENT_BATCH) pending = true;
-              } while (pending);
-            } catch (error) {
-              controller.error(error);
-            } finally {
-              pumping = false;
-            }
-          })();
-        };
-        listeners.add(pump);
-        pump();
-      },
-      cancel() {
-        listeners.delete(pump);
-      },
-    });
-  }
-
-  private async registerInstance(
-    cluster: { arn: string; name: string },
-    view: ClusterView,
-    hello: Hello,
-  ): Promise<ContainerInstanceRow> {
-    const nowMs = this.deps.now();
-    const attributes = JSON.stringify(hello.attributes);
-    const known = hello.instanceId ? view.findByInstanceId(hello.instanceId) : undefined;
-    if (known) {
-      const [row] = await this.deps.db
-        .update(containerInstances)
-        .set({
-          agentConnected: true,
-          agentVersion: hello.agentVersion,
-          dockerVersion: hello.dockerVersion,
-          hostname: hello.hostname,
-          registeredCpu: hello.resources.cpu,
-          registeredMemoryMiB: hello.resources.memoryMiB,
-          attributesJson: attributes,
-          lastSeenAtMs: nowMs,
-          version: known.row.version + 1,
-        })
-        .where(eq(containerInstances.arn, known.row.arn))
-        .returning();
-      view.upsertInstance(row);
-      return row;
-    }
-    // An id we don't know (first start, or an instance that was deregistered) gets a fresh identity.
-    const reusable = hello.instanceId && !(await this.instanceIdTaken(cluster.arn, hello.instanceId));
-    const instanceId = reusable ? hello.instanceId! : this.deps.newId();
-    const [row] = await this.deps.db
-      .insert(containerInstances)
-      .values({
-        arn: containerInstanceArn(this.deps.config, cluster.name, instanceId),
-        clusterArn: cluster.arn,
-        instanceId,
-        hostname: hello.hostname,
-        status: 'ACTIVE',
-        agentConnected: true,
-        agentVersion: hello.agentVersion,
-        dockerVersion: hello.dockerVersion,
-        registeredCpu: hello.resources.cpu,
-        registeredMemoryMiB: hello.resources.memoryMiB,
-        attributesJson: attributes,
-        registeredAtMs: nowMs,
-        lastSeenAtMs: nowMs,
-      })
-      .returning();
-    view.upsertInstance(row);
-    return row;
-  }
-
-  private async instanceIdTaken(clusterArn: string, instanceId: string): Promise<boolean> {
-    const rows = await this.deps.db
-      .select({ arn: containerInstances.arn })
-      .from(containerInstances)
-      .where(
-        and(
-          eq(containerInstances.clusterArn, clusterArn),
-          inArray(containerInstances.instanceId, [instanceId]),
-        ),
-      );
-    return rows.length > 0;
+    return this.eventFeed.open(cluster.arn, afterEventId);
   }
 
   private sendToInstance(instanceArn: string | null, frame: ControlFrame): void {

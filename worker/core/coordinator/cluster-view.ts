@@ -47,6 +47,8 @@ export function allocationOf(row: TaskRow): TaskAllocation {
 
 export class ClusterView {
   readonly instances = new Map<string, InstanceView>();
+  /** Every task that has not stopped, as last written: reports are applied to these without a read. */
+  readonly taskRows = new Map<string, TaskRow>();
 
   static async load(db: Db, clusterArn: string): Promise<ClusterView> {
     const view = new ClusterView();
@@ -83,6 +85,8 @@ export class ClusterView {
 
   /** Records or refreshes what a task holds; a STOPPED task releases everything. */
   trackTask(row: TaskRow): void {
+    if (row.lastStatus === 'STOPPED') this.taskRows.delete(row.arn);
+    else this.taskRows.set(row.arn, row);
     if (!row.containerInstanceArn) return;
     const instance = this.instances.get(row.containerInstanceArn);
     if (!instance) return;
