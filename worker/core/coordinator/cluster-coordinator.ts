@@ -13,7 +13,7 @@ import {
   type FrameOf,
   PROTOCOL_VERSION,
 } from '../../../protocol/agent-protocol';
-import { containerInstanceArn, resourceIdOf } from '../arn';
+import { resourceIdOf, taskArn } from '../arn';
 import { requireCluster } from '../clusters/clusters';
 import { describeContainerInstances } from '../container-instances/container-instances';
 import type { CoreDeps } from '../deps';
@@ -330,17 +330,15 @@ export class ClusterCoordinator {
     });
   }
 
+  /** A task of this cluster, by ARN or id: from the view when it has not stopped, else from the database. */
   private async findTask(clusterArn: string, reference: string): Promise<TaskRow> {
-    const id = resourceIdOf(reference);
+    const arn = taskArn(this.deps.config, this.clusterName, resourceIdOf(reference));
+    const cached = this.view?.taskRows.get(arn);
+    if (cached) return cached;
     const [row] = await this.deps.db
       .select()
       .from(tasks)
-      .where(
-        and(
-          eq(tasks.clusterArn, clusterArn),
-          or(eq(tasks.arn, reference), eq(tasks.arn, `${clusterArn.replace(':cluster/', ':task/')}/${id}`)),
-        ),
-      );
+      .where(and(eq(tasks.clusterArn, clusterArn), eq(tasks.arn, arn)));
     if (!row) throw invalidParameter('task: The referenced task was not found.');
     return row;
   }
@@ -447,12 +445,11 @@ export class ClusterCoordinator {
   private async saveTask(row: TaskRow, next: TaskState): Promise<TaskRow> {
     const updated: TaskRow = { ...row, ...taskStateColumns(next) };
     const update = this.deps.db.update(tasks).set(taskStateColumns(next)).where(eq(tasks.arn, row.arn));
-    if (next.version === row.version) {
-      await update;
-      return updated;
-    }
-    await this.deps.db.batch([update, taskEventInsert(this.deps, updated)]);
-    this.notifyEventListeners();
+    if (next.version === row.version) await update;
+    else await this.deps.db.batch([update, taskEventInsert(this.deps, updated)]);
+    // Every task write goes through the view too: reports are applied to the view's rows.
+    this.view?.trackTask(updated);
+    if (next.version !== row.version) this.notifyEventListeners();
     return updated;
   }
 
