@@ -3,11 +3,13 @@
  * a table, and writes bench/results/<scenario>.json.
  */
 import { runApiBenchmark } from './scenarios/api';
+import { runLaunchBenchmark } from './scenarios/launch';
 import { runPlacementBenchmark } from './scenarios/placement';
 
-type Scenario = (options: { durationMs?: number }) => Promise<unknown>;
+type Scenario = (options: { durationMs?: number; samples?: number }) => Promise<unknown>;
 
 export const SCENARIOS: Record<string, Scenario> = {
+  launch: runLaunchBenchmark,
   placement: runPlacementBenchmark,
   api: runApiBenchmark,
 };
