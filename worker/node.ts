@@ -33,6 +33,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Partial<BerthConfig> {
   if (env.BERTH_REGION) config.region = env.BERTH_REGION;
   if (env.BERTH_ACCOUNT_ID) config.accountId = env.BERTH_ACCOUNT_ID;
   if (env.BERTH_AGENT_GRACE_MS) config.agentDisconnectGraceMs = Number(env.BERTH_AGENT_GRACE_MS);
+  if (env.BERTH_HEARTBEAT_INTERVAL_MS) config.heartbeatIntervalMs = Number(env.BERTH_HEARTBEAT_INTERVAL_MS);
   return config;
 }
 
@@ -178,7 +179,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       if (!alive) return ws.terminate();
       alive = false;
       ws.ping();
-    }, HEARTBEAT_INTERVAL_MS);
+    }, deps.config.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS);
     ws.on('message', (data, isBinary) => {
       const raw = isBinary ? new Uint8Array(data as Buffer) : data.toString();
       onAgentSocketMessage(coordinator, link, raw, log).catch((error) => {

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import type { BerthConfig } from '../../worker/core/deps';
 import { type RunningControlPlane, startControlPlane } from '../../worker/node';
 
 export interface TestControlPlane {
@@ -21,9 +22,16 @@ export function ecsClientFor(endpoint: string): ECSClient {
   });
 }
 
-export async function startTestControlPlane(options: { dataDir?: string } = {}): Promise<TestControlPlane> {
+export async function startTestControlPlane(
+  options: { dataDir?: string; config?: Partial<BerthConfig> } = {},
+): Promise<TestControlPlane> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'berth-test-'));
-  const plane = await startControlPlane({ database: { dataDir }, port: 0, log: () => {} });
+  const plane = await startControlPlane({
+    database: { dataDir },
+    port: 0,
+    log: () => {},
+    config: options.config,
+  });
   const ecs = ecsClientFor(plane.url);
   return {
     plane,

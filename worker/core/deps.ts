@@ -7,6 +7,8 @@ export type Db = LibSQLDatabase<typeof schema>;
 export interface BerthConfig extends ArnScope {
   /** How long an instance may be silent before agentConnected goes false. */
   agentDisconnectGraceMs: number;
+  /** How often agent and control plane ping each other (default HEARTBEAT_INTERVAL_MS); tests shorten it. */
+  heartbeatIntervalMs?: number;
 }
 
 /** Everything domain code needs from its host, injected so both runtimes and unit tests can supply their own. */

@@ -386,7 +386,7 @@ export class ClusterCoordinator {
         type: 'welcome',
         containerInstanceArn: instance.arn,
         instanceId: instance.instanceId,
-        heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
+        heartbeatIntervalMs: this.deps.config.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS,
         desiredTasks: desired.map(desiredTaskOf),
       });
       this.log(`agent ${instance.instanceId} connected to ${cluster.name} (${desired.length} desired tasks)`);

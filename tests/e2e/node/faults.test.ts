@@ -1,0 +1,335 @@
+/**
+ * Nothing lost when things fail: real agent processes, real Docker, and faults injected for real
+ * (kill -9, a link that goes silent). Every test checks the invariants that apply:
+ *  1. an acknowledged write survives a crash;  2. at most one container per task container;
+ *  3. restarts never stop a running container;  4. every task reaches a final status with its exit
+ *  code;  5. a recorded status never moves backwards.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CreateClusterCommand,
+  DescribeContainerInstancesCommand,
+  DescribeTasksCommand,
+  type ECSClient,
+  ListContainerInstancesCommand,
+  ListTasksCommand,
+  RegisterTaskDefinitionCommand,
+  RunTaskCommand,
+  StopTaskCommand,
+  type Task,
+} from '@aws-sdk/client-ecs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { mintJoinToken } from '../../../worker/core/join-tokens/join-tokens';
+import { type AgentProcess, spawnAgent } from '../../helpers/agent-process';
+import { ecsClientFor, startTestControlPlane, type TestControlPlane } from '../../helpers/control-plane';
+import { containersOfTask, removeTaskContainers, TEST_IMAGE } from '../../helpers/docker';
+import { freePort, spawnServer } from '../../helpers/server-process';
+import { startTcpProxy } from '../../helpers/tcp-proxy';
+import { waitFor } from '../../helpers/wait';
+
+const STATUS_ORDER = [
+  'PROVISIONING',
+  'PENDING',
+  'ACTIVATING',
+  'RUNNING',
+  'DEACTIVATING',
+  'STOPPING',
+  'DEPROVISIONING',
+  'STOPPED',
+];
+const cleanups: (() => Promise<void>)[] = [];
+
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+});
+
+async function describeAll(ecs: ECSClient, cluster: string, arns: string[]): Promise<Task[]> {
+  const out = await ecs.send(new DescribeTasksCommand({ cluster, tasks: arns }));
+  return arns.map((arn) => out.tasks!.find((t) => t.taskArn === arn)!);
+}
+
+async function instanceVersion(ecs: ECSClient, cluster: string): Promise<number> {
+  const list = await ecs.send(new ListContainerInstancesCommand({ cluster }));
+  if (!list.containerInstanceArns?.length) return 0;
+  const out = await ecs.send(
+    new DescribeContainerInstancesCommand({ cluster, containerInstances: list.containerInstanceArns }),
+  );
+  return out.containerInstances![0].version!;
+}
+
+/** Watches tasks and records every status seen, to check that none ever moves backwards. */
+function statusWatcher(ecs: ECSClient, cluster: string, arns: () => string[]) {
+  const history = new Map<string, string[]>();
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const current = arns();
+      if (current.length) {
+        for (const task of await describeAll(ecs, cluster, current).catch(() => [])) {
+          if (!task) continue;
+          const seen = history.get(task.taskArn!) ?? [];
+          if (seen.at(-1) !== task.lastStatus) seen.push(task.lastStatus!);
+          history.set(task.taskArn!, seen);
+        }
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      for (const [arn, seen] of history) {
+        const ranks = seen.map((s) => STATUS_ORDER.indexOf(s));
+        expect(ranks, `status history of ${arn}: ${seen.join(' -> ')}`).toEqual(
+          [...ranks].sort((a, b) => a - b),
+        );
+      }
+    },
+  };
+}
+
+async function startPlaneWithCluster(cluster: string, config = {}): Promise<TestControlPlane> {
+  const test = await startTestControlPlane({ config });
+  cleanups.push(test.close);
+  await test.ecs.send(new CreateClusterCommand({ clusterName: cluster }));
+  return test;
+}
+
+describe('faults', () => {
+  it('keeps the same containers through ten kill -9s of the agent, and records exits that happened meanwhile', async () => {
+    const cluster = 'agent-kills';
+    const { plane, ecs } = await startPlaneWithCluster(cluster);
+    const token = await mintJoinToken(plane.deps, cluster);
+    const stateDir = mkdtempSync(join(tmpdir(), 'berth-agent-kills-'));
+    let agent: AgentProcess = spawnAgent({ endpoint: plane.url, cluster, joinToken: token, stateDir });
+    cleanups.push(() => agent.kill('SIGKILL'));
+    await waitFor('the agent to register', async () => (await instanceVersion(ecs, cluster)) > 0);
+
+    await ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: 'long',
+        containerDefinitions: [
+          { name: 'main', image: TEST_IMAGE, memory: 16, command: ['sleep', '3600'], stopTimeout: 1 },
+        ],
+      }),
+    );
+    const longRun = await ecs.send(new RunTaskCommand({ cluster, taskDefinition: 'long', count: 3 }));
+    const longArns = longRun.tasks!.map((t) => t.taskArn!);
+    // Tasks that exit with their own code at staggered times, many while the agent is dead.
+    const exiting: { arn: string; code: number }[] = [];
+    for (const [i, seconds] of [1, 2, 3, 4, 6, 8].entries()) {
+      await ecs.send(
+        new RegisterTaskDefinitionCommand({
+          family: `exit-${i}`,
+          containerDefinitions: [
+            {
+              name: 'main',
+              image: TEST_IMAGE,
+              memory: 16,
+              command: ['sh', '-c', `sleep ${seconds}; exit ${10 + i}`],
+            },
+          ],
+        }),
+      );
+      const out = await ecs.send(new RunTaskCommand({ cluster, taskDefinition: `exit-${i}` }));
+      exiting.push({ arn: out.tasks![0].taskArn!, code: 10 + i });
+    }
+    cleanups.push(() => removeTaskContainers([...longArns, ...exiting.map((e) => e.arn)]));
+    const watcher = statusWatcher(ecs, cluster, () => [...longArns, ...exiting.map((e) => e.arn)]);
+
+    const running = await waitFor('the long tasks to run', async () => {
+      const tasks = await describeAll(ecs, cluster, longArns);
+      return tasks.every((t) => t.lastStatus === 'RUNNING') ? tasks : undefined;
+    });
+    const runtimeIds = running.map((t) => t.containers![0].runtimeId);
+
+    for (let kill = 0; kill < 10; kill++) {
+      await new Promise((r) => setTimeout(r, 300 + Math.random() * 500));
+      await agent.kill('SIGKILL');
+      await new Promise((r) => setTimeout(r, Math.random() * 400));
+      const before = await instanceVersion(ecs, cluster);
+      agent = spawnAgent({ endpoint: plane.url, cluster, joinToken: token, stateDir });
+      await waitFor(
+        `the agent to say hello again after kill ${kill + 1}`,
+        async () => (await instanceVersion(ecs, cluster)) > before,
+      );
+    }
+
+    const final = await waitFor(
+      'every exiting task to be recorded STOPPED',
+      async () => {
+        const tasks = await describeAll(
+          ecs,
+          cluster,
+          exiting.map((e) => e.arn),
+        );
+        return tasks.every((t) => t.lastStatus === 'STOPPED') ? tasks : undefined;
+      },
+      30_000,
+    );
+    for (const [i, task] of final.entries()) {
+      expect(task.containers![0].exitCode).toBe(exiting[i].code);
+      expect(task.stopCode).toBe('EssentialContainerExited');
+    }
+    const after = await describeAll(ecs, cluster, longArns);
+    expect(after.map((t) => t.lastStatus)).toEqual(['RUNNING', 'RUNNING', 'RUNNING']);
+    expect(after.map((t) => t.containers![0].runtimeId)).toEqual(runtimeIds);
+    for (const arn of [...longArns, ...exiting.map((e) => e.arn)]) {
+      expect(await containersOfTask(arn)).toHaveLength(1);
+    }
+    for (const arn of longArns) expect((await containersOfTask(arn))[0].State).toBe('running');
+    await watcher.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+  }, 180_000);
+
+  it('loses no acknowledged task and duplicates none when the control plane is killed during a RunTask burst', async () => {
+    const cluster = 'plane-kill';
+    const dataDir = mkdtempSync(join(tmpdir(), 'berth-plane-kill-'));
+    const port = await freePort();
+    let server = await spawnServer({ dataDir, port });
+    cleanups.push(() => server.kill('SIGKILL'));
+    const ecs = ecsClientFor(server.url);
+    await ecs.send(new CreateClusterCommand({ clusterName: cluster }));
+    await ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: 'burst',
+        containerDefinitions: [
+          { name: 'main', image: TEST_IMAGE, memory: 8, command: ['sleep', '3600'], stopTimeout: 1 },
+        ],
+      }),
+    );
+    const { execFileSync } = await import('node:child_process');
+    const token = execFileSync(process.execPath, [
+      new URL('../../../bin/berth.mjs', import.meta.url).pathname,
+      'join-token',
+      '--cluster',
+      cluster,
+      '--data-dir',
+      dataDir,
+    ])
+      .toString()
+      .trim();
+    const agent = spawnAgent({ endpoint: server.url, cluster, joinToken: token });
+    cleanups.push(() => agent.kill('SIGKILL'));
+    await waitFor('the agent to register', async () => (await instanceVersion(ecs, cluster)) > 0);
+
+    const CALLS = 40;
+    const acknowledged = new Map<string, string>();
+    const runOnce = async (i: number) => {
+      const out = await ecs.send(
+        new RunTaskCommand({ cluster, taskDefinition: 'burst', clientToken: `burst-${i}` }),
+      );
+      return out.tasks![0].taskArn!;
+    };
+    let killed = false;
+    const burst = Array.from({ length: CALLS }, async (_, i) => {
+      await new Promise((r) => setTimeout(r, i * 15));
+      try {
+        acknowledged.set(`burst-${i}`, await runOnce(i));
+      } catch {
+        // the control plane died under this call; it is retried below with the same clientToken
+      }
+      if (!killed && acknowledged.size >= 10) {
+        killed = true;
+        await server.kill('SIGKILL');
+      }
+    });
+    await Promise.all(burst);
+    expect(killed).toBe(true);
+    expect(acknowledged.size).toBeLessThan(CALLS);
+
+    server = await spawnServer({ dataDir, port });
+    const finalArns = new Map<string, string>();
+    for (let i = 0; i < CALLS; i++) finalArns.set(`burst-${i}`, await runOnce(i));
+    // Invariant 1: every acknowledged task is still there, under the same clientToken.
+    for (const [token_, arn] of acknowledged) expect(finalArns.get(token_)).toBe(arn);
+    // Invariant 2: one task per clientToken, and one container per task once the agent has them.
+    const listed = await ecs.send(new ListTasksCommand({ cluster, maxResults: 100 }));
+    expect(new Set(listed.taskArns).size).toBe(CALLS);
+    expect(new Set(finalArns.values()).size).toBe(CALLS);
+    cleanups.push(() => removeTaskContainers([...finalArns.values()]));
+    await waitFor(
+      'every task to run after the agent reconnects by itself',
+      async () => {
+        const tasks = await describeAll(ecs, cluster, [...finalArns.values()]);
+        return tasks.every((t) => t.lastStatus === 'RUNNING');
+      },
+      60_000,
+    );
+    for (const arn of finalArns.values()) expect(await containersOfTask(arn)).toHaveLength(1);
+    ecs.destroy();
+    await server.kill();
+    rmSync(dataDir, { recursive: true, force: true });
+  }, 180_000);
+
+  it('applies a StopTask issued while the link is cut exactly once when it comes back, and changes nothing else', async () => {
+    const cluster = 'link-cut';
+    const heartbeatIntervalMs = 500;
+    const { plane, ecs } = await startPlaneWithCluster(cluster, { heartbeatIntervalMs });
+    const proxy = await startTcpProxy(Number(new URL(plane.url).port));
+    cleanups.push(proxy.close);
+    const agent = spawnAgent({
+      endpoint: `http://127.0.0.1:${proxy.port}`,
+      cluster,
+      joinToken: await mintJoinToken(plane.deps, cluster),
+    });
+    cleanups.push(() => agent.kill('SIGKILL'));
+    await waitFor('the agent to register', async () => (await instanceVersion(ecs, cluster)) > 0);
+    await ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: 'cut',
+        containerDefinitions: [
+          {
+            name: 'main',
+            image: TEST_IMAGE,
+            memory: 16,
+            command: ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 1; done'],
+          },
+        ],
+      }),
+    );
+    const out = await ecs.send(new RunTaskCommand({ cluster, taskDefinition: 'cut', count: 2 }));
+    const [stopped, kept] = out.tasks!.map((t) => t.taskArn!);
+    cleanups.push(() => removeTaskContainers([stopped, kept]));
+    const before = await waitFor('both tasks to run', async () => {
+      const tasks = await describeAll(ecs, cluster, [stopped, kept]);
+      return tasks.every((t) => t.lastStatus === 'RUNNING') ? tasks : undefined;
+    });
+    const versionBefore = await instanceVersion(ecs, cluster);
+
+    proxy.cut();
+    // Longer than the agent's heartbeat deadline (3 intervals): both sides give up on the socket.
+    await new Promise((r) => setTimeout(r, heartbeatIntervalMs * 6));
+    await ecs.send(new StopTaskCommand({ cluster, task: stopped, reason: 'stopped during the cut' }));
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await containersOfTask(stopped))[0].State).toBe('running');
+    proxy.restore();
+
+    await waitFor(
+      'the agent to reconnect',
+      async () => (await instanceVersion(ecs, cluster)) > versionBefore,
+      30_000,
+    );
+    const [final] = await waitFor(
+      'the stop to be applied',
+      async () => {
+        const tasks = await describeAll(ecs, cluster, [stopped]);
+        return tasks[0].lastStatus === 'STOPPED' ? tasks : undefined;
+      },
+      30_000,
+    );
+    expect(final.stopCode).toBe('UserInitiated');
+    expect(final.stoppedReason).toBe('stopped during the cut');
+    expect(final.containers![0].exitCode).toBe(0);
+    expect(await containersOfTask(stopped)).toHaveLength(1);
+    const [untouched] = await describeAll(ecs, cluster, [kept]);
+    expect(untouched.lastStatus).toBe('RUNNING');
+    expect(untouched.containers![0].runtimeId).toBe(before[1].containers![0].runtimeId);
+    const keptContainers = await containersOfTask(kept);
+    expect(keptContainers).toHaveLength(1);
+    expect(keptContainers[0].State).toBe('running');
+  }, 120_000);
+});
