@@ -1,0 +1,241 @@
+/**
+ * The agent's one connection to the control plane: an outbound WebSocket that says hello first,
+ * answers and sends heartbeats, acknowledges commands once they are recorded, and reconnects with
+ * exponential backoff and full jitter whenever the link breaks or goes silent.
+ */
+import WebSocket from 'ws';
+import {
+  type AgentFrame,
+  CLOSE_CODES,
+  type ControlFrame,
+  type FrameOf,
+  MAX_FRAME_BYTES,
+  ProtocolError,
+  parseControlFrame,
+} from '../../protocol/agent-protocol';
+import { Backoff } from '../backoff';
+import {
+  CONNECT_TIMEOUT_MS,
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  HEARTBEAT_MISSED_INTERVALS,
+  RECONNECT_BASE_DELAY_MS,
+  RECONNECT_MAX_DELAY_MS,
+  REJECTED_BASE_DELAY_MS,
+  REJECTED_MAX_DELAY_MS,
+} from '../timing';
+
+export type Command = FrameOf<ControlFrame, 'runTask' | 'stopTask'>;
+
+export interface LinkHandlers {
+  /** Built for every connection: the snapshot must be the truth at that moment. */
+  hello(): Promise<AgentFrame>;
+  onWelcome(welcome: FrameOf<ControlFrame, 'welcome'>): Promise<void>;
+  /** Resolves once the command is recorded; the link then acknowledges it. */
+  onCommand(command: Command): Promise<void>;
+  log(line: string): void;
+}
+
+/** How long `stop()` waits for the control plane to answer a close before cutting the socket. */
+const CLOSE_GRACE_MS = 1_000;
+
+const HTTP_REJECTIONS: Record<number, string> = {
+  401: 'the control plane rejected the join token (HTTP 401)',
+  403: 'the control plane rejected the join token (HTTP 403)',
+  404: 'the control plane does not know this cluster or connect path (HTTP 404)',
+};
+const CLOSE_REJECTIONS: Partial<Record<number, string>> = {
+  [CLOSE_CODES.unauthorized]: 'the control plane rejected the join token (close 4001)',
+  [CLOSE_CODES.clusterNotFound]: 'the control plane does not know this cluster (close 4004)',
+};
+
+export class ControlPlaneLink {
+  private socket: WebSocket | undefined;
+  private welcomed = false;
+  private stopped = false;
+  private heartbeatIntervalMs = DEFAULT_HEARTBEAT_INTERVAL_MS;
+  private lastHeardAtMs = 0;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  /** Why the last attempt failed, when the control plane refused us rather than the network failing. */
+  private rejection: string | undefined;
+  private lastError: string | undefined;
+  /** Frames are handled one at a time, in arrival order, so a command never overtakes the welcome. */
+  private inbox: Promise<void> = Promise.resolve();
+  private readonly backoff = new Backoff(RECONNECT_BASE_DELAY_MS, RECONNECT_MAX_DELAY_MS);
+  private readonly rejectedBackoff = new Backoff(REJECTED_BASE_DELAY_MS, REJECTED_MAX_DELAY_MS);
+
+  constructor(
+    private readonly url: string,
+    private readonly joinToken: string,
+    private readonly handlers: LinkHandlers,
+  ) {}
+
+  start(): void {
+    this.connect();
+  }
+
+  /** Welcomed and open: reports sent now reach the control plane. */
+  connected(): boolean {
+    return this.welcomed && this.socket?.readyState === WebSocket.OPEN;
+  }
+
+  /** Sends a frame on a welcomed link; false otherwise (the next hello carries the truth instead). */
+  send(frame: AgentFrame): boolean {
+    if (!this.connected()) return false;
+    this.socket!.send(JSON.stringify(frame));
+    return true;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.reconnectTimer);
+    clearInterval(this.heartbeatTimer);
+    const socket = this.socket;
+    this.socket = undefined;
+    this.welcomed = false;
+    if (!socket || socket.readyState === WebSocket.CLOSED) return;
+    await new Promise<void>((resolve) => {
+      const cut = setTimeout(() => socket.terminate(), CLOSE_GRACE_MS);
+      socket.once('close', () => {
+        clearTimeout(cut);
+        resolve();
+      });
+      if (socket.readyState === WebSocket.OPEN) socket.close(CLOSE_CODES.normal, 'agent stopping');
+      else socket.terminate();
+    });
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    this.rejection = undefined;
+    this.lastError = undefined;
+    const socket = new WebSocket(this.url, {
+      headers: { Authorization: `Bearer ${this.joinToken}` },
+      handshakeTimeout: CONNECT_TIMEOUT_MS,
+      maxPayload: MAX_FRAME_BYTES,
+    });
+    this.socket = socket;
+    socket.on('unexpected-response', (_request, response) => {
+      this.rejection = HTTP_REJECTIONS[response.statusCode ?? 0];
+      this.lastError = `HTTP ${response.statusCode}`;
+      socket.terminate();
+    });
+    socket.on('open', () => void this.onOpen(socket));
+    socket.on('message', (data, isBinary) => {
+      if (socket !== this.socket) return;
+      this.lastHeardAtMs = Date.now();
+      const raw = isBinary ? new Uint8Array(data as Buffer) : data.toString();
+      this.inbox = this.inbox
+        .then(() => this.onMessage(socket, raw))
+        .catch((error: unknown) => this.handlers.log(`handling a frame failed: ${String(error)}`));
+    });
+    socket.on('ping', () => {
+      this.lastHeardAtMs = Date.now();
+    });
+    socket.on('pong', () => {
+      this.lastHeardAtMs = Date.now();
+    });
+    socket.on('error', (error) => {
+      this.lastError ??= error.message;
+    });
+    socket.on('close', (code, reason) => this.onClose(socket, code, reason.toString()));
+  }
+
+  private async onOpen(socket: WebSocket): Promise<void> {
+    this.lastHeardAtMs = Date.now();
+    this.armHeartbeat(socket, DEFAULT_HEARTBEAT_INTERVAL_MS);
+    try {
+      const hello = await this.handlers.hello();
+      if (socket === this.socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(hello));
+    } catch (error) {
+      this.handlers.log(`could not build hello: ${error instanceof Error ? error.message : String(error)}`);
+      socket.terminate();
+    }
+  }
+
+  /** Pings every interval; a link silent for HEARTBEAT_MISSED_INTERVALS intervals is cut and redialled. */
+  private armHeartbeat(socket: WebSocket, intervalMs: number): void {
+    this.heartbeatIntervalMs = intervalMs;
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = setInterval(() => {
+      if (socket !== this.socket) return;
+      const silentMs = Date.now() - this.lastHeardAtMs;
+      if (silentMs > HEARTBEAT_MISSED_INTERVALS * this.heartbeatIntervalMs) {
+        this.handlers.log(`control plane silent for ${silentMs} ms; reconnecting`);
+        this.lastError = 'heartbeat timeout';
+        socket.terminate();
+        return;
+      }
+      if (socket.readyState === WebSocket.OPEN)
+        socket.send(JSON.stringify({ type: 'ping', sentAtMs: Date.now() }));
+    }, intervalMs);
+  }
+
+  private async onMessage(socket: WebSocket, raw: string | Uint8Array): Promise<void> {
+    let frame: ControlFrame;
+    try {
+      frame = parseControlFrame(raw);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      this.handlers.log(`closing the link: ${error.message}`);
+      socket.close(error.closeCode, error.message.slice(0, 120));
+      return;
+    }
+    switch (frame.type) {
+      case 'ping':
+        if (socket.readyState === WebSocket.OPEN)
+          socket.send(JSON.stringify({ type: 'pong', sentAtMs: frame.sentAtMs }));
+        return;
+      case 'pong':
+        return;
+      case 'welcome':
+        this.welcomed = true;
+        this.backoff.reset();
+        this.rejectedBackoff.reset();
+        this.armHeartbeat(socket, frame.heartbeatIntervalMs);
+        this.handlers.log(
+          `connected as instance ${frame.instanceId} (${frame.desiredTasks.length} desired tasks)`,
+        );
+        await this.handlers.onWelcome(frame).catch((error: unknown) => {
+          this.handlers.log(`reconciling the welcome failed: ${String(error)}`);
+        });
+        return;
+      case 'runTask':
+      case 'stopTask':
+        try {
+          await this.handlers.onCommand(frame);
+        } catch (error) {
+          // Not acknowledged: the control plane's next welcome carries the command again.
+          this.handlers.log(`could not record ${frame.type} ${frame.messageId}: ${String(error)}`);
+          return;
+        }
+        if (socket.readyState === WebSocket.OPEN) {
+          socket.send(JSON.stringify({ type: 'ack', messageId: frame.messageId }));
+        }
+        return;
+    }
+  }
+
+  private onClose(socket: WebSocket, code: number, reason: string): void {
+    if (socket !== this.socket) return;
+    clearInterval(this.heartbeatTimer);
+    this.socket = undefined;
+    const wasWelcomed = this.welcomed;
+    this.welcomed = false;
+    if (this.stopped) return;
+    const rejection = this.rejection ?? CLOSE_REJECTIONS[code];
+    const delayMs = rejection ? this.rejectedBackoff.nextDelayMs() : this.backoff.nextDelayMs();
+    const why =
+      rejection ??
+      `${wasWelcomed ? 'link closed' : 'could not connect'} (${this.describeClose(code, reason)})`;
+    this.handlers.log(`${why}; retrying in ${delayMs} ms`);
+    this.reconnectTimer = setTimeout(() => this.connect(), delayMs);
+  }
+
+  private describeClose(code: number, reason: string): string {
+    const parts = [`code ${code}`];
+    if (reason) parts.push(reason);
+    if (this.lastError) parts.push(this.lastError);
+    return parts.join(', ');
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * The Docker implementation of the container runtime, through dockerode (DOCKER_HOST or the local socket).
+ */
+import Docker from 'dockerode';
+import { STOP_CALL_MARGIN_MS } from '../timing';
+import { dockerCreateOptions, networkBindingsOf } from './docker-config';
+import { dockerErrorMessage, dockerStatusCode } from './docker-errors';
+import { watchDockerEvents } from './docker-events';
+import type { ContainerRuntime, ContainerState, CreateContainerRequest, RuntimeWatchHandlers } from './types';
+
+/** Docker's zero time: StartedAt of a container that never started. */
+const NEVER = '0001-01-01T00:00:00Z';
+
+function timeMs(text: string | undefined): number | undefined {
+  if (!text || text.startsWith('0001-01-01')) return undefined;
+  const parsed = Date.parse(text);
+  return Number.isNaN(parsed) ? undefined : parsed;
+}
+
+function containerStateOf(info: Docker.ContainerInspectInfo): ContainerState {
+  const { State: state } = info;
+  const hasStarted = state.StartedAt !== NEVER && timeMs(state.StartedAt) !== undefined;
+  const running = state.Running || state.Restarting || state.Paused;
+  return {
+    id: info.Id,
+    name: info.Name.replace(/^\//, ''),
+    labels: info.Config.Labels ?? {},
+    running,
+    hasStarted,
+    exitCode: hasStarted && !running ? state.ExitCode : undefined,
+    oomKilled: state.OOMKilled,
+    startedAtMs: timeMs(state.StartedAt),
+    finishedAtMs: timeMs(state.FinishedAt),
+    error: state.Error || undefined,
+    networkBindings: running ? networkBindingsOf(info.NetworkSettings.Ports) : [],
+  };
+}
+
+const isStatus = (error: unknown, ...codes: number[]) => codes.includes(dockerStatusCode(error) ?? 0);
+
+export class DockerRuntime implements ContainerRuntime {
+  constructor(private readonly docker: Docker = new Docker()) {}
+
+  async version(): Promise<string> {
+    return (await this.docker.version()).Version;
+  }
+
+  async hasImage(image: string): Promise<boolean> {
+    try {
+      await this.docker.getImage(image).inspect();
+      return true;
+    } catch (error) {
+      if (isStatus(error, 404)) return false;
+      throw new Error(dockerErrorMessage(error));
+    }
+  }
+
+  async pullImage(image: string, timeoutMs: number): Promise<void> {
+    const abort = new AbortController();
+    const timer = setTimeout(
+      () => abort.abort(new Error(`pulling ${image} took longer than ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    try {
+      const stream = (await this.docker.pull(image, { abortSignal: abort.signal })) as NodeJS.ReadableStream;
+      await new Promise<void>((resolve, reject) => {
+        abort.signal.addEventListener('abort', () => reject(abort.signal.reason), { once: true });
+        this.docker.modem.followProgress(stream, (error: Error | null) =>
+          error ? reject(error) : resolve(),
+        );
+      });
+    } catch (error) {
+      if (abort.signal.aborted) throw abort.signal.reason as Error;
+      throw new Error(dockerErrorMessage(error));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async createContainer(request: CreateContainerRequest): Promise<string> {
+    try {
+      const container = await this.docker.createContainer(dockerCreateOptions(request));
+      return container.id;
+    } catch (error) {
+      // The name is deterministic: a conflict means an earlier attempt created it, so adopt it.
+      if (isStatus(error, 409)) {
+        const existing = await this.inspectContainer(request.name);
+        if (existing) return existing.id;
+      }
+      throw new Error(dockerErrorMessage(error));
+    }
+  }
+
+  async startContainer(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).start();
+    } catch (error) {
+      if (isStatus(error, 304)) return;
+      throw new Error(dockerErrorMessage(error));
+    }
+  }
+
+  async stopContainer(id: string, timeoutSeconds: number): Promise<void> {
+    try {
+      // Docker waits out the stop timeout itself; the margin only guards against an engine that never answers.
+      const abortSignal = AbortSignal.timeout(timeoutSeconds * 1000 + STOP_CALL_MARGIN_MS);
+      await this.docker.getContainer(id).stop({ t: timeoutSeconds, abortSignal });
+    } catch (error) {
+      if (isStatus(error, 304, 404)) return;
+      throw new Error(dockerErrorMessage(error));
+    }
+  }
+
+  async inspectContainer(idOrName: string): Promise<ContainerState | undefined> {
+    try {
+      return containerStateOf(await this.docker.getContainer(idOrName).inspect());
+    } catch (error) {
+      if (isStatus(error, 404)) return undefined;
+      throw new Error(dockerErrorMessage(error));
+    }
+  }
+
+  async listContainers(labels: Record<string, string>): Promise<ContainerState[]> {
+    const listed = await this.docker.listContainers({
+      all: true,
+      filters: { label: Object.entries(labels).map(([name, value]) => `${name}=${value}`) },
+    });
+    const states = await Promise.all(listed.map((summary) => this.inspectContainer(summary.Id)));
+    return states.filter((state) => state !== undefined);
+  }
+
+  watch(labels: Record<string, string>, handlers: RuntimeWatchHandlers): { close(): void } {
+    return watchDockerEvents(this.docker, labels, handlers);
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Container ordering inside a task: explicit `dependsOn` conditions plus the implicit START
+ * dependency of a legacy link (Docker needs a linked container running before it links to it).
+ */
+import type { ContainerSpec } from '../../protocol/agent-protocol';
+import type { ContainerState } from '../runtime/types';
+
+export type DependencyCondition = ContainerSpec['dependsOn'][number]['condition'];
+
+export interface Dependency {
+  containerName: string;
+  condition: DependencyCondition;
+}
+
+/** Raised when a task cannot start; `containerNames` are the containers the reason belongs to. */
+export class TaskStartFailure extends Error {
+  constructor(
+    message: string,
+    readonly containerNames: string[],
+  ) {
+    super(message);
+    this.name = 'TaskStartFailure';
+  }
+}
+
+/** `name` or `name:alias`, as ECS writes links. */
+export function parseLink(link: string): { containerName: string; alias: string } {
+  const [containerName, alias] = link.split(':');
+  return { containerName, alias: alias || containerName };
+}
+
+export function dependenciesOf(container: ContainerSpec): Dependency[] {
+  const explicit = container.dependsOn.map(({ containerName, condition }) => ({ containerName, condition }));
+  const linked = (container.links ?? []).map((link) => ({
+    containerName: parseLink(link).containerName,
+    condition: 'START' as const,
+  }));
+  return [...explicit, ...linked];
+}
+
+/** Containers ordered so that each comes after everything it depends on. */
+export function creationOrder(containers: ContainerSpec[]): ContainerSpec[] {
+  const byName = new Map(containers.map((c) => [c.name, c]));
+  const ordered: ContainerSpec[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (container: ContainerSpec) => {
+    if (state.get(container.name) === 'done') return;
+    if (state.get(container.name) === 'visiting') {
+      throw new TaskStartFailure(`dependency cycle through container ${container.name}`, [container.name]);
+    }
+    state.set(container.name, 'visiting');
+    for (const dependency of dependenciesOf(container)) {
+      const target = byName.get(dependency.containerName);
+      if (!target) {
+        throw new TaskStartFailure(
+          `container ${container.name} depends on unknown container ${dependency.containerName}`,
+          [container.name],
+        );
+      }
+      visit(target);
+    }
+    state.set(container.name, 'done');
+    ordered.push(container);
+  };
+  for (const container of containers) visit(container);
+  return ordered;
+}
+
+/**
+ * Whether a container may start now: true when every dependency's condition holds, false while
+ * one is still pending; throws when one can no longer hold (a SUCCESS dependency exited non-zero).
+ * HEALTHY is treated as START: the spec carries no health check to wait on.
+ */
+export function dependenciesSatisfied(
+  container: ContainerSpec,
+  stateOf: (containerName: string) => ContainerState | undefined,
+): boolean {
+  for (const dependency of dependenciesOf(container)) {
+    const state = stateOf(dependency.containerName);
+    if (!state?.hasStarted) return false;
+    if (dependency.condition === 'START' || dependency.condition === 'HEALTHY') continue;
+    if (state.running) return false;
+    if (dependency.condition === 'SUCCESS' && state.exitCode !== 0) {
+      throw new TaskStartFailure(
+        `dependency ${dependency.containerName} exited with code ${state.exitCode}`,
+        [container.name],
+      );
+    }
+  }
+  return true;
+}
+
+/** The containers that depend on `containerName` (stopped before it, in reverse start order). */
+export function dependentsOf(containers: ContainerSpec[], containerName: string): ContainerSpec[] {
+  return containers.filter((c) => dependenciesOf(c).some((d) => d.containerName === containerName));
+}

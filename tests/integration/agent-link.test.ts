@@ -1,0 +1,94 @@
+/**
+ * The agent's link to the control plane: reconnecting, heartbeats, and a rejected join token.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type RunningAgent, startAgent } from '../../agent';
+import { FakeControlPlane } from '../helpers/fake-control-plane';
+import { waitFor } from '../helpers/wait';
+
+const JOIN_TOKEN = 'agent-link-token';
+const cleanups: (() => Promise<void> | void)[] = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function setUp(options: { heartbeatIntervalMs?: number; refuseWithStatus?: number } = {}) {
+  const cluster = `agent-link-${randomBytes(4).toString('hex')}`;
+  const plane = await FakeControlPlane.start({
+    cluster,
+    joinToken: JOIN_TOKEN,
+    heartbeatIntervalMs: options.heartbeatIntervalMs,
+  });
+  plane.refuseWithStatus = options.refuseWithStatus;
+  cleanups.push(() => plane.close());
+  const stateDir = mkdtempSync(join(tmpdir(), 'berth-agent-link-'));
+  cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
+  const logs: string[] = [];
+  const agent: RunningAgent = await startAgent({
+    endpoint: plane.url,
+    cluster,
+    joinToken: JOIN_TOKEN,
+    attributes: [],
+    stateDir,
+    log: (line) => logs.push(line),
+  });
+  cleanups.push(() => agent.stop());
+  return { plane, agent, logs };
+}
+
+describe('the link to the control plane', () => {
+  it('reconnects when the control plane closes the link, saying hello with the instance id it was given', async () => {
+    const { plane, agent } = await setUp();
+    const first = await plane.waitForHello();
+    expect(first.instanceId).toBeUndefined();
+    await waitFor('the welcome', () => agent.connected());
+
+    plane.disconnect(1012, 'control plane restarting');
+    const second = await plane.waitForHello(1);
+    expect(second.instanceId).toBe(plane.instanceId);
+    await waitFor('the agent to be welcomed again', () => agent.connected());
+  });
+
+  it('answers pings and sends its own at the interval the welcome names', async () => {
+    const { plane, agent } = await setUp({ heartbeatIntervalMs: 200 });
+    await plane.waitForHello();
+    await waitFor('the welcome', () => agent.connected());
+    plane.send({ type: 'ping', sentAtMs: 42 });
+    await plane.waitForFrame('the pong', (f) => f.type === 'pong' && f.sentAtMs === 42);
+    const pings = () => plane.frames.filter((r) => r.frame.type === 'ping').length;
+    await plane.waitForFrame('three pings from the agent', () => pings() >= 3, 3_000);
+  });
+
+  it('declares a silent control plane dead after three missed heartbeats and reconnects', async () => {
+    const { plane, agent, logs } = await setUp({ heartbeatIntervalMs: 200 });
+    await plane.waitForHello();
+    await waitFor('the welcome', () => agent.connected());
+    plane.silentConnections.add(1);
+    const framesBeforeSilence = plane.frames.length;
+
+    await plane.waitForHello(1, 5_000);
+    // It kept pinging into the silence for (about) three intervals before giving up on the link.
+    const unansweredPings = plane.frames
+      .slice(framesBeforeSilence)
+      .filter((r) => r.connection === 1 && r.frame.type === 'ping').length;
+    expect(unansweredPings).toBeGreaterThanOrEqual(2);
+    expect(logs.some((line) => line.includes('silent'))).toBe(true);
+    await waitFor('the agent to be welcomed on the new link', () => agent.connected());
+  });
+
+  it('keeps retrying after its join token is rejected, and connects once it is accepted', async () => {
+    const { plane, agent, logs } = await setUp({ refuseWithStatus: 401 });
+    await waitFor('a clear log line about the token', () => logs.find((line) => line.includes('join token')));
+    expect(agent.connected()).toBe(false);
+
+    plane.refuseWithStatus = undefined;
+    await plane.waitForHello(0, 15_000);
+    await waitFor('the welcome', () => agent.connected());
+    expect(plane.upgradeAttempts).toBeGreaterThanOrEqual(2);
+  });
+});
