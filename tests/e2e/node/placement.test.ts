@@ -52,15 +52,22 @@ describe('placement across three real agents', () => {
         }),
       );
     }
-    const instances = await waitFor('three connected container instances', async () => {
-      const list = await runtime.ecs.send(new ListContainerInstancesCommand({ cluster: CLUSTER }));
-      if ((list.containerInstanceArns ?? []).length < 3) return undefined;
-      const described = await runtime.ecs.send(
-        new DescribeContainerInstancesCommand({ cluster: CLUSTER, containerInstances: list.containerInstanceArns }),
-      );
-      const all = described.containerInstances ?? [];
-      return all.every((c) => c.agentConnected) ? all : undefined;
-    }, 30_000);
+    const instances = await waitFor(
+      'three connected container instances',
+      async () => {
+        const list = await runtime.ecs.send(new ListContainerInstancesCommand({ cluster: CLUSTER }));
+        if ((list.containerInstanceArns ?? []).length < 3) return undefined;
+        const described = await runtime.ecs.send(
+          new DescribeContainerInstancesCommand({
+            cluster: CLUSTER,
+            containerInstances: list.containerInstanceArns,
+          }),
+        );
+        const all = described.containerInstances ?? [];
+        return all.every((c) => c.agentConnected) ? all : undefined;
+      },
+      30_000,
+    );
     for (const instance of instances) {
       const zone = instance.attributes!.find((a) => a.name === 'zone')!.value!;
       instanceByZone.set(zone, instance.containerInstanceArn!);
@@ -71,7 +78,14 @@ describe('placement across three real agents', () => {
         family: 'sleeper',
         containerDefinitions: [
           // sleep as PID 1 ignores SIGTERM, so a short stopTimeout keeps the clean-up between tests quick.
-          { name: 'main', image: TEST_IMAGE, memory: 100, cpu: 10, command: ['sleep', '600'], stopTimeout: 1 },
+          {
+            name: 'main',
+            image: TEST_IMAGE,
+            memory: 100,
+            cpu: 10,
+            command: ['sleep', '600'],
+            stopTimeout: 1,
+          },
         ],
       }),
     );
@@ -104,11 +118,17 @@ describe('placement across three real agents', () => {
     for (const task of running.taskArns ?? []) {
       await runtime.ecs.send(new StopTaskCommand({ cluster: CLUSTER, task }));
     }
-    await waitFor('every task to stop', async () => {
-      if (!started.length) return true;
-      const out = await runtime.ecs.send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: started.slice(-100) }));
-      return out.tasks!.every((t) => t.lastStatus === 'STOPPED');
-    }, 60_000);
+    await waitFor(
+      'every task to stop',
+      async () => {
+        if (!started.length) return true;
+        const out = await runtime.ecs.send(
+          new DescribeTasksCommand({ cluster: CLUSTER, tasks: started.slice(-100) }),
+        );
+        return out.tasks!.every((t) => t.lastStatus === 'STOPPED');
+      },
+      60_000,
+    );
   });
 
   afterAll(async () => {
@@ -118,7 +138,10 @@ describe('placement across three real agents', () => {
   });
 
   it('binpacks on memory onto the fullest instance that fits', async () => {
-    const out = await run({ taskDefinition: 'sleeper', placementStrategy: [{ type: 'binpack', field: 'memory' }] });
+    const out = await run({
+      taskDefinition: 'sleeper',
+      placementStrategy: [{ type: 'binpack', field: 'memory' }],
+    });
     expect(zoneByInstance.get(out.tasks![0].containerInstanceArn!)).toBe('a');
     const next = await run({
       taskDefinition: 'sleeper',
@@ -135,7 +158,9 @@ describe('placement across three real agents', () => {
       count: 3,
       placementStrategy: [{ type: 'spread', field: 'attribute:zone' }],
     });
-    expect(new Set(out.tasks!.map((t) => zoneByInstance.get(t.containerInstanceArn!)))).toEqual(new Set(['a', 'b', 'c']));
+    expect(new Set(out.tasks!.map((t) => zoneByInstance.get(t.containerInstanceArn!)))).toEqual(
+      new Set(['a', 'b', 'c']),
+    );
   });
 
   it('places only on instances matching a memberOf expression', async () => {
@@ -144,11 +169,17 @@ describe('placement across three real agents', () => {
       count: 3,
       placementConstraints: [{ type: 'memberOf', expression: 'attribute:zone in [b, c]' }],
     });
-    expect(out.tasks!.every((t) => ['b', 'c'].includes(zoneByInstance.get(t.containerInstanceArn!)!))).toBe(true);
+    expect(out.tasks!.every((t) => ['b', 'c'].includes(zoneByInstance.get(t.containerInstanceArn!)!))).toBe(
+      true,
+    );
   });
 
   it('honours distinctInstance and reports the tasks it cannot place', async () => {
-    const out = await run({ taskDefinition: 'sleeper', count: 4, placementConstraints: [{ type: 'distinctInstance' }] });
+    const out = await run({
+      taskDefinition: 'sleeper',
+      count: 4,
+      placementConstraints: [{ type: 'distinctInstance' }],
+    });
     expect(out.tasks).toHaveLength(3);
     expect(new Set(out.tasks!.map((t) => t.containerInstanceArn)).size).toBe(3);
     expect(out.failures!.map((f) => f.reason)).toContain('DistinctInstance');
@@ -157,20 +188,35 @@ describe('placement across three real agents', () => {
   it('places nothing on a draining instance', async () => {
     const drained = instanceByZone.get('c')!;
     await runtime.ecs.send(
-      new UpdateContainerInstancesStateCommand({ cluster: CLUSTER, containerInstances: [drained], status: 'DRAINING' }),
+      new UpdateContainerInstancesStateCommand({
+        cluster: CLUSTER,
+        containerInstances: [drained],
+        status: 'DRAINING',
+      }),
     );
     try {
-      const out = await run({ taskDefinition: 'sleeper', count: 4, placementStrategy: [{ type: 'spread', field: 'instanceId' }] });
+      const out = await run({
+        taskDefinition: 'sleeper',
+        count: 4,
+        placementStrategy: [{ type: 'spread', field: 'instanceId' }],
+      });
       expect(out.tasks!.some((t) => t.containerInstanceArn === drained)).toBe(false);
     } finally {
       await runtime.ecs.send(
-        new UpdateContainerInstancesStateCommand({ cluster: CLUSTER, containerInstances: [drained], status: 'ACTIVE' }),
+        new UpdateContainerInstancesStateCommand({
+          cluster: CLUSTER,
+          containerInstances: [drained],
+          status: 'ACTIVE',
+        }),
       );
     }
   });
 
   it('fails with RESOURCE:MEMORY on every instance when nothing has room', async () => {
-    const out = await run({ taskDefinition: 'sleeper', overrides: { containerOverrides: [{ name: 'main', memory: 4000 }] } });
+    const out = await run({
+      taskDefinition: 'sleeper',
+      overrides: { containerOverrides: [{ name: 'main', memory: 4000 }] },
+    });
     expect(out.tasks).toEqual([]);
     expect(out.failures).toHaveLength(3);
     expect(out.failures!.every((f) => f.reason === 'RESOURCE:MEMORY')).toBe(true);
@@ -180,9 +226,11 @@ describe('placement across three real agents', () => {
     const first = await run({ taskDefinition: 'sleeper', count: 2, clientToken: 'replay-1' });
     const again = await run({ taskDefinition: 'sleeper', count: 2, clientToken: 'replay-1' });
     expect(again.tasks!.map((t) => t.taskArn)).toEqual(first.tasks!.map((t) => t.taskArn));
-    await expect(run({ taskDefinition: 'sleeper', count: 3, clientToken: 'replay-1' })).rejects.toMatchObject({
-      name: 'ConflictException',
-    });
+    await expect(run({ taskDefinition: 'sleeper', count: 3, clientToken: 'replay-1' })).rejects.toMatchObject(
+      {
+        name: 'ConflictException',
+      },
+    );
     const listed = await runtime.ecs.send(new ListTasksCommand({ cluster: CLUSTER }));
     expect(listed.taskArns).toHaveLength(2);
   });
@@ -190,25 +238,38 @@ describe('placement across three real agents', () => {
   it('starts a task on a named instance with StartTask and filters by custom attributes', async () => {
     const target = instanceByZone.get('b')!;
     await runtime.ecs.send(
-      new PutAttributesCommand({ cluster: CLUSTER, attributes: [{ name: 'gpu', value: 'none', targetId: target }] }),
+      new PutAttributesCommand({
+        cluster: CLUSTER,
+        attributes: [{ name: 'gpu', value: 'none', targetId: target }],
+      }),
     );
     const out = await runtime.ecs.send(
       new StartTaskCommand({ cluster: CLUSTER, taskDefinition: 'sleeper', containerInstances: [target] }),
     );
     started.push(out.tasks![0].taskArn!);
     expect(out.tasks![0].containerInstanceArn).toBe(target);
-    const filtered = await runtime.ecs.send(new ListContainerInstancesCommand({ cluster: CLUSTER, filter: 'attribute:gpu exists' }));
+    const filtered = await runtime.ecs.send(
+      new ListContainerInstancesCommand({ cluster: CLUSTER, filter: 'attribute:gpu exists' }),
+    );
     expect(filtered.containerInstanceArns).toEqual([target]);
   });
 
   it('gives a dynamic host port that is reachable on the host', async () => {
     const out = await run({ taskDefinition: 'web' });
     const arn = out.tasks![0].taskArn!;
-    const running = await waitFor('the web task to run with a host port', async () => {
-      const described = await runtime.ecs.send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: [arn] }));
-      const task = described.tasks![0];
-      return task.lastStatus === 'RUNNING' && task.containers![0].networkBindings?.length ? task : undefined;
-    }, 30_000);
+    const running = await waitFor(
+      'the web task to run with a host port',
+      async () => {
+        const described = await runtime.ecs.send(
+          new DescribeTasksCommand({ cluster: CLUSTER, tasks: [arn] }),
+        );
+        const task = described.tasks![0];
+        return task.lastStatus === 'RUNNING' && task.containers![0].networkBindings?.length
+          ? task
+          : undefined;
+      },
+      30_000,
+    );
     const binding = running.containers![0].networkBindings![0];
     expect(binding.containerPort).toBe(8080);
     expect(binding.hostPort).toBeGreaterThan(0);
@@ -218,7 +279,10 @@ describe('placement across three real agents', () => {
     });
     expect(body.trim()).toBe('hello-from-berth');
     const described = await runtime.ecs.send(
-      new DescribeContainerInstancesCommand({ cluster: CLUSTER, containerInstances: [running.containerInstanceArn!] }),
+      new DescribeContainerInstancesCommand({
+        cluster: CLUSTER,
+        containerInstances: [running.containerInstanceArn!],
+      }),
     );
     const ports = described.containerInstances![0].remainingResources!.find((r) => r.name === 'PORTS')!;
     expect(ports.stringSetValue).toContain(String(binding.hostPort));
