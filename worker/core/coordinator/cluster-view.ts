@@ -21,6 +21,8 @@ export interface TaskAllocation {
 export interface InstanceView {
   row: ContainerInstanceRow;
   allocations: Map<string, TaskAllocation>;
+  /** The row's two attribute lists, parsed once per row change rather than once per placement. */
+  attributes: Record<string, string | null>;
 }
 
 export function allocationOf(row: TaskRow): TaskAllocation {
@@ -56,7 +58,7 @@ export class ClusterView {
       .select()
       .from(containerInstances)
       .where(and(eq(containerInstances.clusterArn, clusterArn), ne(containerInstances.status, 'INACTIVE')));
-    for (const row of instanceRows) view.instances.set(row.arn, { row, allocations: new Map() });
+    for (const row of instanceRows) view.upsertInstance(row);
     const taskRows = await db
       .select()
       .from(tasks)
@@ -70,8 +72,9 @@ export class ClusterView {
 
   upsertInstance(row: ContainerInstanceRow): void {
     const existing = this.instances.get(row.arn);
-    if (existing) existing.row = row;
-    else this.instances.set(row.arn, { row, allocations: new Map() });
+    const attributes = attributesOf(row);
+    if (existing) Object.assign(existing, { row, attributes });
+    else this.instances.set(row.arn, { row, allocations: new Map(), attributes });
   }
 
   removeInstance(arn: string): void {
@@ -96,17 +99,29 @@ export class ClusterView {
 
   placementInstanceOf(arn: string): PlacementInstance | undefined {
     const view = this.instances.get(arn);
-    return view ? toPlacementInstance(view.row, view.allocations) : undefined;
+    return view ? toPlacementInstance(view.row, view.allocations, view.attributes) : undefined;
   }
 
   placementInstances(): PlacementInstance[] {
-    return [...this.instances.values()].map(({ row, allocations }) => toPlacementInstance(row, allocations));
+    return [...this.instances.values()].map(({ row, allocations, attributes }) =>
+      toPlacementInstance(row, allocations, attributes),
+    );
   }
+}
+
+export function attributesOf(row: ContainerInstanceRow): Record<string, string | null> {
+  const attributes: Record<string, string | null> = {};
+  for (const list of [row.attributesJson, row.customAttributesJson]) {
+    for (const a of JSON.parse(list) as { name: string; value?: string }[])
+      attributes[a.name] = a.value ?? null;
+  }
+  return attributes;
 }
 
 export function toPlacementInstance(
   row: ContainerInstanceRow,
   allocations: Map<string, TaskAllocation>,
+  attributes: Record<string, string | null> = attributesOf(row),
 ): PlacementInstance {
   let cpu = 0;
   let memoryMiB = 0;
@@ -119,11 +134,6 @@ export function toPlacementInstance(
     if (a.running) running++;
     usedHostPorts.push(...a.hostPorts);
     taskGroups.push(a.group);
-  }
-  const attributes: Record<string, string | null> = {};
-  for (const list of [row.attributesJson, row.customAttributesJson]) {
-    for (const a of JSON.parse(list) as { name: string; value?: string }[])
-      attributes[a.name] = a.value ?? null;
   }
   return {
     arn: row.arn,
