@@ -1,13 +1,24 @@
 /**
- * Hibernation in real workerd: a cluster's Durable Object that goes idle is dropped from memory
- * while its agent sockets stay open, and must still know its agents when a RunTask or an agent's
- * own message wakes it. The agent here is scripted (hello, then silence) so the test decides when
- * the object may hibernate; the object logs every start, which shows that it did.
+ * Hibernation and restarts in real workerd. A cluster's Durable Object that goes idle is dropped
+ * from memory while its agent sockets stay open, and must still know its agents when a RunTask or
+ * an agent's own message wakes it: the agent there is hand-driven (hello, then silence) so the test
+ * decides when the object may hibernate, and the object logs every start, which shows that it did.
+ * A restart of workerd drops every socket: a real agent must reconnect and keep its tasks.
  */
-import { DescribeTasksCommand, RegisterTaskDefinitionCommand, RunTaskCommand } from '@aws-sdk/client-ecs';
+import {
+  DescribeContainerInstancesCommand,
+  DescribeTasksCommand,
+  ListContainerInstancesCommand,
+  RegisterTaskDefinitionCommand,
+  RunTaskCommand,
+  StopTaskCommand,
+  type Task,
+} from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCluster } from '../../worker/core/clusters/clusters';
 import { HIBERNATION_KEEPALIVE_PING } from '../../worker/workers/keepalive';
+import { type AgentProcess, spawnAgent } from '../helpers/agent-process';
+import { containersOfTask, docker, removeTaskContainers, TEST_IMAGE } from '../helpers/docker';
 import { connectRawAgent, helloFrame, type RawAgent } from '../helpers/raw-agent';
 import { waitFor } from '../helpers/wait';
 import { type RunningWorkersRuntime, startWorkersRuntime } from '../helpers/workers-runtime';
@@ -94,4 +105,95 @@ describe('a hibernating cluster Durable Object in workerd', () => {
     },
     3 * IDLE_LONG_ENOUGH_MS + 30_000,
   );
+});
+
+describe('a real agent whose socket to the cluster object drops when workerd restarts', () => {
+  const cluster = 'reconnecting';
+  let runtime: RunningWorkersRuntime;
+  let agent: AgentProcess;
+  const startedTasks: string[] = [];
+
+  const agentConnections = () =>
+    runtime.workerLog().filter((line) => line.includes(`connected to ${cluster}`)).length;
+
+  async function describeTask(taskArn: string): Promise<Task> {
+    const out = await runtime.ecs.send(new DescribeTasksCommand({ cluster, tasks: [taskArn] }));
+    return out.tasks![0];
+  }
+
+  beforeAll(async () => {
+    runtime = await startWorkersRuntime();
+    await createCluster(runtime.plane.deps, { clusterName: cluster });
+    agent = spawnAgent({
+      endpoint: runtime.endpoint,
+      cluster,
+      joinToken: await runtime.mintJoinToken(cluster),
+    });
+    await waitFor('the agent to connect', () => agentConnections() === 1, 30_000).catch((error) => {
+      throw new Error(`${(error as Error).message}\nagent output:\n${agent.output()}`);
+    });
+  });
+
+  afterAll(async () => {
+    await agent?.kill();
+    await removeTaskContainers(startedTasks);
+    await runtime?.close();
+  });
+
+  it('reconnects, keeps its running task in the same container, and still takes a StopTask', async () => {
+    const registered = await runtime.ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: 'survivor',
+        containerDefinitions: [
+          {
+            name: 'main',
+            image: TEST_IMAGE,
+            memory: 32,
+            // PID 1 ignores SIGTERM unless it traps it; the exit code shows the stop arrived as SIGTERM.
+            command: ['sh', '-c', 'trap "exit 42" TERM; while true; do sleep 1; done'],
+          },
+        ],
+      }),
+    );
+    const run = await runtime.ecs.send(
+      new RunTaskCommand({ cluster, taskDefinition: registered.taskDefinition!.taskDefinitionArn! }),
+    );
+    const taskArn = run.tasks![0].taskArn!;
+    startedTasks.push(taskArn);
+    await waitFor(
+      'the task to run',
+      async () => (await describeTask(taskArn)).lastStatus === 'RUNNING',
+      30_000,
+    );
+    const [before] = await containersOfTask(taskArn);
+    const startedAtBefore = (await docker.getContainer(before.Id).inspect()).State.StartedAt;
+
+    await runtime.plane.restartWorker();
+    await waitFor('the agent to reconnect to the restarted object', () => agentConnections() === 2, 30_000);
+
+    const kept = await describeTask(taskArn);
+    expect(kept.lastStatus).toBe('RUNNING');
+    expect(kept.desiredStatus).toBe('RUNNING');
+    const [after] = await containersOfTask(taskArn);
+    expect(after.Id).toBe(before.Id);
+    expect((await docker.getContainer(after.Id).inspect()).State.StartedAt).toBe(startedAtBefore);
+    const list = await runtime.ecs.send(new ListContainerInstancesCommand({ cluster }));
+    expect(list.containerInstanceArns).toHaveLength(1);
+    const described = await runtime.ecs.send(
+      new DescribeContainerInstancesCommand({ cluster, containerInstances: list.containerInstanceArns }),
+    );
+    expect(described.containerInstances![0].agentConnected).toBe(true);
+
+    await runtime.ecs.send(new StopTaskCommand({ cluster, task: taskArn, reason: 'after the restart' }));
+    const stopped = await waitFor(
+      'the task to stop',
+      async () => {
+        const task = await describeTask(taskArn);
+        return task.lastStatus === 'STOPPED' ? task : undefined;
+      },
+      60_000,
+    );
+    expect(stopped.stoppedReason).toBe('after the restart');
+    expect(stopped.containers![0].exitCode).toBe(42);
+  }, 120_000);
 });
