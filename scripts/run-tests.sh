@@ -3,7 +3,7 @@
 # lint and vitest. Extra arguments go to vitest (`npm test -- tests/unit`).
 #
 # Always ends with exactly one line `N passed, N failed`, counting each vitest test, plus the typecheck and
-# the lint as one check each; a test file that fails before its tests run, a vitest run that fails without
+# the lint and the Workers bundle as one check each; a test file that fails before its tests run, a vitest run that fails without
 # a failing test (unhandled error, crash) and a failed environment setup each count as one failure.
 # Exits non-zero when anything failed.
 set -uo pipefail
@@ -71,7 +71,13 @@ fi
 
 # `--no` keeps npx from fetching a tool from the registry when node_modules lacks it.
 run_check typecheck npx --no -- tsc -p . --noEmit
+run_check "typecheck (workers)" npx --no -- tsc -p worker/tsconfig.workers.json --noEmit
 run_check lint npx --no -- biome check .
+# The Worker must bundle for Cloudflare (offline: wrangler only bundles on --dry-run; no telemetry).
+export WRANGLER_SEND_METRICS=false
+bundle_dir=$(mktemp -d /tmp/berth-bundle.XXXXXX)
+run_check "workers bundle (wrangler deploy --dry-run)" npx --no -- wrangler deploy --dry-run --outdir "$bundle_dir"
+rm -rf "$bundle_dir"
 
 vitest_json="$work_dir/vitest.json"
 start_step vitest
