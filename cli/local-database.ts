@@ -2,7 +2,7 @@ import { type DatabaseLocation, openDatabase } from '../db/node-database';
 import { createCluster } from '../worker/core/clusters/clusters';
 import { randomHexId } from '../worker/core/deps';
 import { mintJoinToken } from '../worker/core/join-tokens/join-tokens';
-import { DEFAULT_CONFIG } from '../worker/node';
+import { configFromEnv, DEFAULT_CONFIG } from '../worker/node';
 import { flag, type ParsedArgs } from './args';
 
 export function localDatabase(args: ParsedArgs): DatabaseLocation {
@@ -17,7 +17,9 @@ export function localDatabase(args: ParsedArgs): DatabaseLocation {
 export async function mintJoinTokenLocally(location: DatabaseLocation, clusterName: string): Promise<string> {
   const database = await openDatabase(location);
   try {
-    const deps = { db: database.db, config: DEFAULT_CONFIG, now: Date.now, newId: randomHexId };
+    // Same region and account as the server, so the cluster ARN it may create matches.
+    const config = { ...DEFAULT_CONFIG, ...configFromEnv(process.env) };
+    const deps = { db: database.db, config, now: Date.now, newId: randomHexId };
     if (clusterName === 'default') await createCluster(deps, { clusterName });
     return await mintJoinToken(deps, clusterName);
   } finally {
