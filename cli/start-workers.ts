@@ -23,6 +23,7 @@ import { createCluster } from '../worker/core/clusters/clusters';
 import { type CoreDeps, randomHexId } from '../worker/core/deps';
 import { isValidJoinToken, mintJoinToken } from '../worker/core/join-tokens/join-tokens';
 import { configFromVars, type WorkersVars } from '../worker/workers/workers-deps';
+import { printRunningBanner, stopOnSignals } from './local-berth-banner';
 
 const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const WRANGLER_CONFIG = join(PROJECT_ROOT, 'wrangler.toml');
@@ -180,29 +181,13 @@ export async function startLocalBerthOnWorkers(settings: { host: string; port: n
     log: (line) => console.log(`[agent] ${line}`),
   });
 
-  const endpoint = plane.url;
-  console.log(`
-Berth is running on the Workers runtime (workerd, via Miniflare).
-  ECS endpoint:  ${endpoint}
-  cluster:       default (one local agent, its coordinator a Durable Object)
-  data:          ${join(settings.dataDir, 'berth.db')} (served over libSQL HTTP)
-
-Try it with the aws cli (any credentials are accepted for now):
-  export AWS_ACCESS_KEY_ID=berth AWS_SECRET_ACCESS_KEY=berth AWS_DEFAULT_REGION=us-east-1
-  aws ecs register-task-definition --endpoint-url ${endpoint} --family hello \\
-    --container-definitions '[{"name":"hello","image":"berth-test/busybox:latest","memory":64,"command":["sleep","600"]}]'
-  aws ecs run-task --endpoint-url ${endpoint} --cluster default --task-definition hello
-  aws ecs list-tasks --endpoint-url ${endpoint} --cluster default
-`);
-
-  const stop = async () => {
-    // Running containers are left alone: a restarted agent re-adopts them.
-    await agent.stop();
-    await plane.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
+  printRunningBanner({
+    title: 'Berth is running on the Workers runtime (workerd, via Miniflare).',
+    endpoint: plane.url,
+    cluster: 'default (one local agent, its coordinator a Durable Object)',
+    data: `${join(settings.dataDir, 'berth.db')} (served over libSQL HTTP)`,
+  });
+  stopOnSignals(agent, plane);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {

@@ -9,6 +9,7 @@ import type { DatabaseLocation } from '../db/node-database';
 import { createCluster } from '../worker/core/clusters/clusters';
 import { isValidJoinToken, mintJoinToken } from '../worker/core/join-tokens/join-tokens';
 import { startControlPlane } from '../worker/node';
+import { printRunningBanner, stopOnSignals } from './local-berth-banner';
 
 export async function startLocalBerth(settings: { host: string; port: number; database: DatabaseLocation }) {
   const plane = await startControlPlane(settings);
@@ -32,27 +33,11 @@ export async function startLocalBerth(settings: { host: string; port: number; da
     log: (line) => console.log(`[agent] ${line}`),
   });
 
-  const endpoint = plane.url;
-  console.log(`
-Berth is running.
-  ECS endpoint:  ${endpoint}
-  cluster:       default (one local agent)
-  data:          ${settings.database.url ?? join(settings.database.dataDir, 'berth.db')}
-
-Try it with the aws cli (any credentials are accepted for now):
-  export AWS_ACCESS_KEY_ID=berth AWS_SECRET_ACCESS_KEY=berth AWS_DEFAULT_REGION=us-east-1
-  aws ecs register-task-definition --endpoint-url ${endpoint} --family hello \\
-    --container-definitions '[{"name":"hello","image":"berth-test/busybox:latest","memory":64,"command":["sleep","600"]}]'
-  aws ecs run-task --endpoint-url ${endpoint} --cluster default --task-definition hello
-  aws ecs list-tasks --endpoint-url ${endpoint} --cluster default
-`);
-
-  const stop = async () => {
-    // Running containers are left alone: a restarted agent re-adopts them.
-    await agent.stop();
-    await plane.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
+  printRunningBanner({
+    title: 'Berth is running.',
+    endpoint: plane.url,
+    cluster: 'default (one local agent)',
+    data: settings.database.url ?? join(settings.database.dataDir, 'berth.db'),
+  });
+  stopOnSignals(agent, plane);
 }

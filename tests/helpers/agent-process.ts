@@ -1,15 +1,11 @@
 /** Runs the real agent as its own process (`berth agent ...`), as it runs on a host. */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type BerthProcess, spawnBerth } from './berth-process';
 
-export interface AgentProcess {
+export interface AgentProcess extends BerthProcess {
   stateDir: string;
-  child: ChildProcess;
-  output(): string;
-  /** Sends a signal and waits for the process to exit. */
-  kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
 export interface AgentProcessOptions {
@@ -22,12 +18,9 @@ export interface AgentProcessOptions {
   memoryMiB?: number;
 }
 
-const BERTH_BIN = new URL('../../bin/berth.mjs', import.meta.url).pathname;
-
 export function spawnAgent(options: AgentProcessOptions): AgentProcess {
   const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'berth-agent-'));
   const args = [
-    BERTH_BIN,
     'agent',
     '--endpoint',
     options.endpoint,
@@ -41,23 +34,5 @@ export function spawnAgent(options: AgentProcessOptions): AgentProcess {
   for (const attribute of options.attributes ?? []) args.push('--attribute', attribute);
   if (options.cpu !== undefined) args.push('--cpu', String(options.cpu));
   if (options.memoryMiB !== undefined) args.push('--memory', String(options.memoryMiB));
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout?.on('data', (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on('data', (chunk) => {
-    output += chunk;
-  });
-  return {
-    stateDir,
-    child,
-    output: () => output,
-    kill: (signal = 'SIGTERM') =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill(signal);
-      }),
-  };
+  return { stateDir, ...spawnBerth(args) };
 }

@@ -21,6 +21,7 @@ import {
   type Task,
 } from '@aws-sdk/client-ecs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { TASK_STATUSES } from '../../../protocol/agent-protocol';
 import { mintJoinToken } from '../../../worker/core/join-tokens/join-tokens';
 import { type AgentProcess, spawnAgent } from '../../helpers/agent-process';
 import { ecsClientFor, startTestControlPlane, type TestControlPlane } from '../../helpers/control-plane';
@@ -29,16 +30,6 @@ import { freePort, spawnServer } from '../../helpers/server-process';
 import { startTcpProxy } from '../../helpers/tcp-proxy';
 import { waitFor } from '../../helpers/wait';
 
-const STATUS_ORDER = [
-  'PROVISIONING',
-  'PENDING',
-  'ACTIVATING',
-  'RUNNING',
-  'DEACTIVATING',
-  'STOPPING',
-  'DEPROVISIONING',
-  'STOPPED',
-];
 const cleanups: (() => Promise<void>)[] = [];
 
 afterAll(async () => {
@@ -82,7 +73,7 @@ function statusWatcher(ecs: ECSClient, cluster: string, arns: () => string[]) {
       running = false;
       await loop;
       for (const [arn, seen] of history) {
-        const ranks = seen.map((s) => STATUS_ORDER.indexOf(s));
+        const ranks = seen.map((s) => TASK_STATUSES.indexOf(s as (typeof TASK_STATUSES)[number]));
         expect(ranks, `status history of ${arn}: ${seen.join(' -> ')}`).toEqual(
           [...ranks].sort((a, b) => a - b),
         );

@@ -14,6 +14,7 @@ import {
   placeTasks,
   validatePlacement,
 } from '../placement';
+import { sha256Hex } from '../sha256';
 import { type Tag, validateTags } from '../tags';
 import { requireTaskDefinition, toTaskDefinition } from '../task-definitions/task-definitions';
 import { buildTaskShape, type TaskOverrides } from '../tasks/build-task';
@@ -66,11 +67,6 @@ function validateRunTaskInput(input: RunTaskInput): number {
     throw invalidParameter('clientToken: must be 1 to 64 characters');
   }
   return count;
-}
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /** The same clientToken with the same parameters gives back the first call's tasks; other parameters conflict. */

@@ -6,13 +6,9 @@ import { and, eq } from 'drizzle-orm';
 import { joinTokens } from '../../../db/schema';
 import { requireCluster } from '../clusters/clusters';
 import type { CoreDeps } from '../deps';
+import { sha256Hex } from '../sha256';
 
 const TOKEN_PREFIX = 'berth_jt_';
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
-}
 
 export async function mintJoinToken(deps: CoreDeps, clusterName: string): Promise<string> {
   const cluster = await requireCluster(deps, clusterName);
