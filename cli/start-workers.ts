@@ -36,7 +36,9 @@ export interface WorkersControlPlaneOptions {
   /** 0 picks a free port; a restart keeps the port it got. */
   port?: number;
   /** The Worker's vars; unset ones come from wrangler.toml. */
-  vars?: Partial<Pick<WorkersVars, 'BERTH_REGION' | 'BERTH_ACCOUNT_ID' | 'BERTH_AGENT_GRACE_MS'>>;
+  vars?: Partial<
+    Pick<WorkersVars, 'BERTH_REGION' | 'BERTH_ACCOUNT_ID' | 'BERTH_AGENT_GRACE_MS' | 'BERTH_HEARTBEAT_INTERVAL_MS'>
+  >;
   /** Every line the Worker logs (console.log in workerd); defaults to stdout. */
   onWorkerLog?: (line: string) => void;
 }

@@ -13,15 +13,20 @@ export interface RunningRuntime {
   close(): Promise<void>;
 }
 
+export interface RuntimeOptions {
+  /** Shortens heartbeats so link-failure tests finish quickly. */
+  heartbeatIntervalMs?: number;
+}
+
 export interface RuntimeHarness {
   name: string;
-  start(): Promise<RunningRuntime>;
+  start(options?: RuntimeOptions): Promise<RunningRuntime>;
 }
 
 export const nodeRuntime: RuntimeHarness = {
   name: 'node',
-  async start() {
-    const test = await startTestControlPlane();
+  async start(options = {}) {
+    const test = await startTestControlPlane({ config: { heartbeatIntervalMs: options.heartbeatIntervalMs } });
     return {
       endpoint: test.plane.url,
       ecs: test.ecs,

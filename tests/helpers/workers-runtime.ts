@@ -43,4 +43,10 @@ export async function startWorkersRuntime(
   };
 }
 
-export const workersRuntime: RuntimeHarness = { name: 'workers', start: () => startWorkersRuntime() };
+export const workersRuntime: RuntimeHarness = {
+  name: 'workers',
+  start: (options = {}) =>
+    startWorkersRuntime(
+      options.heartbeatIntervalMs ? { BERTH_HEARTBEAT_INTERVAL_MS: String(options.heartbeatIntervalMs) } : {},
+    ),
+};

@@ -18,6 +18,7 @@ export interface WorkersVars {
   BERTH_ACCOUNT_ID?: string;
   /** How long an agent may be away before its instance shows agentConnected: false. */
   BERTH_AGENT_GRACE_MS?: string;
+  BERTH_HEARTBEAT_INTERVAL_MS?: string;
 }
 
 /** The same defaults as the Node entry, so ARNs are identical on both runtimes. */
@@ -37,7 +38,13 @@ export function configFromVars(vars: WorkersVars): BerthConfig {
       `BERTH_AGENT_GRACE_MS: '${vars.BERTH_AGENT_GRACE_MS}' is not a whole number of milliseconds`,
     );
   }
-  return { region, accountId, agentDisconnectGraceMs };
+  const heartbeatIntervalMs = vars.BERTH_HEARTBEAT_INTERVAL_MS ? Number(vars.BERTH_HEARTBEAT_INTERVAL_MS) : undefined;
+  if (heartbeatIntervalMs !== undefined && (!Number.isInteger(heartbeatIntervalMs) || heartbeatIntervalMs <= 0)) {
+    throw new Error(
+      `BERTH_HEARTBEAT_INTERVAL_MS: '${vars.BERTH_HEARTBEAT_INTERVAL_MS}' is not a positive whole number of milliseconds`,
+    );
+  }
+  return { region, accountId, agentDisconnectGraceMs, heartbeatIntervalMs };
 }
 
 export function createWorkersDeps(vars: WorkersVars): CoreDeps {

@@ -1,0 +1,4 @@
+import { nodeRuntime } from '../../helpers/runtimes';
+import { defineLinkFaultScenarios } from '../scenarios/link-faults';
+
+defineLinkFaultScenarios(nodeRuntime);
