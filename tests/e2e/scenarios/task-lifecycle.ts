@@ -24,6 +24,49 @@ import { waitFor } from '../../helpers/wait';
 
 const CLUSTER = 'default';
 
+interface StreamedEvent {
+  id: number;
+  event: {
+    'detail-type': string;
+    source: string;
+    detail: { taskArn: string; lastStatus: string; version: number };
+  };
+}
+
+/** Reads a Server-Sent Events stream until `enough` says so (or 20 s pass), then closes it. */
+async function readEvents(
+  url: string,
+  enough: (events: StreamedEvent[]) => boolean,
+  headers: Record<string, string> = {},
+): Promise<StreamedEvent[]> {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), 20_000);
+  const response = await fetch(url, { headers, signal: abort.signal });
+  expect(response.headers.get('content-type')).toMatch(/text\/event-stream/);
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  const events: StreamedEvent[] = [];
+  let buffer = '';
+  try {
+    while (!enough(events)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+        const lines = buffer.slice(0, end).split('\n');
+        buffer = buffer.slice(end + 2);
+        const id = lines.find((l) => l.startsWith('id: '));
+        const data = lines.find((l) => l.startsWith('data: '));
+        if (id && data) events.push({ id: Number(id.slice(4)), event: JSON.parse(data.slice(6)) });
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+    abort.abort();
+  }
+  return events;
+}
+
 export function defineTaskLifecycleScenarios(harness: RuntimeHarness) {
   describe(`task lifecycle on the ${harness.name} runtime`, () => {
     let runtime: RunningRuntime;
@@ -201,6 +244,40 @@ export function defineTaskLifecycleScenarios(harness: RuntimeHarness) {
       expect(final.stopCode).toBe('TaskFailedToStart');
       expect(final.stoppedReason).toMatch(/CannotPullContainerError/);
       expect(final.containers![0].reason).toMatch(/CannotPullContainerError/);
+    });
+
+    it('streams every task state change as an ECS Task State Change event, resumable by Last-Event-ID', async () => {
+      const definition = await register('evented', [
+        { name: 'main', image: TEST_IMAGE, memory: 32, command: ['sh', '-c', 'sleep 1; exit 5'] },
+      ]);
+      const task = await run(definition);
+      await waitForStatus(task.taskArn!, 'STOPPED');
+      const events = await readEvents(
+        `${runtime.endpoint}/berth/v1/clusters/${CLUSTER}/task-events?after=0`,
+        (e) =>
+          e.some((x) => x.event.detail.taskArn === task.taskArn && x.event.detail.lastStatus === 'STOPPED'),
+      );
+      const mine = events.filter((x) => x.event.detail.taskArn === task.taskArn);
+      expect(mine[0].event['detail-type']).toBe('ECS Task State Change');
+      expect(mine[0].event.source).toBe('aws.ecs');
+      expect(mine.map((x) => x.event.detail.lastStatus)).toEqual(
+        expect.arrayContaining(['PENDING', 'RUNNING', 'STOPPED']),
+      );
+      const versions = mine.map((x) => x.event.detail.version);
+      expect(versions).toEqual([...versions].sort((a, b) => a - b));
+      expect(new Set(versions).size).toBe(versions.length);
+      const ids = events.map((x) => x.id);
+      expect(ids).toEqual([...ids].sort((a, b) => a - b));
+      // Resuming after an event id gives exactly what came after it.
+      const middle = ids[Math.floor(ids.length / 2)];
+      const resumed = await readEvents(
+        `${runtime.endpoint}/berth/v1/clusters/${CLUSTER}/task-events`,
+        (e) => e.length >= ids.filter((id) => id > middle).length,
+        { 'Last-Event-ID': String(middle) },
+      );
+      expect(resumed.map((x) => x.id).slice(0, ids.filter((id) => id > middle).length)).toEqual(
+        ids.filter((id) => id > middle),
+      );
     });
 
     it('reports the connected agent as a container instance with its resources and attributes', async () => {
