@@ -176,11 +176,14 @@ describe('faults', () => {
     rmSync(stateDir, { recursive: true, force: true });
   }, 180_000);
 
-  it('loses no acknowledged task and duplicates none when the control plane is killed during a RunTask burst', async () => {
+  it('loses no acknowledged task, duplicates none and marks no agent lost when the control plane is killed during a RunTask burst', async () => {
     const cluster = 'plane-kill';
     const dataDir = mkdtempSync(join(tmpdir(), 'berth-plane-kill-'));
     const port = await freePort();
-    let server = await spawnServer({ dataDir, port });
+    // A short disconnect grace, so the control plane's own downtime outlasts it.
+    const graceMs = 3000;
+    const env = { BERTH_AGENT_GRACE_MS: String(graceMs) };
+    let server = await spawnServer({ dataDir, port, env });
     cleanups.push(() => server.kill('SIGKILL'));
     const ecs = ecsClientFor(server.url);
     await ecs.send(new CreateClusterCommand({ clusterName: cluster }));
@@ -232,7 +235,14 @@ describe('faults', () => {
     expect(killed).toBe(true);
     expect(acknowledged.size).toBeLessThan(CALLS);
 
-    server = await spawnServer({ dataDir, port });
+    await new Promise((r) => setTimeout(r, graceMs + 500));
+    server = await spawnServer({ dataDir, port, env });
+    // The control plane's own downtime must not count against its agents: the grace restarts with it.
+    const list = await ecs.send(new ListContainerInstancesCommand({ cluster }));
+    const afterRestart = await ecs.send(
+      new DescribeContainerInstancesCommand({ cluster, containerInstances: list.containerInstanceArns }),
+    );
+    expect(afterRestart.containerInstances![0].agentConnected).toBe(true);
     const finalArns = new Map<string, string>();
     for (let i = 0; i < CALLS; i++) finalArns.set(`burst-${i}`, await runOnce(i));
     // Invariant 1: every acknowledged task is still there, under the same clientToken.
