@@ -5,11 +5,13 @@
 import { runApiBenchmark } from './scenarios/api';
 import { runLaunchBenchmark } from './scenarios/launch';
 import { runPlacementBenchmark } from './scenarios/placement';
+import { runRuntimesBenchmark } from './scenarios/runtimes';
 
 type Scenario = (options: { durationMs?: number; samples?: number }) => Promise<unknown>;
 
 export const SCENARIOS: Record<string, Scenario> = {
   launch: runLaunchBenchmark,
+  runtimes: runRuntimesBenchmark,
   placement: runPlacementBenchmark,
   api: runApiBenchmark,
 };
