@@ -37,7 +37,10 @@ export interface WorkersControlPlaneOptions {
   port?: number;
   /** The Worker's vars; unset ones come from wrangler.toml. */
   vars?: Partial<
-    Pick<WorkersVars, 'BERTH_REGION' | 'BERTH_ACCOUNT_ID' | 'BERTH_AGENT_GRACE_MS' | 'BERTH_HEARTBEAT_INTERVAL_MS'>
+    Pick<
+      WorkersVars,
+      'BERTH_REGION' | 'BERTH_ACCOUNT_ID' | 'BERTH_AGENT_GRACE_MS' | 'BERTH_HEARTBEAT_INTERVAL_MS'
+    >
   >;
   /** Every line the Worker logs (console.log in workerd); defaults to stdout. */
   onWorkerLog?: (line: string) => void;

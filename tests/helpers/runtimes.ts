@@ -26,7 +26,9 @@ export interface RuntimeHarness {
 export const nodeRuntime: RuntimeHarness = {
   name: 'node',
   async start(options = {}) {
-    const test = await startTestControlPlane({ config: { heartbeatIntervalMs: options.heartbeatIntervalMs } });
+    const test = await startTestControlPlane({
+      config: { heartbeatIntervalMs: options.heartbeatIntervalMs },
+    });
     return {
       endpoint: test.plane.url,
       ecs: test.ecs,

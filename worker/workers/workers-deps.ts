@@ -38,8 +38,13 @@ export function configFromVars(vars: WorkersVars): BerthConfig {
       `BERTH_AGENT_GRACE_MS: '${vars.BERTH_AGENT_GRACE_MS}' is not a whole number of milliseconds`,
     );
   }
-  const heartbeatIntervalMs = vars.BERTH_HEARTBEAT_INTERVAL_MS ? Number(vars.BERTH_HEARTBEAT_INTERVAL_MS) : undefined;
-  if (heartbeatIntervalMs !== undefined && (!Number.isInteger(heartbeatIntervalMs) || heartbeatIntervalMs <= 0)) {
+  const heartbeatIntervalMs = vars.BERTH_HEARTBEAT_INTERVAL_MS
+    ? Number(vars.BERTH_HEARTBEAT_INTERVAL_MS)
+    : undefined;
+  if (
+    heartbeatIntervalMs !== undefined &&
+    (!Number.isInteger(heartbeatIntervalMs) || heartbeatIntervalMs <= 0)
+  ) {
     throw new Error(
       `BERTH_HEARTBEAT_INTERVAL_MS: '${vars.BERTH_HEARTBEAT_INTERVAL_MS}' is not a positive whole number of milliseconds`,
     );
