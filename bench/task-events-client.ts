@@ -1,6 +1,11 @@
 /** Follows a cluster's task-events SSE stream and resolves waiters when a task reaches a status. */
 export class TaskEventsClient {
-  private readonly waiters: { taskArn: string; status: string; resolve: (atMs: number) => void }[] = [];
+  private readonly waiters: {
+    taskArn: string;
+    status: string;
+    resolve: (atMs: number) => void;
+    reject: (error: Error) => void;
+  }[] = [];
   private readonly seen = new Map<string, Set<string>>();
   private readonly abort = new AbortController();
 
@@ -37,7 +42,7 @@ export class TaskEventsClient {
     }
   }
 
-  private onEvent(event: { detail: { taskArn: string; lastStatus: string } }) {
+  private onEvent(event: { detail: { taskArn: string; lastStatus: string; stoppedReason?: string } }) {
     const atMs = performance.now();
     const { taskArn, lastStatus } = event.detail;
     const statuses = this.seen.get(taskArn) ?? new Set<string>();
@@ -45,17 +50,39 @@ export class TaskEventsClient {
     this.seen.set(taskArn, statuses);
     for (let i = this.waiters.length - 1; i >= 0; i--) {
       const waiter = this.waiters[i];
-      if (waiter.taskArn === taskArn && waiter.status === lastStatus) {
+      if (waiter.taskArn !== taskArn) continue;
+      if (waiter.status === lastStatus) {
         this.waiters.splice(i, 1);
         waiter.resolve(atMs);
+      } else if (lastStatus === 'STOPPED') {
+        // A task that stopped will never reach the status waited for: fail the sample loudly.
+        this.waiters.splice(i, 1);
+        waiter.reject(new Error(`task ${taskArn} stopped: ${event.detail.stoppedReason ?? 'no reason'}`));
       }
     }
   }
 
-  /** Resolves with performance.now() at the moment the status event arrived. */
-  waitFor(taskArn: string, status: string): Promise<number> {
+  /** Resolves with performance.now() at the moment the status event arrived; rejects if the task stops first. */
+  waitFor(taskArn: string, status: string, timeoutMs = 60_000): Promise<number> {
     if (this.seen.get(taskArn)?.has(status)) return Promise.resolve(performance.now());
-    return new Promise((resolve) => this.waiters.push({ taskArn, status, resolve }));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`task ${taskArn} not ${status} after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      this.waiters.push({
+        taskArn,
+        status,
+        resolve: (atMs) => {
+          clearTimeout(timer);
+          resolve(atMs);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      });
+    });
   }
 
   close() {
