@@ -5,6 +5,7 @@
  * container is found by its deterministic name, and one that has already run is never started again.
  */
 import type { ContainerSpec, DesiredTask } from '../../protocol/agent-protocol';
+import { crashPoint } from '../fault-injection';
 import type { ContainerRuntime, ContainerState } from '../runtime/types';
 import { IMAGE_PULL_TIMEOUT_MS } from '../timing';
 import { creationOrder, dependenciesSatisfied, TaskStartFailure } from './dependencies';
@@ -62,6 +63,7 @@ async function createContainers(context: StartContext, spec: DesiredTask, signal
     const name = runtimeNameOf(context.taskArn, container.name);
     let state = await context.runtime.inspectContainer(name);
     if (!state) {
+      crashPoint('exit-before-create');
       try {
         await context.runtime.createContainer(
           createRequestFor({
@@ -76,6 +78,7 @@ async function createContainers(context: StartContext, spec: DesiredTask, signal
       } catch (error) {
         throw new TaskStartFailure(`CannotCreateContainerError: ${errorMessage(error)}`, [container.name]);
       }
+      crashPoint('exit-after-create');
       state = await context.runtime.inspectContainer(name);
     }
     if (state) context.observe(state);
