@@ -16,6 +16,8 @@ export interface AgentProcessOptions {
   attributes?: string[];
   cpu?: number;
   memoryMiB?: number;
+  /** Extra environment, e.g. DOCKER_HOST or BERTH_AGENT_FAULT. */
+  env?: Record<string, string>;
 }
 
 export function spawnAgent(options: AgentProcessOptions): AgentProcess {
@@ -34,5 +36,5 @@ export function spawnAgent(options: AgentProcessOptions): AgentProcess {
   for (const attribute of options.attributes ?? []) args.push('--attribute', attribute);
   if (options.cpu !== undefined) args.push('--cpu', String(options.cpu));
   if (options.memoryMiB !== undefined) args.push('--memory', String(options.memoryMiB));
-  return { stateDir, ...spawnBerth(args) };
+  return { stateDir, ...spawnBerth(args, options.env) };
 }

@@ -25,9 +25,9 @@ import type { AgentState } from '../../../agent/state/state-file';
 import { type AgentFrame, TASK_STATUSES, type TaskStatus } from '../../../protocol/agent-protocol';
 import { mintJoinToken } from '../../../worker/core/join-tokens/join-tokens';
 import { spawnAgent } from '../../helpers/agent-process';
-import { spawnBerth } from '../../helpers/berth-process';
 import { startTestControlPlane } from '../../helpers/control-plane';
 import { containersOfTask, removeTaskContainers, TEST_IMAGE } from '../../helpers/docker';
+import { describeAll, expectNeverBackwards, statusWatcher } from '../../helpers/ecs-queries';
 import {
   buildContainer,
   buildTask,
@@ -43,36 +43,6 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
 });
 
-const rankOf = (status: string) => TASK_STATUSES.indexOf(status as (typeof TASK_STATUSES)[number]);
-
-function expectNeverBackwards(statuses: string[], what: string) {
-  const ranks = statuses.map(rankOf);
-  expect(ranks, `${what}: ${statuses.join(' -> ')}`).toEqual([...ranks].sort((a, b) => a - b));
-}
-
-async function describeTask(ecs: ECSClient, cluster: string, taskArn: string) {
-  const out = await ecs.send(new DescribeTasksCommand({ cluster, tasks: [taskArn] }));
-  return out.tasks![0];
-}
-
-/** Records every status the control plane shows for a task until the returned function is called. */
-function statusWatcher(ecs: ECSClient, cluster: string, taskArn: string) {
-  const seen: string[] = [];
-  let watching = true;
-  const loop = (async () => {
-    while (watching) {
-      const task = await describeTask(ecs, cluster, taskArn).catch(() => undefined);
-      if (task && seen.at(-1) !== task.lastStatus) seen.push(task.lastStatus!);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  })();
-  return async () => {
-    watching = false;
-    await loop;
-    expectNeverBackwards(seen, `status history of ${taskArn}`);
-  };
-}
-
 describe('agent crash points', () => {
   it.each([
     { point: 'exit-before-create' as CrashPoint, containersAtDeath: 0 },
@@ -87,17 +57,13 @@ describe('agent crash points', () => {
       const token = await mintJoinToken(plane.deps, cluster);
       const stateDir = mkdtempSync(join(tmpdir(), 'berth-crash-points-'));
       cleanups.push(async () => rmSync(stateDir, { recursive: true, force: true }));
-      const agentArgs = [
-        '--endpoint',
-        plane.url,
-        '--cluster',
+      const doomed = spawnAgent({
+        endpoint: plane.url,
         cluster,
-        '--join-token',
-        token,
-        '--state-dir',
+        joinToken: token,
         stateDir,
-      ];
-      const doomed = spawnBerth(['agent', ...agentArgs], { BERTH_AGENT_FAULT: point });
+        env: { BERTH_AGENT_FAULT: point },
+      });
       cleanups.push(() => doomed.kill('SIGKILL'));
       await waitFor('the agent to register', async () => {
         const list = await ecs.send(new ListContainerInstancesCommand({ cluster }));
@@ -118,7 +84,7 @@ describe('agent crash points', () => {
       const taskArn = (await ecs.send(new RunTaskCommand({ cluster, taskDefinition: 'crash' }))).tasks![0]
         .taskArn!;
       cleanups.push(() => removeTaskContainers([taskArn]));
-      const expectStatusNeverBackwards = statusWatcher(ecs, cluster, taskArn);
+      const expectStatusNeverBackwards = statusWatcher(ecs, cluster, () => [taskArn]);
 
       await waitFor(
         `the agent to kill itself at ${point}`,
@@ -137,7 +103,7 @@ describe('agent crash points', () => {
       const revived = spawnAgent({ endpoint: plane.url, cluster, joinToken: token, stateDir });
       cleanups.push(() => revived.kill('SIGKILL'));
       const running = await waitFor('the task to run after the restart', async () => {
-        const task = await describeTask(ecs, cluster, taskArn);
+        const [task] = await describeAll(ecs, cluster, [taskArn]);
         return task.lastStatus === 'RUNNING' ? task : undefined;
       });
       const containers = await containersOfTask(taskArn);

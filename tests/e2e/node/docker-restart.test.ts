@@ -23,9 +23,10 @@ import type Docker from 'dockerode';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CONTAINER_LABELS, TASK_STATUSES } from '../../../protocol/agent-protocol';
 import { mintJoinToken } from '../../../worker/core/join-tokens/join-tokens';
-import { type BerthProcess, spawnBerth } from '../../helpers/berth-process';
+import { type AgentProcess, spawnAgent } from '../../helpers/agent-process';
 import { startTestControlPlane } from '../../helpers/control-plane';
 import { TEST_IMAGE } from '../../helpers/docker';
+import { describeAll, statusWatcher, waitForStatus } from '../../helpers/ecs-queries';
 import { type PrivateDockerd, startPrivateDockerd } from '../../helpers/private-dockerd';
 import { waitFor } from '../../helpers/wait';
 
@@ -44,51 +45,10 @@ const isAlive = (pid: number) => {
   }
 };
 
-async function describeAll(ecs: ECSClient, cluster: string, arns: string[]): Promise<Task[]> {
-  const out = await ecs.send(new DescribeTasksCommand({ cluster, tasks: arns }));
-  return arns.map((arn) => out.tasks!.find((t) => t.taskArn === arn)!);
-}
-
-function waitForStatus(ecs: ECSClient, cluster: string, arns: string[], status: string, timeoutMs = 20_000) {
-  return waitFor(
-    `${arns.length} task(s) to be ${status}`,
-    async () => {
-      const tasks = await describeAll(ecs, cluster, arns);
-      return tasks.every((t) => t.lastStatus === status) ? tasks : undefined;
-    },
-    timeoutMs,
-  );
-}
-
-/** Records every status each task shows, to check at the end that none ever moved backwards. */
-function statusWatcher(ecs: ECSClient, cluster: string, arns: string[]) {
-  const history = new Map<string, string[]>(arns.map((arn) => [arn, []]));
-  let watching = true;
-  const loop = (async () => {
-    while (watching) {
-      for (const task of await describeAll(ecs, cluster, arns).catch(() => [])) {
-        const seen = history.get(task.taskArn!)!;
-        if (seen.at(-1) !== task.lastStatus) seen.push(task.lastStatus!);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  })();
-  return async function expectNeverBackwards() {
-    watching = false;
-    await loop;
-    for (const [arn, seen] of history) {
-      const ranks = seen.map((s) => TASK_STATUSES.indexOf(s as (typeof TASK_STATUSES)[number]));
-      expect(ranks, `status history of ${arn}: ${seen.join(' -> ')}`).toEqual(
-        [...ranks].sort((a, b) => a - b),
-      );
-    }
-  };
-}
-
 interface Rig {
   ecs: ECSClient;
   cluster: string;
-  agent: BerthProcess;
+  agent: AgentProcess;
   /** Registers a one-container task definition (no network: the private engine has no bridge) and runs it. */
   runTask(family: string, command: string[], stopTimeout?: number): Promise<string>;
   /** Every container of the task on the private engine, inspected. */
@@ -101,17 +61,13 @@ async function startRig(cluster: string, engine: PrivateDockerd): Promise<Rig> {
   await ecs.send(new CreateClusterCommand({ clusterName: cluster }));
   const stateDir = mkdtempSync(join(tmpdir(), 'berth-docker-restart-'));
   const token = await mintJoinToken(plane.deps, cluster);
-  const agentArgs = [
-    '--endpoint',
-    plane.url,
-    '--cluster',
+  const agent = spawnAgent({
+    endpoint: plane.url,
     cluster,
-    '--join-token',
-    token,
-    '--state-dir',
+    joinToken: token,
     stateDir,
-  ];
-  const agent = spawnBerth(['agent', ...agentArgs], { DOCKER_HOST: engine.host });
+    env: { DOCKER_HOST: engine.host },
+  });
   cleanups.push(async () => {
     await agent.kill('SIGKILL');
     rmSync(stateDir, { recursive: true, force: true });
@@ -173,7 +129,7 @@ describe('a Docker engine restart under a running agent', () => {
     const { ecs, cluster } = rig;
     const long = await rig.runTask('long', ['sleep', '3600']);
     const exiting = await rig.runTask('exits-while-down', ['sh', '-c', 'sleep 6; exit 7']);
-    const expectNeverBackwards = statusWatcher(ecs, cluster, [long, exiting]);
+    const expectNeverBackwards = statusWatcher(ecs, cluster, () => [long, exiting]);
     const running = await waitForStatus(ecs, cluster, [long, exiting], 'RUNNING');
     const [longBefore] = await rig.containersOf(long);
     const [exitingBefore] = await rig.containersOf(exiting);
@@ -215,7 +171,7 @@ describe('a Docker engine restart under a running agent', () => {
       10,
     );
     const ignores = await rig.runTask('ignores-term', ['sleep', '3600'], 1);
-    const expectNeverBackwards = statusWatcher(ecs, cluster, [traps, ignores]);
+    const expectNeverBackwards = statusWatcher(ecs, cluster, () => [traps, ignores]);
     await waitForStatus(ecs, cluster, [traps, ignores], 'RUNNING');
     const [trapsBefore] = await rig.containersOf(traps);
     const [ignoresBefore] = await rig.containersOf(ignores);

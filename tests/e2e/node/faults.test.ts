@@ -27,6 +27,7 @@ import { mintJoinToken } from '../../../worker/core/join-tokens/join-tokens';
 import { type AgentProcess, spawnAgent } from '../../helpers/agent-process';
 import { ecsClientFor, startTestControlPlane, type TestControlPlane } from '../../helpers/control-plane';
 import { containersOfTask, removeTaskContainers, TEST_IMAGE } from '../../helpers/docker';
+import { describeAll, instanceVersion, statusWatcher } from '../../helpers/ecs-queries';
 import { freePort, spawnServer } from '../../helpers/server-process';
 import { waitFor } from '../../helpers/wait';
 
@@ -35,52 +36,6 @@ const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
 });
-
-async function describeAll(ecs: ECSClient, cluster: string, arns: string[]): Promise<Task[]> {
-  const out = await ecs.send(new DescribeTasksCommand({ cluster, tasks: arns }));
-  return arns.map((arn) => out.tasks!.find((t) => t.taskArn === arn)!);
-}
-
-async function instanceVersion(ecs: ECSClient, cluster: string): Promise<number> {
-  const list = await ecs.send(new ListContainerInstancesCommand({ cluster }));
-  if (!list.containerInstanceArns?.length) return 0;
-  const out = await ecs.send(
-    new DescribeContainerInstancesCommand({ cluster, containerInstances: list.containerInstanceArns }),
-  );
-  return out.containerInstances![0].version!;
-}
-
-/** Watches tasks and records every status seen, to check that none ever moves backwards. */
-function statusWatcher(ecs: ECSClient, cluster: string, arns: () => string[]) {
-  const history = new Map<string, string[]>();
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      const current = arns();
-      if (current.length) {
-        for (const task of await describeAll(ecs, cluster, current).catch(() => [])) {
-          if (!task) continue;
-          const seen = history.get(task.taskArn!) ?? [];
-          if (seen.at(-1) !== task.lastStatus) seen.push(task.lastStatus!);
-          history.set(task.taskArn!, seen);
-        }
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await loop;
-      for (const [arn, seen] of history) {
-        const ranks = seen.map((s) => TASK_STATUSES.indexOf(s as (typeof TASK_STATUSES)[number]));
-        expect(ranks, `status history of ${arn}: ${seen.join(' -> ')}`).toEqual(
-          [...ranks].sort((a, b) => a - b),
-        );
-      }
-    },
-  };
-}
 
 async function startPlaneWithCluster(cluster: string, config = {}): Promise<TestControlPlane> {
   const test = await startTestControlPlane({ config });
@@ -129,7 +84,7 @@ describe('faults', () => {
       exiting.push({ arn: out.tasks![0].taskArn!, code: 10 + i });
     }
     cleanups.push(() => removeTaskContainers([...longArns, ...exiting.map((e) => e.arn)]));
-    const watcher = statusWatcher(ecs, cluster, () => [...longArns, ...exiting.map((e) => e.arn)]);
+    const stopWatching = statusWatcher(ecs, cluster, () => [...longArns, ...exiting.map((e) => e.arn)]);
 
     const running = await waitFor('the long tasks to run', async () => {
       const tasks = await describeAll(ecs, cluster, longArns);
@@ -172,7 +127,7 @@ describe('faults', () => {
       expect(await containersOfTask(arn)).toHaveLength(1);
     }
     for (const arn of longArns) expect((await containersOfTask(arn))[0].State).toBe('running');
-    await watcher.stop();
+    await stopWatching();
     rmSync(stateDir, { recursive: true, force: true });
   }, 180_000);
 

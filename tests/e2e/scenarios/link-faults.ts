@@ -18,26 +18,12 @@ import {
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnAgent } from '../../helpers/agent-process';
 import { containersOfTask, removeTaskContainers, TEST_IMAGE } from '../../helpers/docker';
+import { describeAll, instanceVersion } from '../../helpers/ecs-queries';
 import type { RuntimeHarness } from '../../helpers/runtimes';
 import { startTcpProxy } from '../../helpers/tcp-proxy';
 import { waitFor } from '../../helpers/wait';
 
 const heartbeatIntervalMs = 500;
-
-async function describeAll(ecs: ECSClient, cluster: string, arns: string[]): Promise<Task[]> {
-  const out = await ecs.send(new DescribeTasksCommand({ cluster, tasks: arns }));
-  return arns.map((arn) => out.tasks!.find((t) => t.taskArn === arn)!);
-}
-
-/** Bumped by every hello, so it tells when the agent has reconnected. */
-async function instanceVersion(ecs: ECSClient, cluster: string): Promise<number> {
-  const list = await ecs.send(new ListContainerInstancesCommand({ cluster }));
-  if (!list.containerInstanceArns?.length) return 0;
-  const out = await ecs.send(
-    new DescribeContainerInstancesCommand({ cluster, containerInstances: list.containerInstanceArns }),
-  );
-  return out.containerInstances![0].version!;
-}
 
 export function defineLinkFaultScenarios(harness: RuntimeHarness) {
   describe(`link faults on the ${harness.name} runtime`, () => {
