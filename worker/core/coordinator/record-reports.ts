@@ -3,11 +3,11 @@
  * gathered and written together in one database batch (group commit): at scale most frames are
  * reports, and one fsync per batch instead of per report is what keeps up with thousands of hosts.
  */
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { type TaskRow, tasks } from '../../../db/schema';
 import type { ObservedTask } from '../../../protocol/agent-protocol';
 import type { CoreDeps } from '../deps';
-import { taskEventInsert } from '../events/task-events';
+import { taskEventsInsert } from '../events/task-events';
 import { taskStateColumns, taskStateOf } from '../tasks/task-record';
 import { applyReport } from '../tasks/transitions';
 import type { ClusterView } from './cluster-view';
@@ -20,26 +20,70 @@ export interface PendingReport {
   task: ObservedTask;
 }
 
-/** Applies reports in arrival order and writes every change in one batch. Returns the rows that changed. */
+/** The task columns an agent report can change; everything else about a task is fixed at RunTask. */
+const REPORTED_COLUMNS = [
+  'lastStatus',
+  'desiredStatus',
+  'generation',
+  'reportSeq',
+  'version',
+  'containersJson',
+  'stopCode',
+  'stoppedReason',
+  'startedAtMs',
+  'pullStartedAtMs',
+  'pullStoppedAtMs',
+  'stoppingAtMs',
+  'stoppedAtMs',
+  'executionStoppedAtMs',
+] as const satisfies readonly (keyof TaskRow)[];
+
+/** Rows per statement: well under SQLite's bound-variable limit at ~30 columns a row. */
+const ROWS_PER_STATEMENT = 200;
+
+/**
+ * Applies reports in arrival order and writes every change in one batch: the changed tasks as a
+ * few multi-row upserts and their events as a few multi-row inserts, rather than two statements
+ * per report. Returns how many events were written.
+ */
 export async function recordReports(deps: CoreDeps, view: ClusterView, reports: PendingReport[]) {
-  const writes = [];
-  let events = 0;
+  const changed = new Map<string, TaskRow>();
+  const evented: TaskRow[] = [];
   for (const report of reports) {
     const row = view.taskRows.get(report.task.taskArn) ?? (await loadTask(deps, report.task.taskArn));
     if (!row || row.containerInstanceArn !== report.instanceArn) continue;
     const next = applyReport(taskStateOf(row), report.task, report.seq ?? row.reportSeq + 1, deps.now());
     if (!next) continue;
     const updated: TaskRow = { ...row, ...taskStateColumns(next) };
-    writes.push(deps.db.update(tasks).set(taskStateColumns(next)).where(eq(tasks.arn, row.arn)));
-    if (next.version !== row.version) {
-      writes.push(taskEventInsert(deps, updated));
-      events++;
-    }
+    changed.set(updated.arn, updated);
+    if (next.version !== row.version) evented.push(updated);
     // The view holds the newest row, so the next report on this task in the same batch builds on it.
     view.trackTask(updated);
   }
+  const rows = [...changed.values()];
+  const writes = [];
+  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+    writes.push(
+      deps.db
+        .insert(tasks)
+        .values(rows.slice(i, i + ROWS_PER_STATEMENT))
+        .onConflictDoUpdate({ target: tasks.arn, set: excludedColumns(REPORTED_COLUMNS) }),
+    );
+  }
+  for (let i = 0; i < evented.length; i += ROWS_PER_STATEMENT) {
+    writes.push(taskEventsInsert(deps, evented.slice(i, i + ROWS_PER_STATEMENT)));
+  }
   if (writes.length > 0) await deps.db.batch(writes as [(typeof writes)[number], ...typeof writes]);
-  return { events };
+  return { events: evented.length };
+}
+
+/** `SET col = excluded.col` for each column: an upsert that overwrites only what a report changes. */
+function excludedColumns(columns: readonly (keyof TaskRow)[]) {
+  return Object.fromEntries(columns.map((key) => [key, sql.raw(`excluded.${getColumnName(key)}`)]));
+}
+
+function getColumnName(key: keyof TaskRow): string {
+  return tasks[key].name;
 }
 
 async function loadTask(deps: CoreDeps, taskArn: string): Promise<TaskRow | undefined> {

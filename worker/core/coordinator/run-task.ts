@@ -7,7 +7,7 @@ import { runTaskRequests, type TaskRow, tasks } from '../../../db/schema';
 import { containerArn, containerInstanceArn, resourceIdOf, taskArn } from '../arn';
 import type { CoreDeps } from '../deps';
 import { EcsError, invalidParameter } from '../errors';
-import { taskEventInsert } from '../events/task-events';
+import { taskEventsInsert } from '../events/task-events';
 import {
   type PlacementConstraint,
   type PlacementStrategy,
@@ -227,7 +227,7 @@ export async function planAndWriteRunTask(
   );
   const writes = [];
   if (rows.length > 0) writes.push(deps.db.insert(tasks).values(rows));
-  for (const row of rows) writes.push(taskEventInsert(deps, row));
+  if (rows.length > 0) writes.push(taskEventsInsert(deps, rows));
   if (input.clientToken && token) {
     writes.push(
       deps.db.insert(runTaskRequests).values({
@@ -285,10 +285,7 @@ export async function planAndWriteStartTask(
     rows.push(row);
   }
   if (rows.length > 0) {
-    await deps.db.batch([
-      deps.db.insert(tasks).values(rows),
-      ...rows.map((row) => taskEventInsert(deps, row)),
-    ]);
+    await deps.db.batch([deps.db.insert(tasks).values(rows), taskEventsInsert(deps, rows)]);
   }
   return { rows, failures };
 }

@@ -38,17 +38,23 @@ export function taskStateChangeEvent(deps: CoreDeps, row: TaskRow, eventId: stri
   };
 }
 
-/** The insert that records a task's change; the caller batches it with the change itself. */
-export function taskEventInsert(deps: CoreDeps, row: TaskRow) {
-  const event = taskStateChangeEvent(deps, row, deps.newId());
-  return deps.db.insert(taskEvents).values({
+/** The row that records a task's change; the caller writes it in the same batch as the change itself. */
+function taskEventRow(deps: CoreDeps, row: TaskRow) {
+  return {
     clusterArn: row.clusterArn,
     taskArn: row.arn,
     taskVersion: row.version,
     createdAtMs: deps.now(),
-    eventJson: JSON.stringify(event),
-  });
+    eventJson: JSON.stringify(taskStateChangeEvent(deps, row, deps.newId())),
+  };
 }
+
+/** One multi-row INSERT for the events of several changed tasks (one statement, not one per task). */
+export function taskEventsInsert(deps: CoreDeps, rows: TaskRow[]) {
+  return deps.db.insert(taskEvents).values(rows.map((row) => taskEventRow(deps, row)));
+}
+
+export const taskEventInsert = (deps: CoreDeps, row: TaskRow) => taskEventsInsert(deps, [row]);
 
 export interface StoredTaskEvent {
   id: number;
