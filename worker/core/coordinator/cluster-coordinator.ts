@@ -5,7 +5,13 @@
  * same class runs inside the cluster's Durable Object.
  */
 import { and, eq, inArray, ne, or } from 'drizzle-orm';
-import { type ContainerInstanceRow, containerInstances, type TaskRow, tasks } from '../../../db/schema';
+import {
+  type ClusterRow,
+  type ContainerInstanceRow,
+  containerInstances,
+  type TaskRow,
+  tasks,
+} from '../../../db/schema';
 import {
   type AgentFrame,
   CLOSE_CODES,
@@ -165,21 +171,25 @@ export class ClusterCoordinator {
     });
   }
 
+  /** A write that needs the cluster (still ACTIVE, else ClusterNotFoundException) and its view. */
+  private writeWithView<T>(job: (cluster: ClusterRow, view: ClusterView) => Promise<T>): Promise<T> {
+    return this.write(async () => {
+      const cluster = await this.cluster();
+      return job(cluster, await this.loadedView(cluster.arn));
+    });
+  }
+
   // ---- API calls ----
 
   runTask(input: RunTaskInput) {
-    return this.write(async () => {
-      const cluster = await this.cluster();
-      const view = await this.loadedView(cluster.arn);
+    return this.writeWithView(async (cluster, view) => {
       const plan = await planAndWriteRunTask(this.deps, cluster, view, input, this.random);
       return this.dispatchPlan(view, plan);
     });
   }
 
   startTask(input: StartTaskInput) {
-    return this.write(async () => {
-      const cluster = await this.cluster();
-      const view = await this.loadedView(cluster.arn);
+    return this.writeWithView(async (cluster, view) => {
       const plan = await planAndWriteStartTask(this.deps, cluster, view, input, this.random);
       return this.dispatchPlan(view, plan);
     });
@@ -229,9 +239,7 @@ export class ClusterCoordinator {
   }
 
   deregisterContainerInstance(input: { cluster?: string; containerInstance: string; force?: boolean }) {
-    return this.write(async () => {
-      const cluster = await this.cluster();
-      const view = await this.loadedView(cluster.arn);
+    return this.writeWithView(async (cluster, view) => {
       const arn = instanceArnOf(this.deps, cluster.name, input.containerInstance);
       const instance = view.instances.get(arn);
       if (!instance)
@@ -278,29 +286,15 @@ export class ClusterCoordinator {
   }
 
   putAttributes(input: { cluster?: string; attributes: AttributeInput[] }) {
-    return this.write(async () => {
-      const cluster = await this.cluster();
-      return changeAttributes(
-        this.deps,
-        cluster,
-        await this.loadedView(cluster.arn),
-        input.attributes,
-        'put',
-      );
-    });
+    return this.writeWithView((cluster, view) =>
+      changeAttributes(this.deps, cluster, view, input.attributes, 'put'),
+    );
   }
 
   deleteAttributes(input: { cluster?: string; attributes: AttributeInput[] }) {
-    return this.write(async () => {
-      const cluster = await this.cluster();
-      return changeAttributes(
-        this.deps,
-        cluster,
-        await this.loadedView(cluster.arn),
-        input.attributes,
-        'delete',
-      );
-    });
+    return this.writeWithView((cluster, view) =>
+      changeAttributes(this.deps, cluster, view, input.attributes, 'delete'),
+    );
   }
 
   stopTask(input: StopTaskInput) {
@@ -430,11 +424,13 @@ export class ClusterCoordinator {
 
   private readonly reports = new ReportBatcher(
     (flush) => this.write(flush),
-    async (batch) => {
-      const cluster = await this.cluster();
-      await this.recordBatch(await this.loadedView(cluster.arn), batch);
-    },
+    (batch) => this.recordBatchNow(batch),
   );
+
+  private async recordBatchNow(batch: PendingReport[]) {
+    const cluster = await this.cluster();
+    await this.recordBatch(await this.loadedView(cluster.arn), batch);
+  }
 
   private async recordBatch(view: ClusterView, batch: PendingReport[]) {
     const { events } = await recordReports(this.deps, view, batch);
