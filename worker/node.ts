@@ -113,6 +113,9 @@ class InProcessCoordinators implements CoordinatorDirectory {
   }
 }
 
+/** A socket silent for this many heartbeat intervals is dead (the agent's own deadline is the same). */
+const SILENT_INTERVALS_BEFORE_CUT = 3;
+
 let nextLinkNumber = 0;
 
 function linkFor(socket: WebSocket): AgentLink {
@@ -168,26 +171,35 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     );
   }
 
+  // Liveness of agent sockets: agents ping every interval, so any frame proves a link alive. One
+  // sweep over all sockets (not a timer each) probes a link that went quiet with a transport ping
+  // and cuts one silent for SILENT_INTERVALS_BEFORE_CUT intervals; the coordinator sees a close.
+  const heartbeatIntervalMs = deps.config.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS;
+  const lastHeardAtMs = new Map<WebSocket, number>();
+  const livenessSweep = setInterval(() => {
+    const nowMs = Date.now();
+    for (const [ws, heardAtMs] of lastHeardAtMs) {
+      const silentMs = nowMs - heardAtMs;
+      if (silentMs > SILENT_INTERVALS_BEFORE_CUT * heartbeatIntervalMs) ws.terminate();
+      else if (silentMs > heartbeatIntervalMs) ws.ping();
+    }
+  }, heartbeatIntervalMs);
+  livenessSweep.unref();
+
   function attachAgent(ws: WebSocket, coordinator: ClusterCoordinator) {
     const link = linkFor(ws);
-    // Transport-level liveness: a peer that stops answering pings is cut, which the coordinator sees as a close.
-    let alive = true;
-    ws.on('pong', () => {
-      alive = true;
-    });
-    const liveness = setInterval(() => {
-      if (!alive) return ws.terminate();
-      alive = false;
-      ws.ping();
-    }, deps.config.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS);
+    const heard = () => lastHeardAtMs.set(ws, Date.now());
+    heard();
+    ws.on('pong', heard);
     ws.on('message', (data, isBinary) => {
+      heard();
       const raw = isBinary ? new Uint8Array(data as Buffer) : data.toString();
       onAgentSocketMessage(coordinator, link, raw, log).catch((error) => {
         log(`agent frame failed on ${link.id}: ${String(error)}`);
       });
     });
     ws.on('close', () => {
-      clearInterval(liveness);
+      lastHeardAtMs.delete(ws);
       coordinator
         .agentClosed(link)
         .catch((error) => log(`agent close failed on ${link.id}: ${String(error)}`));
@@ -213,6 +225,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     deps,
     close: async () => {
       coordinators.stop();
+      clearInterval(livenessSweep);
       for (const client of agentSockets.clients) client.terminate();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       database.close();
