@@ -3,6 +3,8 @@
  * a table, and writes bench/results/<scenario>.json.
  */
 import { runApiBenchmark } from './scenarios/api';
+import { runFaninBenchmark } from './scenarios/fanin';
+import { runHollowBenchmark } from './scenarios/hollow';
 import { runLaunchBenchmark } from './scenarios/launch';
 import { runPlacementBenchmark } from './scenarios/placement';
 import { runRuntimesBenchmark } from './scenarios/runtimes';
@@ -14,6 +16,8 @@ export const SCENARIOS: Record<string, Scenario> = {
   runtimes: runRuntimesBenchmark,
   placement: runPlacementBenchmark,
   api: runApiBenchmark,
+  hollow: runHollowBenchmark,
+  fanin: runFaninBenchmark,
 };
 
 async function main(argv: string[]) {
