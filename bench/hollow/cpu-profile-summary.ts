@@ -3,7 +3,8 @@
  * and per place (a dependency, a project folder, or V8's own buckets such as GC and idle).
  * Usage on its own: tsx bench/hollow/cpu-profile-summary.ts <file.cpuprofile> [top]
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 interface ProfileNode {
   id: number;
@@ -151,6 +152,18 @@ export function summarizeCpuProfile(file: string, options: SummaryOptions = {}):
     byFunction: top(byFunction, totalMs, count),
     inclusive: top(inclusive, totalMs, paths.length),
   };
+}
+
+/**
+ * The main thread's profile in a --cpu-prof-dir (the first, if several processes wrote there):
+ * files are named CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile, and thread 0 is the main one.
+ */
+export function mainThreadProfileIn(dir: string): string | undefined {
+  if (!existsSync(dir)) return undefined;
+  const file = readdirSync(dir)
+    .filter((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f))
+    .sort()[0];
+  return file && join(dir, file);
 }
 
 export function printProfileSummary(title: string, summary: ProfileSummary): void {

@@ -11,7 +11,7 @@
  * The hosts keep their state files in memory (/dev/shm): on real hosts every agent has its own
  * disk, and a thousand agents fsyncing one shared disk would measure that disk, not Berth.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { booleanFlag, inMemoryTmpdir, numberFlag, runningAll } from '../hollow/cli-options';
 import { ecsCallOk, mintToken, spawnControlPlane } from '../hollow/control-plane-process';
@@ -19,6 +19,7 @@ import {
   AGENT_PATHS,
   CONTROL_PLANE_PATHS,
   type MonotonicWindow,
+  mainThreadProfileIn,
   monotonicNowUs,
   printProfileSummary,
   summarizeCpuProfile,
@@ -62,13 +63,13 @@ function waitWithStallCheck(counter: RunningCounter, count: number): Promise<voi
   });
 }
 
-/** Prints and returns where one profiled process spent the run (the first profile in `dir`). */
+/** Prints and returns where one profiled process spent the run (its main thread). */
 function profileOf(dir: string, title: string, window: MonotonicWindow, paths: string[]) {
-  const file = existsSync(dir) ? readdirSync(dir).find((f) => f.endsWith('.cpuprofile')) : undefined;
+  const file = mainThreadProfileIn(dir);
   if (!file) return undefined;
-  const summary = summarizeCpuProfile(join(dir, file), { window, paths });
+  const summary = summarizeCpuProfile(file, { window, paths });
   printProfileSummary(`${title} CPU profile, first RunTask to last RUNNING`, summary);
-  return { file: join(dir, file), ...summary };
+  return { file, ...summary };
 }
 
 export async function runHollowBenchmark() {
