@@ -9,11 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { containerInstances, type TaskRow, tasks } from '../../db/schema';
-import { containerInstanceArn, taskArn } from '../../worker/core/arn';
+import { taskArn } from '../../worker/core/arn';
 import { createCluster } from '../../worker/core/clusters/clusters';
 import { randomHexId } from '../../worker/core/deps';
 import { startControlPlane } from '../../worker/node';
 import { fmt, printTable, stats, writeResult } from '../report';
+import { insertSyntheticInstances } from '../synthetic-instances';
 
 const TASKS = 10_000;
 const RATE_PER_SECOND = 500;
@@ -23,21 +24,10 @@ async function seed(plane: Awaited<ReturnType<typeof startControlPlane>>) {
   const deps = plane.deps;
   const cluster = await createCluster(deps, { clusterName: 'bench' });
   const now = Date.now();
-  const instances = Array.from({ length: 100 }, (_, i) => ({
-    arn: containerInstanceArn(deps.config, 'bench', `i${i}`),
-    clusterArn: cluster.arn,
-    instanceId: `i${i}`,
-    hostname: `host-${i}`,
-    status: 'ACTIVE' as const,
-    agentConnected: true,
-    agentVersion: '0.1.0',
-    dockerVersion: '20.10',
-    registeredCpu: 100_000,
-    registeredMemoryMiB: 1_000_000,
-    registeredAtMs: now,
-    lastSeenAtMs: now,
-  }));
-  await deps.db.insert(containerInstances).values(instances);
+  const instanceArns = await insertSyntheticInstances(deps, cluster, 100, {
+    cpu: 100_000,
+    memoryMiB: 1_000_000,
+  });
   const arns: string[] = [];
   const rows: TaskRow[] = [];
   for (let i = 0; i < TASKS; i++) {
@@ -47,7 +37,7 @@ async function seed(plane: Awaited<ReturnType<typeof startControlPlane>>) {
     rows.push({
       arn,
       clusterArn: cluster.arn,
-      containerInstanceArn: instances[i % 100].arn,
+      containerInstanceArn: instanceArns[i % 100],
       taskDefinitionArn: 'arn:aws:ecs:us-east-1:000000000000:task-definition/bench:1',
       family: 'bench',
       revision: 1,

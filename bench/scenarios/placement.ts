@@ -7,8 +7,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '../../db/node-database';
-import { containerInstances } from '../../db/schema';
-import { containerInstanceArn } from '../../worker/core/arn';
 import { createCluster } from '../../worker/core/clusters/clusters';
 import { InMemoryAgentLinks } from '../../worker/core/coordinator/agent-links';
 import { ClusterCoordinator } from '../../worker/core/coordinator/cluster-coordinator';
@@ -18,6 +16,7 @@ import { placeTasks } from '../../worker/core/placement';
 import { registerTaskDefinition } from '../../worker/core/task-definitions/task-definitions';
 import { DEFAULT_CONFIG } from '../../worker/node';
 import { fmt, printTable, stats, writeResult } from '../report';
+import { insertSyntheticInstances } from '../synthetic-instances';
 
 const INSTANCES = 1000;
 const ZONES = ['a', 'b', 'c'];
@@ -76,27 +75,14 @@ async function withDatabaseWrite(durationMs: number) {
   const deps = { db: database.db, config: DEFAULT_CONFIG, now: Date.now, newId: randomHexId };
   try {
     const cluster = await createCluster(deps, { clusterName: 'bench' });
-    const now = Date.now();
-    const rows = Array.from({ length: INSTANCES }, (_, i) => ({
-      arn: containerInstanceArn(DEFAULT_CONFIG, 'bench', `i${i}`),
-      clusterArn: cluster.arn,
-      instanceId: `i${i}`,
-      hostname: `host-${i}`,
-      status: 'ACTIVE' as const,
-      agentConnected: true,
-      agentVersion: '0.1.0',
-      dockerVersion: '20.10',
-      registeredCpu: 1_000_000,
-      registeredMemoryMiB: 10_000_000,
-      attributesJson: JSON.stringify([
+    await insertSyntheticInstances(deps, cluster, INSTANCES, {
+      cpu: 1_000_000,
+      memoryMiB: 10_000_000,
+      attributes: (i) => [
         { name: 'zone', value: ZONES[i % 3] },
         { name: 'ecs.os-type', value: 'linux' },
-      ]),
-      registeredAtMs: now,
-      lastSeenAtMs: now,
-    }));
-    for (let i = 0; i < rows.length; i += 100)
-      await database.db.insert(containerInstances).values(rows.slice(i, i + 100));
+      ],
+    });
     await registerTaskDefinition(deps, {
       family: 'bench',
       containerDefinitions: [{ name: 'main', image: 'busybox', memory: 8, cpu: 1 }],
