@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { containerInstances, type TaskRow, tasks } from '../../db/schema';
+import { type TaskRow, tasks } from '../../db/schema';
 import { taskArn } from '../../worker/core/arn';
 import { createCluster } from '../../worker/core/clusters/clusters';
 import { randomHexId } from '../../worker/core/deps';

@@ -13,8 +13,6 @@ import { join } from 'node:path';
 import {
   CreateClusterCommand,
   DescribeContainerInstancesCommand,
-  DescribeTasksCommand,
-  type ECSClient,
   ListContainerInstancesCommand,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
@@ -22,7 +20,7 @@ import {
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CrashPoint } from '../../../agent/fault-injection';
 import type { AgentState } from '../../../agent/state/state-file';
-import { type AgentFrame, TASK_STATUSES, type TaskStatus } from '../../../protocol/agent-protocol';
+import type { AgentFrame, TaskStatus } from '../../../protocol/agent-protocol';
 import { mintJoinToken } from '../../../worker/core/join-tokens/join-tokens';
 import { spawnAgent } from '../../helpers/agent-process';
 import { startTestControlPlane } from '../../helpers/control-plane';

@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import {
   CreateClusterCommand,
   DescribeContainerInstancesCommand,
-  DescribeTasksCommand,
   type ECSClient,
   ListContainerInstancesCommand,
   RegisterTaskDefinitionCommand,
@@ -21,7 +20,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import type Docker from 'dockerode';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CONTAINER_LABELS, TASK_STATUSES } from '../../../protocol/agent-protocol';
+import { CONTAINER_LABELS } from '../../../protocol/agent-protocol';
 import { mintJoinToken } from '../../../worker/core/join-tokens/join-tokens';
 import { type AgentProcess, spawnAgent } from '../../helpers/agent-process';
 import { startTestControlPlane } from '../../helpers/control-plane';

@@ -12,17 +12,12 @@ import { join } from 'node:path';
 import {
   CreateClusterCommand,
   DescribeContainerInstancesCommand,
-  DescribeTasksCommand,
-  type ECSClient,
   ListContainerInstancesCommand,
   ListTasksCommand,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
-  StopTaskCommand,
-  type Task,
 } from '@aws-sdk/client-ecs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TASK_STATUSES } from '../../../protocol/agent-protocol';
 import { mintJoinToken } from '../../../worker/core/join-tokens/join-tokens';
 import { type AgentProcess, spawnAgent } from '../../helpers/agent-process';
 import { ecsClientFor, startTestControlPlane, type TestControlPlane } from '../../helpers/control-plane';

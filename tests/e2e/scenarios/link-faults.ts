@@ -6,14 +6,9 @@
  */
 import {
   CreateClusterCommand,
-  DescribeContainerInstancesCommand,
-  DescribeTasksCommand,
-  type ECSClient,
-  ListContainerInstancesCommand,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
   StopTaskCommand,
-  type Task,
 } from '@aws-sdk/client-ecs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnAgent } from '../../helpers/agent-process';

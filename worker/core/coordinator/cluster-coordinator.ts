@@ -4,7 +4,7 @@
  * call, an agent frame, and (later) a timer. On Node it is an in-process object; on Workers the
  * same class runs inside the cluster's Durable Object.
  */
-import { and, eq, inArray, ne, or } from 'drizzle-orm';
+import { and, eq, ne, or } from 'drizzle-orm';
 import {
   type ClusterRow,
   type ContainerInstanceRow,
@@ -33,7 +33,7 @@ import {
   taskStateOf,
   toEcsTask,
 } from '../tasks/task-record';
-import { applyReport, requestStop, stopWithoutAgent } from '../tasks/transitions';
+import { requestStop, stopWithoutAgent } from '../tasks/transitions';
 import type { AgentLink, AgentLinks } from './agent-links';
 import { ClusterView } from './cluster-view';
 import {
