@@ -17,15 +17,11 @@ import { clusterNameOf, requireCluster } from './core/clusters/clusters';
 import { type AgentLink, InMemoryAgentLinks } from './core/coordinator/agent-links';
 import { onAgentSocketMessage } from './core/coordinator/agent-socket';
 import { ClusterCoordinator, HEARTBEAT_INTERVAL_MS } from './core/coordinator/cluster-coordinator';
-import { type BerthConfig, type CoreDeps, randomHexId } from './core/deps';
+import { type BerthConfig, type CoreDeps, DEFAULT_BERTH_CONFIG, randomHexId } from './core/deps';
 import { EcsError } from './core/errors';
 import { isValidJoinToken } from './core/join-tokens/join-tokens';
 
-export const DEFAULT_CONFIG: BerthConfig = {
-  region: 'us-east-1',
-  accountId: '000000000000',
-  agentDisconnectGraceMs: 30_000,
-};
+export const DEFAULT_CONFIG: BerthConfig = DEFAULT_BERTH_CONFIG;
 
 /** Settings read from the environment by the Node entry only (the core never reads process.env). */
 export function configFromEnv(env: NodeJS.ProcessEnv): Partial<BerthConfig> {

@@ -11,6 +11,13 @@ export interface BerthConfig extends ArnScope {
   heartbeatIntervalMs?: number;
 }
 
+/** Defaults shared by both entries, so ARNs and timings are identical on Node and on Workers. */
+export const DEFAULT_BERTH_CONFIG: BerthConfig = {
+  region: 'us-east-1',
+  accountId: '000000000000',
+  agentDisconnectGraceMs: 30_000,
+};
+
 /** Everything domain code needs from its host, injected so both runtimes and unit tests can supply their own. */
 export interface CoreDeps {
   db: Db;

@@ -6,7 +6,7 @@
 import { createClient } from '@libsql/client/web';
 import { drizzle } from 'drizzle-orm/libsql/web';
 import * as schema from '../../db/schema';
-import { type BerthConfig, type CoreDeps, randomHexId } from '../core/deps';
+import { type BerthConfig, type CoreDeps, DEFAULT_BERTH_CONFIG, randomHexId } from '../core/deps';
 
 /** The Worker's vars and secrets (see wrangler.toml). */
 export interface WorkersVars {
@@ -21,18 +21,15 @@ export interface WorkersVars {
   BERTH_HEARTBEAT_INTERVAL_MS?: string;
 }
 
-/** The same defaults as the Node entry, so ARNs are identical on both runtimes. */
-const DEFAULT_REGION = 'us-east-1';
-const DEFAULT_ACCOUNT_ID = '000000000000';
-const AGENT_DISCONNECT_GRACE_MS = 30_000;
-
 export function configFromVars(vars: WorkersVars): BerthConfig {
-  const region = vars.BERTH_REGION || DEFAULT_REGION;
-  const accountId = vars.BERTH_ACCOUNT_ID || DEFAULT_ACCOUNT_ID;
+  const region = vars.BERTH_REGION || DEFAULT_BERTH_CONFIG.region;
+  const accountId = vars.BERTH_ACCOUNT_ID || DEFAULT_BERTH_CONFIG.accountId;
   if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region))
     throw new Error(`BERTH_REGION: '${region}' is not a region name`);
   if (!/^\d{12}$/.test(accountId)) throw new Error(`BERTH_ACCOUNT_ID: '${accountId}' is not 12 digits`);
-  const agentDisconnectGraceMs = Number(vars.BERTH_AGENT_GRACE_MS || AGENT_DISCONNECT_GRACE_MS);
+  const agentDisconnectGraceMs = Number(
+    vars.BERTH_AGENT_GRACE_MS || DEFAULT_BERTH_CONFIG.agentDisconnectGraceMs,
+  );
   if (!Number.isInteger(agentDisconnectGraceMs) || agentDisconnectGraceMs < 0) {
     throw new Error(
       `BERTH_AGENT_GRACE_MS: '${vars.BERTH_AGENT_GRACE_MS}' is not a whole number of milliseconds`,
