@@ -53,7 +53,16 @@ export const containerInstances = sqliteTable(
     attributesJson: text('attributes_json').notNull().default('[]'),
     /** Attributes set through PutAttributes: kept across reconnects. */
     customAttributesJson: text('custom_attributes_json').notNull().default('[]'),
+    /** Host ports no task may take (ECS's reserved ports plus the agent's own list), as a JSON array. */
+    reservedPortsJson: text('reserved_ports_json').notNull().default('[22,2375,2376,51678,51679]'),
     tagsJson: text('tags_json').notNull().default('[]'),
+    /**
+     * SHA-256 of the instance's own credential, issued at registration and proven on every later
+     * connect. Null for an instance registered before credentials existed: it can never be resumed.
+     */
+    credentialSha256: text('credential_sha256'),
+    /** The join token that registered this instance (hashed): registrations per token are rate-limited. */
+    registeredByTokenSha256: text('registered_by_token_sha256'),
     registeredAtMs: integer('registered_at_ms').notNull(),
     lastSeenAtMs: integer('last_seen_at_ms').notNull(),
     version: integer('version').notNull().default(1),
@@ -61,6 +70,7 @@ export const containerInstances = sqliteTable(
   (t) => [
     index('container_instances_cluster').on(t.clusterArn, t.registeredAtMs),
     uniqueIndex('container_instances_instance_id').on(t.clusterArn, t.instanceId),
+    index('container_instances_registered_by').on(t.registeredByTokenSha256, t.registeredAtMs),
   ],
 );
 

@@ -29,7 +29,25 @@ export const CLOSE_CODES = {
   replacedByNewConnection: 4009,
   deregistered: 4010,
   heartbeatTimeout: 4008,
+  /** The connection sent more frames than its budget allows (see FRAME_BUDGET). */
+  tooManyFrames: 4029,
+  /** The join token registered too many instances in a short time; the agent retries later. */
+  registrationRateLimited: 4030,
 } as const;
+
+/**
+ * How much work one agent connection may cause: a token bucket of frames, refilled at
+ * `perSecond` up to `burst`. A real agent sends a few frames a second (reports, pings) and a hello
+ * snapshot; a connection that exceeds the bucket is closed with `tooManyFrames`, so one host can't
+ * slow down the control plane for every other cluster.
+ */
+export const FRAME_BUDGET = { perSecond: 200, burst: 2_000 } as const;
+
+/**
+ * Host ports ECS reserves on every container instance (SSH, the Docker daemon, the ECS agent's
+ * introspection and credentials endpoints). The agent's `--reserved-ports` replaces the list.
+ */
+export const DEFAULT_RESERVED_PORTS: readonly number[] = [22, 2375, 2376, 51678, 51679];
 
 export const TASK_STATUSES = [
   'PROVISIONING',
@@ -146,11 +164,16 @@ export const agentFrameSchema = z.discriminatedUnion('type', [
     type: z.literal('hello'),
     protocolVersion: z.number().int(),
     agentVersion: z.string(),
-    /** The id the control plane gave this host on its first connection (kept in the agent's state file). */
+    /**
+     * The id the control plane gave this host, kept in the agent's state file. Informational: who the
+     * agent is was proven by the credential it connected with; a join-token connection is always a new instance.
+     */
     instanceId: z.string().optional(),
     hostname: z.string(),
     resources: z.object({ cpu: z.number().int().nonnegative(), memoryMiB: z.number().int().nonnegative() }),
     attributes: z.array(nameValueSchema),
+    /** Host ports no task may be given; DEFAULT_RESERVED_PORTS when absent. */
+    reservedPorts: z.array(z.number().int().min(1).max(65535)).max(1_000).optional(),
     dockerVersion: z.string(),
     tasks: z.array(observedTaskSchema),
   }),
@@ -174,6 +197,11 @@ export const controlFrameSchema = z.discriminatedUnion('type', [
     instanceId: z.string(),
     heartbeatIntervalMs: z.number().int().positive(),
     desiredTasks: z.array(desiredTaskSchema),
+    /**
+     * Sent once, when a join token registered a new instance: the instance's own secret. The agent
+     * keeps it in its state file and connects with it from then on; the control plane keeps only a hash.
+     */
+    instanceCredential: z.string().optional(),
   }),
   /** Start a task (or confirm it should keep running). */
   z.object({ type: z.literal('runTask'), messageId: z.string(), task: desiredTaskSchema }),
