@@ -11,6 +11,7 @@ import {
   parseTaskMemoryMiB,
   validateTaskDefinitionInput,
 } from '../../worker/core/task-definitions/validate';
+import { validatePortMappings } from '../../worker/core/task-definitions/validate-ports';
 
 const container = (overrides: Partial<ContainerDefinition> = {}): ContainerDefinition => ({
   name: 'web',
@@ -24,15 +25,18 @@ const taskDefinition = (
   containers: ContainerDefinition[] = [container()],
 ): RegisterTaskDefinitionInput => ({ family: 'web', containerDefinitions: containers, ...overrides });
 
-function rejection(input: RegisterTaskDefinitionInput): EcsError {
+function rejectionOf(validate: () => void): EcsError {
   try {
-    validateTaskDefinitionInput(input);
+    validate();
   } catch (error) {
     if (error instanceof EcsError) return error;
     throw error;
   }
   throw new Error('expected the task definition to be rejected');
 }
+
+const rejection = (input: RegisterTaskDefinitionInput): EcsError =>
+  rejectionOf(() => validateTaskDefinitionInput(input));
 
 function expectRejected(input: RegisterTaskDefinitionInput, errorName: EcsErrorName, ...fragments: string[]) {
   const error = rejection(input);
@@ -300,10 +304,19 @@ describe('validateTaskDefinitionInput', () => {
       );
     });
 
+    it('refuses host mode, which would share the host loopback and the control plane API on it', () => {
+      expectRejected(
+        taskDefinition({ networkMode: 'host' }),
+        'ClientException',
+        "networkMode: networkMode 'host' is not allowed",
+        'cluster policy',
+      );
+    });
+
     it('allows links only in bridge mode, to another container', () => {
       const linked = [container({ name: 'db' }), container({ links: ['db:database'] })];
       expectRejected(
-        taskDefinition({ networkMode: 'host' }, linked),
+        taskDefinition({ networkMode: 'none' }, linked),
         'ClientException',
         'containerDefinitions[1].links',
         'bridge',
@@ -319,10 +332,8 @@ describe('validateTaskDefinitionInput', () => {
   });
 
   describe('portMappings', () => {
-    const withPorts = (
-      portMappings: ContainerDefinition['portMappings'],
-      networkMode?: 'bridge' | 'host' | 'none',
-    ) => taskDefinition({ networkMode }, [container({ portMappings })]);
+    const withPorts = (portMappings: ContainerDefinition['portMappings'], networkMode?: 'bridge' | 'none') =>
+      taskDefinition({ networkMode }, [container({ portMappings })]);
 
     it('needs a containerPort between 1 and 65535', () => {
       expectRejected(
@@ -354,16 +365,21 @@ describe('validateTaskDefinitionInput', () => {
       expectRejected(input, 'InvalidParameterException', 'portMappings[0].protocol', 'tcp, udp');
     });
 
+    // Host mode is refused at registration until a cluster policy allows it; these are the port
+    // rules it will be held to then, checked on the port validator alone.
+    const hostModeRejection = (containers: ContainerDefinition[]): EcsError =>
+      rejectionOf(() => validatePortMappings(containers, 'host'));
+
     it('requires hostPort to equal containerPort, or be omitted, in host mode', () => {
-      expectRejected(
-        withPorts([{ containerPort: 80, hostPort: 8080 }], 'host'),
-        'ClientException',
-        'portMappings[0].hostPort',
-        'networkMode=host',
-      );
-      expect(() => validateTaskDefinitionInput(withPorts([{ containerPort: 80 }], 'host'))).not.toThrow();
+      const error = hostModeRejection([container({ portMappings: [{ containerPort: 80, hostPort: 8080 }] })]);
+      expect(error.errorName).toBe('ClientException');
+      expect(error.message).toContain('portMappings[0].hostPort');
+      expect(error.message).toContain('networkMode=host');
       expect(() =>
-        validateTaskDefinitionInput(withPorts([{ containerPort: 80, hostPort: 80 }], 'host')),
+        validatePortMappings([container({ portMappings: [{ containerPort: 80 }] })], 'host'),
+      ).not.toThrow();
+      expect(() =>
+        validatePortMappings([container({ portMappings: [{ containerPort: 80, hostPort: 80 }] })], 'host'),
       ).not.toThrow();
     });
 
@@ -401,11 +417,13 @@ describe('validateTaskDefinitionInput', () => {
     });
 
     it('counts container ports as host ports in host mode', () => {
-      const input = taskDefinition({ networkMode: 'host' }, [
+      const error = hostModeRejection([
         container({ name: 'a', portMappings: [{ containerPort: 80 }] }),
         container({ name: 'b', portMappings: [{ containerPort: 80, hostPort: 80 }] }),
       ]);
-      expectRejected(input, 'ClientException', 'containerDefinitions[1].portMappings[0]', '80/tcp');
+      expect(error.errorName).toBe('ClientException');
+      expect(error.message).toContain('containerDefinitions[1].portMappings[0]');
+      expect(error.message).toContain('80/tcp');
     });
   });
 

@@ -19,6 +19,32 @@ export interface PortMapping {
   name?: string;
 }
 
+/** Kernel capabilities to add to or drop from Docker's default set (`CAP_` prefix omitted). */
+export interface KernelCapabilities {
+  add?: string[];
+  drop?: string[];
+}
+
+export interface Device {
+  hostPath?: string;
+  containerPath?: string;
+  permissions?: string[];
+}
+
+/** Only the members that reach into the host are typed; the rest is stored as registered. */
+export interface LinuxParameters {
+  capabilities?: KernelCapabilities;
+  devices?: Device[];
+  [opaque: string]: unknown;
+}
+
+/** A task volume; `host.sourcePath` bind-mounts a host path, `host: {}` alone is a Docker volume. */
+export interface Volume {
+  name?: string;
+  host?: { sourcePath?: string };
+  [opaque: string]: unknown;
+}
+
 export interface ContainerDependency {
   containerName: string;
   condition: ContainerCondition;
@@ -43,6 +69,9 @@ export interface ContainerDefinition {
   links?: string[];
   hostname?: string;
   dockerLabels?: Record<string, string>;
+  privileged?: boolean;
+  linuxParameters?: LinuxParameters;
+  dockerSecurityOptions?: string[];
   [opaque: string]: unknown;
 }
 
@@ -58,7 +87,7 @@ export interface TaskDefinitionFields {
   taskRoleArn?: string;
   executionRoleArn?: string;
   networkMode?: NetworkMode;
-  volumes?: unknown[];
+  volumes?: Volume[];
   placementConstraints?: PlacementConstraintInput[];
   requiresCompatibilities?: string[];
   cpu?: string;

@@ -1,7 +1,8 @@
 /**
  * The semantic rules ECS applies in RegisterTaskDefinition, after the protocol layer has checked
  * types against the model. Rules ECS itself enforces throw ClientException with ECS's wording;
- * malformed values and features Berth does not run throw InvalidParameterException. Every message
+ * malformed values and features Berth does not run throw InvalidParameterException; settings that
+ * reach into the host are refused with ClientException (validate-host-access.ts). Every message
  * starts with the offending field's path.
  */
 import { clientError, invalidParameter } from '../errors';
@@ -9,6 +10,7 @@ import { containerMemoryMiB, effectiveEssential, parseTaskCpuUnits, parseTaskMem
 import type { ContainerDefinition, NetworkMode, RegisterTaskDefinitionInput } from './types';
 import { NAME_PATTERN, NAME_RULE, validateContainer } from './validate-container';
 import { validateDependencies } from './validate-dependencies';
+import { refuseCapabilityDrops, refuseHostAccess } from './validate-host-access';
 import { validatePortMappings } from './validate-ports';
 
 export type { ContainerMemorySettings } from './task-size';
@@ -37,6 +39,8 @@ export function validateTaskDefinitionInput(input: RegisterTaskDefinitionInput):
     }
     if (typeof container.name === 'string') containerNames.add(container.name);
   });
+  refuseHostAccess({ ...input, networkMode, containerDefinitions: containers });
+  refuseCapabilityDrops(containers);
   containers.forEach((container, i) => {
     validateContainer(container, {
       path: `containerDefinitions[${i}]`,
@@ -69,7 +73,7 @@ function validateNetworkMode(networkMode: string | undefined | null): NetworkMod
   if (mode === 'awsvpc') {
     throw invalidParameter(
       'networkMode: awsvpc is not supported by Berth (it needs an elastic network interface per task); ' +
-        'use bridge, host or none.',
+        'use bridge or none.',
     );
   }
   return mode as NetworkMode;
