@@ -1,6 +1,6 @@
 /**
  * Container instances through the control plane, with hand-driven agents: disconnect grace,
- * draining, deregistration and attributes.
+ * draining, deregistration, attributes and reserved host ports.
  */
 import {
   CreateClusterCommand,
@@ -11,11 +11,14 @@ import {
   ListAttributesCommand,
   PutAttributesCommand,
   RegisterTaskDefinitionCommand,
+  type Resource,
   RunTaskCommand,
   StartTaskCommand,
   StopTaskCommand,
 } from '@aws-sdk/client-ecs';
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { containerInstances } from '../../db/schema';
 import { CLOSE_CODES } from '../../protocol/agent-protocol';
 import { mintJoinToken } from '../../worker/core/join-tokens/join-tokens';
 import { startTestControlPlane, type TestControlPlane } from '../helpers/control-plane';
@@ -187,5 +190,76 @@ describe('container instances', () => {
     await back.waitForFrame('welcome');
     expect((await describeInstance(arn)).attributes!.map((a) => a.name)).toContain('gpu');
     back.close();
+  });
+
+  /** The STRINGSET resources (PORTS, PORTS_UDP) by name. */
+  const portsOf = (resources: Resource[] = []) =>
+    Object.fromEntries(
+      resources.filter((r) => r.type === 'STRINGSET').map((r) => [r.name, r.stringSetValue]),
+    );
+
+  it('lists the reserved host ports as ECS does, adds the ports tasks hold, and places no task on a reserved port', async () => {
+    const { agent, arn } = await joinHost('reserved');
+    const ecsReserved = ['22', '2375', '2376', '51678', '51679'];
+    const fresh = await describeInstance(arn);
+    expect(portsOf(fresh.registeredResources)).toEqual({ PORTS: ecsReserved, PORTS_UDP: ecsReserved });
+    expect(portsOf(fresh.remainingResources)).toEqual({ PORTS: ecsReserved, PORTS_UDP: ecsReserved });
+
+    await test.ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: 'static-ports',
+        containerDefinitions: [
+          {
+            name: 'main',
+            image: 'busybox',
+            memory: 16,
+            portMappings: [
+              { containerPort: 80, hostPort: 8080 },
+              { containerPort: 53, hostPort: 5353, protocol: 'udp' },
+            ],
+          },
+        ],
+      }),
+    );
+    const started = await test.ecs.send(
+      new StartTaskCommand({ cluster: CLUSTER, taskDefinition: 'static-ports', containerInstances: [arn] }),
+    );
+    expect(started.tasks).toHaveLength(1);
+    const holding = await describeInstance(arn);
+    expect(portsOf(holding.remainingResources)).toEqual({
+      PORTS: ['22', '2375', '2376', '8080', '51678', '51679'],
+      PORTS_UDP: ['22', '2375', '2376', '5353', '51678', '51679'],
+    });
+    expect(portsOf(holding.registeredResources)).toEqual(portsOf(fresh.registeredResources));
+
+    await test.ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: 'docker-port',
+        containerDefinitions: [
+          {
+            name: 'main',
+            image: 'busybox',
+            memory: 16,
+            portMappings: [{ containerPort: 80, hostPort: 2375 }],
+          },
+        ],
+      }),
+    );
+    const refused = await test.ecs.send(
+      new StartTaskCommand({ cluster: CLUSTER, taskDefinition: 'docker-port', containerInstances: [arn] }),
+    );
+    expect(refused.tasks).toEqual([]);
+    expect(refused.failures).toEqual([expect.objectContaining({ arn, reason: 'RESOURCE:PORTS' })]);
+
+    // Registration stores the agent's own list in the row; Describe shows whatever the row holds.
+    await test.plane.deps.db
+      .update(containerInstances)
+      .set({ reservedPortsJson: '[8787,22]' })
+      .where(eq(containerInstances.arn, arn));
+    expect(portsOf((await describeInstance(arn)).registeredResources)).toEqual({
+      PORTS: ['22', '8787'],
+      PORTS_UDP: ['22', '8787'],
+    });
+    agent.close();
   });
 });

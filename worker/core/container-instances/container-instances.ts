@@ -3,7 +3,13 @@ import { and, asc, eq, inArray, ne } from 'drizzle-orm';
 import { type ContainerInstanceRow, containerInstances, tasks } from '../../../db/schema';
 import { containerInstanceArn, resourceIdOf } from '../arn';
 import { requireCluster } from '../clusters/clusters';
-import { allocationOf, type TaskAllocation, toPlacementInstance } from '../coordinator/cluster-view';
+import {
+  allocationOf,
+  attributesOf,
+  reservedPortsOf,
+  type TaskAllocation,
+  toPlacementInstance,
+} from '../coordinator/cluster-view';
 import type { CoreDeps } from '../deps';
 import { invalidParameter } from '../errors';
 import { pageResult, readPage } from '../pagination';
@@ -17,10 +23,11 @@ const resource = (name: string, value: number) => ({
   doubleValue: 0,
   longValue: 0,
 });
-const portsResource = (name: string, ports: number[]) => ({
+/** ECS lists ports as strings; a set, so each once, and in order so the output is stable. */
+const portsResource = (name: string, ports: readonly number[]) => ({
   name,
   type: 'STRINGSET',
-  stringSetValue: ports.map(String),
+  stringSetValue: [...new Set(ports)].sort((a, b) => a - b).map(String),
   doubleValue: 0,
   longValue: 0,
   integerValue: 0,
@@ -42,10 +49,11 @@ function toEcsContainerInstance(
   allocations: Map<string, TaskAllocation>,
   tags: boolean,
 ) {
-  const view = toPlacementInstance(row, allocations);
-  const registeredPorts = [22, 2375, 2376, 51678, 51679];
-  const tcp = view.usedHostPorts.filter((p) => p.protocol === 'tcp').map((p) => p.port);
-  const udp = view.usedHostPorts.filter((p) => p.protocol === 'udp').map((p) => p.port);
+  const reservedPorts = reservedPortsOf(row);
+  const view = toPlacementInstance(row, allocations, attributesOf(row), reservedPorts);
+  // As in ECS, "remaining" ports are the taken ones: what placement sees as used, reserved included.
+  const takenPorts = (protocol: 'tcp' | 'udp') =>
+    view.usedHostPorts.filter((p) => p.protocol === protocol).map((p) => p.port);
   return {
     containerInstanceArn: row.arn,
     ec2InstanceId: row.instanceId,
@@ -58,14 +66,15 @@ function toEcsContainerInstance(
     remainingResources: [
       resource('CPU', view.remainingCpu),
       resource('MEMORY', view.remainingMemoryMiB),
-      portsResource('PORTS', [...registeredPorts, ...tcp]),
-      portsResource('PORTS_UDP', udp),
+      portsResource('PORTS', takenPorts('tcp')),
+      portsResource('PORTS_UDP', takenPorts('udp')),
     ],
     registeredResources: [
       resource('CPU', row.registeredCpu),
       resource('MEMORY', row.registeredMemoryMiB),
-      portsResource('PORTS', registeredPorts),
-      portsResource('PORTS_UDP', []),
+      // Reserved ports hold under both protocols (see toPlacementInstance), so both sets list them.
+      portsResource('PORTS', reservedPorts),
+      portsResource('PORTS_UDP', reservedPorts),
     ],
     status: row.status,
     agentConnected: row.agentConnected,

@@ -6,6 +6,7 @@
  */
 import { and, eq, ne } from 'drizzle-orm';
 import { type ContainerInstanceRow, containerInstances, type TaskRow, tasks } from '../../../db/schema';
+import { DEFAULT_RESERVED_PORTS } from '../../../protocol/agent-protocol';
 import type { Db } from '../deps';
 import type { PlacementInstance } from '../placement';
 import type { ContainerRecord } from '../tasks/task-record';
@@ -23,6 +24,8 @@ export interface InstanceView {
   allocations: Map<string, TaskAllocation>;
   /** The row's two attribute lists, parsed once per row change rather than once per placement. */
   attributes: Record<string, string | null>;
+  /** The row's reserved host ports, parsed once per row change like the attributes. */
+  reservedPorts: readonly number[];
   /** What placement sees of this instance; rebuilt only after the instance or one of its tasks changed. */
   placement?: PlacementInstance;
 }
@@ -72,8 +75,9 @@ export class ClusterView {
   upsertInstance(row: ContainerInstanceRow): void {
     const existing = this.instances.get(row.arn);
     const attributes = attributesOf(row);
-    if (existing) Object.assign(existing, { row, attributes, placement: undefined });
-    else this.instances.set(row.arn, { row, allocations: new Map(), attributes });
+    const reservedPorts = reservedPortsOf(row);
+    if (existing) Object.assign(existing, { row, attributes, reservedPorts, placement: undefined });
+    else this.instances.set(row.arn, { row, allocations: new Map(), attributes, reservedPorts });
   }
 
   removeInstance(arn: string): void {
@@ -109,7 +113,7 @@ export class ClusterView {
 }
 
 function placementOf(view: InstanceView): PlacementInstance {
-  view.placement ??= toPlacementInstance(view.row, view.allocations, view.attributes);
+  view.placement ??= toPlacementInstance(view.row, view.allocations, view.attributes, view.reservedPorts);
   return view.placement;
 }
 
@@ -122,15 +126,37 @@ export function attributesOf(row: ContainerInstanceRow): Record<string, string |
   return attributes;
 }
 
+const isHostPort = (value: unknown): value is number =>
+  Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 65_535;
+
+/**
+ * The host ports no task may take on this instance (the agent's list, ECS's by default). A stored
+ * list that does not parse falls back to ECS's list rather than to none, so a bad row can never hand
+ * out the Docker daemon's port.
+ */
+export function reservedPortsOf(row: Pick<ContainerInstanceRow, 'reservedPortsJson'>): number[] {
+  try {
+    const parsed: unknown = JSON.parse(row.reservedPortsJson);
+    if (Array.isArray(parsed) && parsed.every(isHostPort)) return parsed;
+  } catch {
+    // Unreadable JSON: the same fallback as a list of the wrong shape.
+  }
+  return [...DEFAULT_RESERVED_PORTS];
+}
+
 export function toPlacementInstance(
   row: ContainerInstanceRow,
   allocations: Map<string, TaskAllocation>,
   attributes: Record<string, string | null> = attributesOf(row),
+  reservedPorts: readonly number[] = reservedPortsOf(row),
 ): PlacementInstance {
   let cpu = 0;
   let memoryMiB = 0;
   let running = 0;
+  // Reserved ports count as used under both protocols: the list names ports, not services, and a
+  // host service on a reserved port (DNS, a VPN) may well listen on UDP.
   const usedHostPorts: TaskAllocation['hostPorts'] = [];
+  for (const port of reservedPorts) usedHostPorts.push({ port, protocol: 'tcp' }, { port, protocol: 'udp' });
   const taskGroups: string[] = [];
   for (const a of allocations.values()) {
     cpu += a.cpu;

@@ -31,6 +31,10 @@ export interface PlacementInstance {
   attributes: Record<string, string | null>;
   remainingCpu: number;
   remainingMemoryMiB: number;
+  /**
+   * Static host ports no new task may bind here: the instance's reserved ports (22, 2375, ... by
+   * default) and the ports its tasks hold.
+   */
   usedHostPorts: HostPort[];
   runningTasksCount: number;
   pendingTasksCount: number;
