@@ -49,9 +49,15 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
 
   const link: ControlPlaneLink = new ControlPlaneLink(
     agentSocketUrl(options.endpoint, AGENT_CONNECT_PATH, options.cluster),
-    options.joinToken,
     {
       log,
+      credential: () => store.state.instanceCredential ?? options.joinToken,
+      onIdentityGone: async () => {
+        store.state.instanceId = undefined;
+        store.state.containerInstanceArn = undefined;
+        store.state.instanceCredential = undefined;
+        await store.save();
+      },
       hello: async () => {
         const version = dockerVersion ?? (await runtime.version());
         return {
@@ -62,6 +68,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
           hostname: hostName(),
           resources: detectedResources({ cpu: options.cpu, memoryMiB: options.memoryMiB }),
           attributes: hostAttributes(version, options.attributes),
+          reservedPorts: options.reservedPorts,
           dockerVersion: version,
           tasks: await registry.helloSnapshot(),
         };

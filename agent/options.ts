@@ -20,6 +20,8 @@ export interface AgentOptions {
   memoryMiB?: number;
   /** Where the state file lives; `./.berth/agent` when omitted. */
   stateDir?: string;
+  /** Host ports no task may be given (ECS's ECS_RESERVED_PORTS); DEFAULT_RESERVED_PORTS when omitted. */
+  reservedPorts?: number[];
 }
 
 export const DEFAULT_STATE_DIR = './.berth/agent';
@@ -43,7 +45,16 @@ function parseFlags(argv: string[]): Map<string, string[]> {
   return flags;
 }
 
-const KNOWN_FLAGS = ['endpoint', 'cluster', 'join-token', 'attribute', 'cpu', 'memory', 'state-dir'];
+const KNOWN_FLAGS = [
+  'endpoint',
+  'cluster',
+  'join-token',
+  'attribute',
+  'cpu',
+  'memory',
+  'state-dir',
+  'reserved-ports',
+];
 
 function required(value: string | undefined, flag: string, envName: string): string {
   if (value === undefined || value.trim() === '') {
@@ -59,6 +70,22 @@ function positiveInteger(value: string | undefined, flag: string): number | unde
     throw new Error(`agent: --${flag} must be a positive integer, got '${value}'`);
   }
   return parsed;
+}
+
+/** `22,2375,8080`: a comma-separated list of host ports; an empty value reserves none. */
+function portList(value: string | undefined, flag: string): number[] | undefined {
+  if (value === undefined) return undefined;
+  const items = value
+    .split(',')
+    .map((text) => text.trim())
+    .filter((text) => text !== '');
+  return items.map((text) => {
+    const port = Number(text);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new Error(`agent: --${flag} must be a comma-separated list of ports (1-65535), got '${text}'`);
+    }
+    return port;
+  });
 }
 
 function parseAttribute(text: string): AgentAttribute {
@@ -101,6 +128,7 @@ export function parseAgentOptions(argv: string[], env: Env): AgentOptions {
     cpu: positiveInteger(last('cpu') ?? env.BERTH_AGENT_CPU, 'cpu'),
     memoryMiB: positiveInteger(last('memory') ?? env.BERTH_AGENT_MEMORY, 'memory'),
     stateDir: last('state-dir') ?? env.BERTH_AGENT_STATE_DIR ?? DEFAULT_STATE_DIR,
+    reservedPorts: portList(last('reserved-ports') ?? env.BERTH_AGENT_RESERVED_PORTS, 'reserved-ports'),
   };
 }
 

@@ -18,7 +18,7 @@ commands:
               [--host H] [--port N] [--data-dir DIR]          (env: HOST, PORT, BERTH_DATA_DIR)
   server      the control plane alone, same options plus [--database-url URL --database-token T]
   agent       a host agent: --endpoint URL --cluster NAME --join-token T [--attribute k=v ...]
-              [--cpu UNITS] [--memory MiB] [--state-dir DIR]
+              [--cpu UNITS] [--memory MiB] [--state-dir DIR] [--reserved-ports 22,2375,...]
   join-token  mint a join token: --cluster NAME [--data-dir DIR | --database-url URL]
 `;
 

@@ -9,7 +9,8 @@ import type { Hono } from 'hono';
 import { AGENT_CONNECT_PATH } from '../protocol/agent-protocol';
 import type { CoordinatorClient } from './api/coordinator-directory';
 import { createApp } from './app';
-import { randomHexId } from './core/deps';
+import type { AgentIdentity } from './core/agents/agent-admission';
+import { type CoreDeps, randomHexId } from './core/deps';
 import { decideAgentConnect } from './workers/agent-connect';
 import {
   CoordinatorObjectHost,
@@ -19,14 +20,19 @@ import {
 import { DurableCoordinators } from './workers/durable-coordinators';
 import { HIBERNATION_KEEPALIVE_PING, HIBERNATION_KEEPALIVE_PONG } from './workers/keepalive';
 import { locationHintFor } from './workers/location-hint';
-import { type WorkersVars, workersDepsFor } from './workers/workers-deps';
+import { createWorkersDeps, type WorkersVars, workersDepsFor } from './workers/workers-deps';
 
 export interface Env extends WorkersVars {
   CLUSTER_COORDINATOR: DurableObjectNamespace<ClusterCoordinatorObject>;
 }
 
-/** Tells the cluster's object which cluster an agent socket joins; set only by the Worker, after its checks. */
+/**
+ * Tell the cluster's object which cluster an agent socket joins and who admission proved it is.
+ * Set only by the Worker, after its checks (overwriting whatever the client sent); a Durable
+ * Object is reachable only through the Worker.
+ */
 const CLUSTER_HEADER = 'X-Berth-Cluster';
+const IDENTITY_HEADER = 'X-Berth-Agent-Identity';
 
 const log = (line: string) => console.log(`[berth] ${line}`);
 
@@ -94,13 +100,15 @@ export class ClusterCoordinatorObject extends DurableObject<Env> implements Coor
   /** Only agent sockets, already checked by the Worker, arrive here. */
   override async fetch(request: Request): Promise<Response> {
     const clusterName = request.headers.get(CLUSTER_HEADER);
-    if (!clusterName || request.headers.get('Upgrade')?.toLowerCase() !== 'websocket') {
+    const identityJson = request.headers.get(IDENTITY_HEADER);
+    if (!clusterName || !identityJson || request.headers.get('Upgrade')?.toLowerCase() !== 'websocket') {
       return new Response('agent sockets only', { status: 400 });
     }
+    const identity = JSON.parse(identityJson) as AgentIdentity;
     const { 0: client, 1: server } = new WebSocketPair();
     const linkId = `link-${randomHexId()}`;
     this.ctx.acceptWebSocket(server, [linkId]);
-    this.host.agentAccepted(server, { linkId, clusterName });
+    this.host.agentAccepted(server, { linkId, clusterName, identity });
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -132,27 +140,30 @@ function coordinatorStub(env: Env, clusterName: string): DurableObjectStub<Clust
   return env.CLUSTER_COORDINATOR.get(env.CLUSTER_COORDINATOR.idFromName(clusterName), { locationHint });
 }
 
-const appByEnv = new WeakMap<Env, Hono>();
-
-function appFor(env: Env): Hono {
-  let app = appByEnv.get(env);
-  if (!app) {
-    const coordinators = new DurableCoordinators((clusterName) => coordinatorStub(env, clusterName));
-    app = createApp({ deps: workersDepsFor(env), coordinators, log });
-    app.get(AGENT_CONNECT_PATH, (c) => connectAgent(c.req.raw, env));
-    appByEnv.set(env, app);
-  }
+/**
+ * A fresh app, and with it a fresh libSQL client, for every request of the stateless Worker: the
+ * runtime cancels a promise that one request's I/O resolves for another, and a client shared by
+ * concurrent requests does exactly that (a burst of agent connects got 500s). A client is only a
+ * URL and a token, and the app a few routes, so this costs microseconds. Durable Objects keep one
+ * per object (workersDepsFor): their requests share one I/O context.
+ */
+function appForRequest(env: Env): Hono {
+  const deps = createWorkersDeps(env);
+  const coordinators = new DurableCoordinators((clusterName) => coordinatorStub(env, clusterName));
+  const app = createApp({ deps, coordinators, log });
+  app.get(AGENT_CONNECT_PATH, (c) => connectAgent(c.req.raw, env, deps));
   return app;
 }
 
-async function connectAgent(request: Request, env: Env): Promise<Response> {
-  const decision = await decideAgentConnect(workersDepsFor(env), request);
+async function connectAgent(request: Request, env: Env, deps: CoreDeps): Promise<Response> {
+  const decision = await decideAgentConnect(deps, request);
   if (!decision.accepted) return new Response(decision.message, { status: decision.status });
   const forwarded = new Request(request);
   forwarded.headers.set(CLUSTER_HEADER, decision.clusterName);
+  forwarded.headers.set(IDENTITY_HEADER, JSON.stringify(decision.identity));
   return coordinatorStub(env, decision.clusterName).fetch(forwarded);
 }
 
 export default {
-  fetch: (request, env, ctx) => appFor(env).fetch(request, env, ctx),
+  fetch: (request, env, ctx) => appForRequest(env).fetch(request, env, ctx),
 } satisfies ExportedHandler<Env>;

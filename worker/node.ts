@@ -11,15 +11,19 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { type DatabaseLocation, openDatabase } from '../db/node-database';
 import { clusters } from '../db/schema';
 import { AGENT_CONNECT_PATH, CLOSE_CODES, MAX_FRAME_BYTES } from '../protocol/agent-protocol';
-import type { CoordinatorDirectory } from './api/coordinator-directory';
+import {
+  type CoordinatorClient,
+  type CoordinatorDirectory,
+  clientResolvedPerCall,
+} from './api/coordinator-directory';
 import { createApp } from './app';
-import { clusterNameOf, requireCluster } from './core/clusters/clusters';
+import { type AgentIdentity, admitAgent } from './core/agents/agent-admission';
+import { FrameBudget } from './core/agents/frame-budget';
+import { requireCluster } from './core/clusters/clusters';
 import { type AgentLink, InMemoryAgentLinks } from './core/coordinator/agent-links';
 import { onAgentSocketMessage } from './core/coordinator/agent-socket';
 import { ClusterCoordinator, HEARTBEAT_INTERVAL_MS } from './core/coordinator/cluster-coordinator';
 import { type BerthConfig, type CoreDeps, DEFAULT_BERTH_CONFIG, randomHexId } from './core/deps';
-import { EcsError } from './core/errors';
-import { isValidJoinToken } from './core/join-tokens/join-tokens';
 
 export const DEFAULT_CONFIG: BerthConfig = DEFAULT_BERTH_CONFIG;
 
@@ -49,7 +53,10 @@ export interface RunningControlPlane {
   close(): Promise<void>;
 }
 
-/** Keeps one coordinator per cluster for the life of the process. */
+/**
+ * Keeps one coordinator per cluster for the life of the process. A coordinator is created only for
+ * a cluster that exists, so requests naming clusters that don't leave nothing behind.
+ */
 class InProcessCoordinators implements CoordinatorDirectory {
   private readonly byCluster = new Map<string, ClusterCoordinator>();
   private readonly links = new InMemoryAgentLinks();
@@ -61,7 +68,19 @@ class InProcessCoordinators implements CoordinatorDirectory {
 
   private readonly wakeTimers = new Map<string, { atMs: number; timer: ReturnType<typeof setTimeout> }>();
 
-  forCluster(clusterName: string): ClusterCoordinator {
+  forCluster(clusterName: string): CoordinatorClient {
+    const existing = this.byCluster.get(clusterName);
+    if (existing) return existing;
+    return clientResolvedPerCall(() => this.forExistingCluster(clusterName));
+  }
+
+  /** The cluster's coordinator; ClusterNotFoundException (and no state kept) when it doesn't exist. */
+  async forExistingCluster(clusterName: string): Promise<ClusterCoordinator> {
+    if (!this.byCluster.has(clusterName)) await requireCluster(this.deps, clusterName);
+    return this.coordinatorOf(clusterName);
+  }
+
+  private coordinatorOf(clusterName: string): ClusterCoordinator {
     let coordinator = this.byCluster.get(clusterName);
     if (!coordinator) {
       const scheduler = { wakeAt: (whenMs: number) => this.wakeAt(clusterName, whenMs) };
@@ -84,7 +103,7 @@ class InProcessCoordinators implements CoordinatorDirectory {
       .select({ name: clusters.name })
       .from(clusters)
       .where(eq(clusters.status, 'ACTIVE'));
-    await Promise.all(rows.map((r) => this.forCluster(r.name).resume()));
+    await Promise.all(rows.map((r) => this.coordinatorOf(r.name).resume()));
   }
 
   private wakeAt(clusterName: string, whenMs: number): void {
@@ -94,7 +113,7 @@ class InProcessCoordinators implements CoordinatorDirectory {
     const timer = setTimeout(
       () => {
         this.wakeTimers.delete(clusterName);
-        this.forCluster(clusterName)
+        this.coordinatorOf(clusterName)
           .onWake()
           .catch((error) => this.log(`wake of ${clusterName} failed: ${String(error)}`));
       },
@@ -114,10 +133,11 @@ const SILENT_INTERVALS_BEFORE_CUT = 3;
 
 let nextLinkNumber = 0;
 
-function linkFor(socket: WebSocket): AgentLink {
+function linkFor(socket: WebSocket, identity: AgentIdentity): AgentLink {
   const id = `link-${++nextLinkNumber}`;
   return {
     id,
+    identity,
     send: (text) => socket.send(text),
     close: (code, reason) => socket.close(code, reason),
   };
@@ -145,25 +165,23 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   const server = serve({ fetch: app.fetch, hostname: host, port: options.port ?? 8787 });
 
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    void acceptAgent(request, socket, head);
+    acceptAgent(request, socket, head).catch((error) => {
+      log(`agent upgrade failed: ${String(error)}`);
+      rejectUpgrade(socket, 503, 'Service Unavailable');
+    });
   });
 
   async function acceptAgent(request: IncomingMessage, socket: Duplex, head: Buffer) {
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname !== AGENT_CONNECT_PATH) return rejectUpgrade(socket, 404, 'Not Found');
-    const token = (request.headers.authorization ?? '').replace(/^Bearer\s+/i, '');
-    let clusterName: string;
-    try {
-      clusterName = clusterNameOf(url.searchParams.get('cluster') ?? undefined);
-      await requireCluster(deps, clusterName);
-    } catch (error) {
-      if (error instanceof EcsError) return rejectUpgrade(socket, 404, 'Cluster Not Found');
-      throw error;
-    }
-    if (!(await isValidJoinToken(deps, clusterName, token)))
-      return rejectUpgrade(socket, 401, 'Unauthorized');
+    const admission = await admitAgent(deps, {
+      cluster: url.searchParams.get('cluster'),
+      authorization: request.headers.authorization ?? null,
+    });
+    if (!admission.accepted) return rejectUpgrade(socket, admission.status, admission.message);
+    const coordinator = await coordinators.forExistingCluster(admission.clusterName);
     agentSockets.handleUpgrade(request, socket, head, (ws) =>
-      attachAgent(ws, coordinators.forCluster(clusterName)),
+      attachAgent(ws, coordinator, admission.identity),
     );
   }
 
@@ -182,15 +200,16 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   }, heartbeatIntervalMs);
   livenessSweep.unref();
 
-  function attachAgent(ws: WebSocket, coordinator: ClusterCoordinator) {
-    const link = linkFor(ws);
+  function attachAgent(ws: WebSocket, coordinator: ClusterCoordinator, identity: AgentIdentity) {
+    const link = linkFor(ws, identity);
+    const budget = new FrameBudget(Date.now);
     const heard = () => lastHeardAtMs.set(ws, Date.now());
     heard();
     ws.on('pong', heard);
     ws.on('message', (data, isBinary) => {
       heard();
       const raw = isBinary ? new Uint8Array(data as Buffer) : data.toString();
-      onAgentSocketMessage(coordinator, link, raw, log).catch((error) => {
+      onAgentSocketMessage(coordinator, link, raw, budget, log).catch((error) => {
         log(`agent frame failed on ${link.id}: ${String(error)}`);
       });
     });

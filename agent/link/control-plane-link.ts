@@ -27,6 +27,13 @@ import {
 export type Command = FrameOf<ControlFrame, 'runTask' | 'stopTask'>;
 
 export interface LinkHandlers {
+  /** The bearer credential for the next connect: the instance's own once registered, else the join token. */
+  credential(): string;
+  /**
+   * The control plane says the instance this agent proved to be was deregistered (HTTP 410): the
+   * agent forgets that identity, so its next connect registers a new instance with the join token.
+   */
+  onIdentityGone(): Promise<void>;
   /** Built for every connection: the snapshot must be the truth at that moment. */
   hello(): Promise<AgentFrame>;
   onWelcome(welcome: FrameOf<ControlFrame, 'welcome'>): Promise<void>;
@@ -39,14 +46,17 @@ export interface LinkHandlers {
 const CLOSE_GRACE_MS = 1_000;
 
 const HTTP_REJECTIONS: Record<number, string> = {
-  401: 'the control plane rejected the join token (HTTP 401)',
-  403: 'the control plane rejected the join token (HTTP 403)',
+  401: 'the control plane rejected the join token or instance credential (HTTP 401)',
+  403: 'the control plane refused the connection (HTTP 403)',
   404: 'the control plane does not know this cluster or connect path (HTTP 404)',
 };
 const CLOSE_REJECTIONS: Partial<Record<number, string>> = {
   [CLOSE_CODES.unauthorized]: 'the control plane rejected the join token (close 4001)',
   [CLOSE_CODES.clusterNotFound]: 'the control plane does not know this cluster (close 4004)',
+  [CLOSE_CODES.registrationRateLimited]: 'the join token registered too many instances recently (close 4030)',
 };
+/** The control plane's answer when the instance an agent proved to be was deregistered. */
+const HTTP_GONE = 410;
 
 export class ControlPlaneLink {
   private socket: WebSocket | undefined;
@@ -64,9 +74,11 @@ export class ControlPlaneLink {
   private readonly backoff = new Backoff(RECONNECT_BASE_DELAY_MS, RECONNECT_MAX_DELAY_MS);
   private readonly rejectedBackoff = new Backoff(REJECTED_BASE_DELAY_MS, REJECTED_MAX_DELAY_MS);
 
+  /** Set by an HTTP 410: the next attempt registers afresh, without waiting out a backoff. */
+  private identityGone = false;
+
   constructor(
     private readonly url: string,
-    private readonly joinToken: string,
     private readonly handlers: LinkHandlers,
   ) {}
 
@@ -110,12 +122,13 @@ export class ControlPlaneLink {
     this.rejection = undefined;
     this.lastError = undefined;
     const socket = new WebSocket(this.url, {
-      headers: { Authorization: `Bearer ${this.joinToken}` },
+      headers: { Authorization: `Bearer ${this.handlers.credential()}` },
       handshakeTimeout: CONNECT_TIMEOUT_MS,
       maxPayload: MAX_FRAME_BYTES,
     });
     this.socket = socket;
     socket.on('unexpected-response', (_request, response) => {
+      this.identityGone = response.statusCode === HTTP_GONE;
       this.rejection = HTTP_REJECTIONS[response.statusCode ?? 0];
       this.lastError = `HTTP ${response.statusCode}`;
       socket.terminate();
@@ -223,6 +236,19 @@ export class ControlPlaneLink {
     const wasWelcomed = this.welcomed;
     this.welcomed = false;
     if (this.stopped) return;
+    if (this.identityGone) {
+      this.identityGone = false;
+      this.handlers.log(
+        'the control plane says this instance was deregistered; registering as a new instance',
+      );
+      void this.handlers
+        .onIdentityGone()
+        .catch((error: unknown) => this.handlers.log(`forgetting the identity failed: ${String(error)}`))
+        .then(() => {
+          if (!this.stopped) this.connect();
+        });
+      return;
+    }
     const rejection = this.rejection ?? CLOSE_REJECTIONS[code];
     const delayMs = rejection ? this.rejectedBackoff.nextDelayMs() : this.backoff.nextDelayMs();
     const why =

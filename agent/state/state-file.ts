@@ -1,5 +1,6 @@
 /**
- * The agent's state file, `<state-dir>/state.json`: its identity and, per task, the last command it
+ * The agent's state file, `<state-dir>/state.json` (mode 0600: it holds the instance credential):
+ * its identity and, per task, the last command it
  * accepted (generation, desired status, spec), the last report it made (seq, observed state).
  *
  * Every write is atomic (temp file, fsync, rename, fsync of the directory), so a crash leaves either
@@ -34,6 +35,8 @@ const stateFileSchema = z.object({
   cluster: z.string(),
   instanceId: z.string().optional(),
   containerInstanceArn: z.string().optional(),
+  /** The secret the control plane issued at registration; proves this host is `instanceId` on every connect. */
+  instanceCredential: z.string().optional(),
   tasks: z.array(persistedTaskSchema),
 });
 export type AgentState = z.infer<typeof stateFileSchema>;

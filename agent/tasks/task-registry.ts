@@ -154,6 +154,7 @@ export class TaskRegistry {
     const state = this.store.state;
     state.instanceId = welcome.instanceId;
     state.containerInstanceArn = welcome.containerInstanceArn;
+    if (welcome.instanceCredential) state.instanceCredential = welcome.instanceCredential;
     const listed = new Set<string>();
     for (const desired of welcome.desiredTasks) {
       listed.add(desired.taskArn);

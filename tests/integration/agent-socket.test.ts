@@ -24,6 +24,7 @@ describe('the agent socket of the control plane', () => {
   let token: string;
   let agent: RawAgent;
   let instanceId: string;
+  let credential: string;
 
   beforeAll(async () => {
     runtime = await nodeRuntime.start();
@@ -33,6 +34,7 @@ describe('the agent socket of the control plane', () => {
     agent.send(helloFrame());
     const welcome = await agent.waitForFrame('welcome');
     instanceId = welcome.instanceId;
+    credential = welcome.instanceCredential!;
     await runtime.ecs.send(
       new RegisterTaskDefinitionCommand({
         family: 'raw',
@@ -151,7 +153,7 @@ describe('the agent socket of the control plane', () => {
     );
     const arn = out.tasks![0].taskArn!;
     agent.close();
-    agent = await connectRawAgent(runtime.endpoint, CLUSTER, token);
+    agent = await connectRawAgent(runtime.endpoint, CLUSTER, credential);
     agent.send(helloFrame({ instanceId }));
     const welcome = await agent.waitForFrame('welcome');
     expect(welcome.instanceId).toBe(instanceId);

@@ -47,11 +47,18 @@ describe('container instances', () => {
     await test?.close();
   });
 
-  async function joinHost(hostname: string): Promise<{ agent: RawAgent; instanceId: string; arn: string }> {
+  async function joinHost(
+    hostname: string,
+  ): Promise<{ agent: RawAgent; instanceId: string; arn: string; credential: string }> {
     const agent = await connectRawAgent(test.plane.url, CLUSTER, token);
     agent.send(helloFrame({ hostname }));
     const welcome = await agent.waitForFrame('welcome');
-    return { agent, instanceId: welcome.instanceId, arn: welcome.containerInstanceArn };
+    return {
+      agent,
+      instanceId: welcome.instanceId,
+      arn: welcome.containerInstanceArn,
+      credential: welcome.instanceCredential!,
+    };
   }
 
   const describeInstance = async (arn: string) =>
@@ -62,7 +69,7 @@ describe('container instances', () => {
     ).containerInstances![0];
 
   it('keeps a silent agent connected for the grace period, then places around it without stopping its tasks', async () => {
-    const { agent, arn } = await joinHost('flaky');
+    const { agent, arn, credential } = await joinHost('flaky');
     const started = await test.ecs.send(
       new StartTaskCommand({ cluster: CLUSTER, taskDefinition: 'tiny', containerInstances: [arn] }),
     );
@@ -102,7 +109,7 @@ describe('container instances', () => {
     expect(run.failures).toEqual([expect.objectContaining({ arn, reason: 'AGENT' })]);
     // A stop issued while the agent is away is delivered in its next welcome.
     await test.ecs.send(new StopTaskCommand({ cluster: CLUSTER, task: taskArn }));
-    const back = await connectRawAgent(test.plane.url, CLUSTER, token);
+    const back = await connectRawAgent(test.plane.url, CLUSTER, credential);
     back.send(helloFrame({ hostname: 'flaky', instanceId: arn.split('/').pop() }));
     const welcome = await back.waitForFrame('welcome');
     const desired = welcome.desiredTasks.find((t) => t.taskArn === taskArn);
@@ -133,7 +140,7 @@ describe('container instances', () => {
   });
 
   it('puts, lists and deletes custom attributes, and rejects bad names and unknown targets', async () => {
-    const { agent, arn } = await joinHost('labelled');
+    const { agent, arn, credential } = await joinHost('labelled');
     await test.ecs.send(
       new PutAttributesCommand({
         cluster: CLUSTER,
@@ -185,7 +192,7 @@ describe('container instances', () => {
     ).rejects.toMatchObject({ name: 'TargetNotFoundException' });
     // The hello of a reconnect replaces the agent's attributes but keeps the custom ones.
     agent.close();
-    const back = await connectRawAgent(test.plane.url, CLUSTER, token);
+    const back = await connectRawAgent(test.plane.url, CLUSTER, credential);
     back.send(helloFrame({ hostname: 'labelled', instanceId: arn.split('/').pop() }));
     await back.waitForFrame('welcome');
     expect((await describeInstance(arn)).attributes!.map((a) => a.name)).toContain('gpu');

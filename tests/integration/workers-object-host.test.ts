@@ -18,6 +18,7 @@ import {
   PROTOCOL_VERSION,
   parseControlFrame,
 } from '../../protocol/agent-protocol';
+import type { AgentIdentity } from '../../worker/core/agents/agent-admission';
 import { createCluster } from '../../worker/core/clusters/clusters';
 import { type CoreDeps, randomHexId } from '../../worker/core/deps';
 import { EcsError } from '../../worker/core/errors';
@@ -104,17 +105,21 @@ describe('the cluster Durable Object host', () => {
   const wake = () =>
     new CoordinatorObjectHost({ deps, sockets: state.sockets, storage: state, log: () => {} });
 
-  function accept(host: CoordinatorObjectHost<FakeSocket>): FakeSocket {
+  function accept(host: CoordinatorObjectHost<FakeSocket>, identity: AgentIdentity): FakeSocket {
     const socket = new FakeSocket();
     const linkId = `link-${randomHexId()}`;
     state.open.set(linkId, socket);
-    host.agentAccepted(socket, { linkId, clusterName: CLUSTER });
+    host.agentAccepted(socket, { linkId, clusterName: CLUSTER, identity });
     return socket;
   }
 
-  async function connectAgent(host: CoordinatorObjectHost<FakeSocket>, instanceId?: string) {
-    const socket = accept(host);
-    await host.agentMessage(socket, JSON.stringify(helloFrom(instanceId)));
+  /** A new host (join token) or, given its ARN, an instance that proved its credential at admission. */
+  async function connectAgent(host: CoordinatorObjectHost<FakeSocket>, instanceArn?: string) {
+    const identity: AgentIdentity = instanceArn
+      ? { kind: 'instance', instanceArn }
+      : { kind: 'joinToken', tokenSha256: 'test-token' };
+    const socket = accept(host, identity);
+    await host.agentMessage(socket, JSON.stringify(helloFrom(instanceArn?.split('/').pop())));
     const welcome = socket.lastFrame();
     if (welcome?.type !== 'welcome') throw new Error(`expected a welcome, got ${JSON.stringify(welcome)}`);
     return { socket, welcome };
@@ -191,7 +196,7 @@ describe('the cluster Durable Object host', () => {
 
   it('hands a reconnecting instance to its new socket and closes the old one, in the attachments too', async () => {
     const first = await connectAgent(wake());
-    const second = await connectAgent(wake(), first.welcome.instanceId);
+    const second = await connectAgent(wake(), first.welcome.containerInstanceArn);
 
     expect(second.welcome.containerInstanceArn).toBe(first.welcome.containerInstanceArn);
     expect(first.socket.closedWith?.code).toBe(CLOSE_CODES.replacedByNewConnection);

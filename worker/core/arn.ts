@@ -33,3 +33,21 @@ export function resourceIdOf(arnOrId: string): string {
   const parsed = parseEcsArn(arnOrId);
   return parsed ? parsed.path[parsed.path.length - 1] : arnOrId;
 }
+
+/**
+ * The ARN a caller's reference names inside one cluster. A bare id becomes this cluster's ARN; an
+ * ARN is kept exactly as given, so one that names another cluster, region, account or resource
+ * type never matches anything here (rebuilding it from its last segment would let a reference to
+ * cluster A resolve to an instance or task of cluster B).
+ */
+export function arnInCluster(
+  scope: ArnScope,
+  resourceType: 'task' | 'container-instance',
+  clusterName: string,
+  reference: string,
+): string {
+  if (parseEcsArn(reference)) return reference;
+  return resourceType === 'task'
+    ? taskArn(scope, clusterName, reference)
+    : containerInstanceArn(scope, clusterName, reference);
+}

@@ -9,6 +9,8 @@ export interface BerthConfig extends ArnScope {
   agentDisconnectGraceMs: number;
   /** How often agent and control plane ping each other (default HEARTBEAT_INTERVAL_MS); tests shorten it. */
   heartbeatIntervalMs?: number;
+  /** New instances one join token may register per minute (default REGISTRATIONS_PER_TOKEN_PER_MINUTE). */
+  registrationsPerJoinTokenPerMinute?: number;
 }
 
 /** Defaults shared by both entries, so ARNs and timings are identical on Node and on Workers. */

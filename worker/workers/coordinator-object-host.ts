@@ -10,6 +10,7 @@
  * it reloads from the database on the next event.
  */
 import type { CoordinatorClient } from '../api/coordinator-directory';
+import { FrameBudget } from '../core/agents/frame-budget';
 import { onAgentSocketMessage } from '../core/coordinator/agent-socket';
 import { ClusterCoordinator, type WakeScheduler } from '../core/coordinator/cluster-coordinator';
 import type { CoreDeps } from '../core/deps';
@@ -72,6 +73,8 @@ export const RESTART_WATCHDOG_MS = 5 * 60_000;
 export class CoordinatorObjectHost<S extends HibernatableSocket> {
   private readonly links: HibernatingAgentLinks<S>;
   private coordinator: ClusterCoordinator | undefined;
+  /** Per-socket frame budgets. In memory only: hibernation happens when sockets are quiet, and a fresh bucket is full. */
+  private readonly frameBudgets = new Map<string, FrameBudget>();
   /** Set when this start follows a restart that dropped agent sockets without close events. */
   private readonly restarted: boolean;
 
@@ -113,19 +116,30 @@ export class CoordinatorObjectHost<S extends HibernatableSocket> {
   /** Call right after `ctx.acceptWebSocket(socket, [linkId])`: the attachment is the socket's whole state. */
   agentAccepted(socket: S, attachment: AgentAttachment): void {
     socket.serializeAttachment(attachment);
+    // Stored only once an agent was admitted, so the cluster is real: an API call naming a cluster
+    // that doesn't exist leaves nothing in this object's storage.
+    if (this.options.storage.kv.get<string>(KEYS.clusterName) !== attachment.clusterName)
+      this.options.storage.kv.put(KEYS.clusterName, attachment.clusterName);
     this.options.storage.kv.put(KEYS.agentSocketsOpen, this.options.sockets().length);
     this.armRestartWatchdog();
   }
 
   agentMessage(socket: S, message: string | ArrayBuffer): Promise<void> {
     const link = this.links.linkOf(socket);
+    let budget = this.frameBudgets.get(link.id);
+    if (!budget) {
+      budget = new FrameBudget(this.options.deps.now);
+      this.frameBudgets.set(link.id, budget);
+    }
+    const frameBudget = budget;
     return this.guarded(`agent frame on ${link.id}`, () =>
-      onAgentSocketMessage(this.coordinatorOfSocket(socket), link, message, this.options.log),
+      onAgentSocketMessage(this.coordinatorOfSocket(socket), link, message, frameBudget, this.options.log),
     );
   }
 
   agentClosed(socket: S): Promise<void> {
     const link = this.links.linkOf(socket);
+    this.frameBudgets.delete(link.id);
     // The runtime may still list the closing socket.
     const stillOpen = this.options.sockets().filter((open) => open !== socket).length;
     this.options.storage.kv.put(KEYS.agentSocketsOpen, stillOpen);
@@ -173,8 +187,6 @@ export class CoordinatorObjectHost<S extends HibernatableSocket> {
         storage,
         restartedAtMs,
       );
-      if (storage.kv.get<string>(KEYS.clusterName) !== clusterName)
-        storage.kv.put(KEYS.clusterName, clusterName);
     }
     if (this.coordinator.clusterName !== clusterName) {
       // The Worker names each object after its cluster, so this is a routing bug, never bad input.

@@ -4,6 +4,7 @@
  * keeps only an index it can rebuild from the attachments at any time. After a wake-up the first
  * lookup rebuilds it, so a RunTask that wakes the object still finds every agent's socket.
  */
+import type { AgentIdentity } from '../core/agents/agent-admission';
 import type { AgentLink, AgentLinks } from '../core/coordinator/agent-links';
 
 /** The part of a Workers WebSocket this needs; the runtime's hibernatable WebSocket has all of it. */
@@ -21,6 +22,7 @@ export type SocketsByTag<S extends HibernatableSocket> = (tag?: string) => S[];
 export interface AgentAttachment {
   linkId: string;
   clusterName: string;
+  identity: AgentIdentity;
   /** Set once the agent's hello is accepted. */
   instanceArn?: string;
 }
@@ -33,10 +35,14 @@ export function attachmentOf(socket: HibernatableSocket): AgentAttachment {
 }
 
 class SocketLink implements AgentLink {
+  readonly identity: AgentIdentity;
+
   constructor(
     readonly id: string,
     readonly socket: HibernatableSocket,
-  ) {}
+  ) {
+    this.identity = attachmentOf(socket).identity;
+  }
 
   send(text: string): void {
     this.socket.send(text);

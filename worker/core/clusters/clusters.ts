@@ -9,15 +9,29 @@ import { type Tag, validateTags } from '../tags';
 const CLUSTER_NAME_PATTERN = /^[a-zA-Z0-9_-]{1,255}$/;
 export const DEFAULT_CLUSTER = 'default';
 
-/** Accepts a cluster name or ARN, as every ECS call's `cluster` field does. */
+/**
+ * Accepts a cluster name or ARN, as every ECS call's `cluster` field does, and checks it on every
+ * call, not only at CreateCluster: a name no cluster could have must not reach a coordinator
+ * directory (which would keep state for it) or a Durable Object id.
+ */
 export function clusterNameOf(nameOrArn: string | undefined): string {
   const value = nameOrArn ?? DEFAULT_CLUSTER;
   const parsed = parseEcsArn(value);
-  if (parsed) {
-    if (parsed.resourceType !== 'cluster') throw invalidParameter(`cluster: '${value}' is not a cluster ARN`);
-    return parsed.path[0];
+  if (parsed && parsed.resourceType !== 'cluster') {
+    throw invalidParameter(`cluster: '${excerpt(value)}' is not a cluster ARN`);
   }
-  return value;
+  const name = parsed ? parsed.path.join('/') : value;
+  if (!CLUSTER_NAME_PATTERN.test(name)) {
+    throw invalidParameter(
+      `cluster: '${excerpt(value)}' is not a cluster name or ARN (a name is up to 255 letters, numbers, underscores and hyphens)`,
+    );
+  }
+  return name;
+}
+
+/** Enough of a rejected value to recognise it, never all of a megabyte. */
+function excerpt(value: string): string {
+  return value.length > 64 ? `${value.slice(0, 64)}...` : value;
 }
 
 /** The ACTIVE cluster a call names, or ClusterNotFoundException. */

@@ -2,9 +2,13 @@
  * The seam between a coordinator and the sockets of its agents. On Node the links live in a Map;
  * in a Durable Object they are hibernatable WebSockets found again through their attachments.
  */
+import type { AgentIdentity } from '../agents/agent-admission';
+
 export interface AgentLink {
   /** Stable for the life of the socket. */
   readonly id: string;
+  /** What admission proved about the agent before the socket opened; the hello can't change it. */
+  readonly identity: AgentIdentity;
   send(text: string): void;
   close(code: number, reason: string): void;
 }

@@ -1,8 +1,10 @@
 /**
  * The socket edge of the agent protocol, shared by both hosts: every text frame from an agent is
- * parsed here and nowhere else, and a bad frame closes that one connection with a clear code.
+ * parsed here and nowhere else, and a bad frame, or one over the connection's frame budget, closes
+ * that one connection with a clear code.
  */
-import { ProtocolError, parseAgentFrame } from '../../../protocol/agent-protocol';
+import { CLOSE_CODES, ProtocolError, parseAgentFrame } from '../../../protocol/agent-protocol';
+import type { FrameBudget } from '../agents/frame-budget';
 import type { AgentLink } from './agent-links';
 import type { ClusterCoordinator } from './cluster-coordinator';
 
@@ -10,8 +12,14 @@ export async function onAgentSocketMessage(
   coordinator: ClusterCoordinator,
   link: AgentLink,
   raw: string | ArrayBuffer | Uint8Array,
+  budget: FrameBudget,
   log: (line: string) => void,
 ): Promise<void> {
+  if (!budget.take()) {
+    log(`closing agent link ${link.id}: over its frame budget`);
+    link.close(CLOSE_CODES.tooManyFrames, 'too many frames');
+    return;
+  }
   let frame: ReturnType<typeof parseAgentFrame>;
   try {
     frame = parseAgentFrame(raw);

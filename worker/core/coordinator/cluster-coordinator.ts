@@ -19,7 +19,7 @@ import {
   type FrameOf,
   PROTOCOL_VERSION,
 } from '../../../protocol/agent-protocol';
-import { resourceIdOf, taskArn } from '../arn';
+import { arnInCluster } from '../arn';
 import { requireCluster } from '../clusters/clusters';
 import { describeContainerInstances } from '../container-instances/container-instances';
 import type { CoreDeps } from '../deps';
@@ -326,7 +326,7 @@ export class ClusterCoordinator {
 
   /** A task of this cluster, by ARN or id: from the view when it has not stopped, else from the database. */
   private async findTask(clusterArn: string, reference: string): Promise<TaskRow> {
-    const arn = taskArn(this.deps.config, this.clusterName, resourceIdOf(reference));
+    const arn = arnInCluster(this.deps.config, 'task', this.clusterName, reference);
     const cached = this.view?.taskRows.get(arn);
     if (cached) return cached;
     const [row] = await this.deps.db
@@ -354,7 +354,16 @@ export class ClusterCoordinator {
       }
       const cluster = await this.cluster();
       const view = await this.loadedView(cluster.arn);
-      const instance = await registerInstance(this.deps, cluster, view, hello);
+      const registration = await registerInstance(this.deps, cluster, view, link.identity, hello);
+      if (registration.outcome === 'refused') {
+        const code =
+          registration.reason === 'deregistered'
+            ? CLOSE_CODES.deregistered
+            : CLOSE_CODES.registrationRateLimited;
+        link.close(code, registration.message);
+        return;
+      }
+      const instance = registration.row;
       const previous = this.links.linkFor(instance.arn);
       if (previous && previous.id !== link.id) {
         this.links.unbind(previous);
@@ -364,9 +373,10 @@ export class ClusterCoordinator {
         );
       }
       this.links.bind(link, instance.arn);
-      // The snapshot is the agent's present truth; the status order keeps it from undoing anything newer.
+      // The snapshot is the agent's present truth (only an instance that proved its credential has
+      // tasks to report on); the status order keeps it from undoing anything newer.
       const snapshot = hello.tasks.map((task) => ({ instanceArn: instance.arn, seq: undefined, task }));
-      if (snapshot.length > 0) await this.recordBatch(view, snapshot);
+      if (registration.outcome === 'resumed' && snapshot.length > 0) await this.recordBatch(view, snapshot);
       const desired = await this.deps.db
         .select()
         .from(tasks)
@@ -382,6 +392,7 @@ export class ClusterCoordinator {
         instanceId: instance.instanceId,
         heartbeatIntervalMs: this.deps.config.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS,
         desiredTasks: desired.map(desiredTaskOf),
+        ...(registration.outcome === 'registered' ? { instanceCredential: registration.credential } : {}),
       });
       this.log(`agent ${instance.instanceId} connected to ${cluster.name} (${desired.length} desired tasks)`);
     });

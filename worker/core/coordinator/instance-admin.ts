@@ -5,7 +5,7 @@
  */
 import { and, eq, inArray, ne } from 'drizzle-orm';
 import { type ContainerInstanceRow, containerInstances, tasks } from '../../../db/schema';
-import { containerInstanceArn, resourceIdOf } from '../arn';
+import { arnInCluster } from '../arn';
 import type { CoreDeps } from '../deps';
 import { EcsError, invalidParameter } from '../errors';
 import type { ClusterView } from './cluster-view';
@@ -22,7 +22,7 @@ const ATTRIBUTE_VALUE = /^[a-zA-Z0-9_.@/: -]{1,128}$/;
 const MAX_CUSTOM_ATTRIBUTES = 10;
 
 export function instanceArnOf(deps: CoreDeps, clusterName: string, reference: string): string {
-  return containerInstanceArn(deps.config, clusterName, resourceIdOf(reference));
+  return arnInCluster(deps.config, 'container-instance', clusterName, reference);
 }
 
 export async function setInstanceStatus(

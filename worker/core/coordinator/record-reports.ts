@@ -3,7 +3,7 @@
  * gathered and written together in one database batch (group commit): at scale most frames are
  * reports, and one fsync per batch instead of per report is what keeps up with thousands of hosts.
  */
-import { eq, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { type TaskRow, tasks } from '../../../db/schema';
 import type { ObservedTask } from '../../../protocol/agent-protocol';
 import type { CoreDeps } from '../deps';
@@ -50,7 +50,10 @@ export async function recordReports(deps: CoreDeps, view: ClusterView, reports: 
   const changed = new Map<string, TaskRow>();
   const evented: TaskRow[] = [];
   for (const report of reports) {
-    const row = view.taskRows.get(report.task.taskArn) ?? (await loadTask(deps, report.task.taskArn));
+    // The view holds every task of the cluster that has not stopped, and a stopped task's record is
+    // final, so a report on any task outside it changes nothing: no database read for it either
+    // (an agent can't make the control plane read the table by reporting made-up task ARNs).
+    const row = view.taskRows.get(report.task.taskArn);
     if (!row || row.containerInstanceArn !== report.instanceArn) continue;
     const next = applyReport(taskStateOf(row), report.task, report.seq ?? row.reportSeq + 1, deps.now());
     if (!next) continue;
@@ -84,11 +87,6 @@ function excludedColumns(columns: readonly (keyof TaskRow)[]) {
 
 function getColumnName(key: keyof TaskRow): string {
   return tasks[key].name;
-}
-
-async function loadTask(deps: CoreDeps, taskArn: string): Promise<TaskRow | undefined> {
-  const [row] = await deps.db.select().from(tasks).where(eq(tasks.arn, taskArn));
-  return row;
 }
 
 /**

@@ -1,26 +1,47 @@
 /**
- * A hello registers its host as a container instance, or refreshes the one it already is: the
- * agent's resources, attributes and versions replace what was recorded; custom attributes stay.
+ * A hello registers its host as a new container instance or refreshes the instance the socket was
+ * admitted as (see worker/core/agents/agent-admission.ts). Who the agent is comes from admission,
+ * never from the hello: a join token only ever creates a new instance, with an id and a credential
+ * chosen here, and an instance credential only ever resumes its own instance.
  */
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, count, eq, gt } from 'drizzle-orm';
 import { type ContainerInstanceRow, containerInstances } from '../../../db/schema';
-import type { AgentFrame, FrameOf } from '../../../protocol/agent-protocol';
+import { type AgentFrame, DEFAULT_RESERVED_PORTS, type FrameOf } from '../../../protocol/agent-protocol';
+import type { AgentIdentity } from '../agents/agent-admission';
+import { issueInstanceCredential } from '../agents/instance-credentials';
 import { containerInstanceArn } from '../arn';
 import type { CoreDeps } from '../deps';
 import type { ClusterView } from './cluster-view';
 
 type Hello = FrameOf<AgentFrame, 'hello'>;
 
+/**
+ * A generous rate for a real fleet (an autoscaling burst registers tens of hosts a minute) that
+ * still stops one leaked join token from minting thousands of instances.
+ */
+export const REGISTRATIONS_PER_TOKEN_PER_MINUTE = 120;
+const RATE_WINDOW_MS = 60_000;
+
+/** Attributes in this namespace describe the host as first registered; a later hello can't rewrite them. */
+const RESERVED_ATTRIBUTE_PREFIX = 'ecs.';
+
+export type Registration =
+  | { outcome: 'registered'; row: ContainerInstanceRow; credential: string }
+  | { outcome: 'resumed'; row: ContainerInstanceRow }
+  | { outcome: 'refused'; reason: 'deregistered' | 'rateLimited'; message: string };
+
 export async function registerInstance(
   deps: CoreDeps,
   cluster: { arn: string; name: string },
   view: ClusterView,
+  identity: AgentIdentity,
   hello: Hello,
-): Promise<ContainerInstanceRow> {
-  const nowMs = deps.now();
-  const attributes = JSON.stringify(hello.attributes);
-  const known = hello.instanceId ? view.findByInstanceId(hello.instanceId) : undefined;
-  if (known) {
+): Promise<Registration> {
+  if (identity.kind === 'instance') {
+    const known = view.instances.get(identity.instanceArn);
+    // Deregistered between admission and hello.
+    if (!known)
+      return { outcome: 'refused', reason: 'deregistered', message: 'container instance deregistered' };
     const [row] = await deps.db
       .update(containerInstances)
       .set({
@@ -30,18 +51,37 @@ export async function registerInstance(
         hostname: hello.hostname,
         registeredCpu: hello.resources.cpu,
         registeredMemoryMiB: hello.resources.memoryMiB,
-        attributesJson: attributes,
-        lastSeenAtMs: nowMs,
+        attributesJson: JSON.stringify(mergeAttributes(known.row.attributesJson, hello.attributes)),
+        reservedPortsJson: reservedPortsOf(hello),
+        lastSeenAtMs: deps.now(),
         version: known.row.version + 1,
       })
       .where(eq(containerInstances.arn, known.row.arn))
       .returning();
     view.upsertInstance(row);
-    return row;
+    return { outcome: 'resumed', row };
   }
-  // An id we don't know (first start, or an instance that was deregistered) gets a fresh identity.
-  const reusable = hello.instanceId && !(await instanceIdTaken(deps, cluster.arn, hello.instanceId));
-  const instanceId = reusable ? hello.instanceId! : deps.newId();
+
+  const nowMs = deps.now();
+  const limit = deps.config.registrationsPerJoinTokenPerMinute ?? REGISTRATIONS_PER_TOKEN_PER_MINUTE;
+  const [recent] = await deps.db
+    .select({ n: count() })
+    .from(containerInstances)
+    .where(
+      and(
+        eq(containerInstances.registeredByTokenSha256, identity.tokenSha256),
+        gt(containerInstances.registeredAtMs, nowMs - RATE_WINDOW_MS),
+      ),
+    );
+  if ((recent?.n ?? 0) >= limit) {
+    return {
+      outcome: 'refused',
+      reason: 'rateLimited',
+      message: `join token registered ${limit} instances in the last minute; retry later`,
+    };
+  }
+  const instanceId = deps.newId();
+  const { credential, credentialSha256 } = await issueInstanceCredential(instanceId, deps.newId);
   const [row] = await deps.db
     .insert(containerInstances)
     .values({
@@ -55,24 +95,30 @@ export async function registerInstance(
       dockerVersion: hello.dockerVersion,
       registeredCpu: hello.resources.cpu,
       registeredMemoryMiB: hello.resources.memoryMiB,
-      attributesJson: attributes,
+      attributesJson: JSON.stringify(hello.attributes),
+      reservedPortsJson: reservedPortsOf(hello),
+      credentialSha256,
+      registeredByTokenSha256: identity.tokenSha256,
       registeredAtMs: nowMs,
       lastSeenAtMs: nowMs,
     })
     .returning();
   view.upsertInstance(row);
-  return row;
+  return { outcome: 'registered', row, credential };
 }
 
-async function instanceIdTaken(deps: CoreDeps, clusterArn: string, instanceId: string): Promise<boolean> {
-  const rows = await deps.db
-    .select({ arn: containerInstances.arn })
-    .from(containerInstances)
-    .where(
-      and(
-        eq(containerInstances.clusterArn, clusterArn),
-        inArray(containerInstances.instanceId, [instanceId]),
-      ),
-    );
-  return rows.length > 0;
+type Attribute = Hello['attributes'][number];
+
+/** The stored `ecs.*` attributes, then the agent's own (`--attribute`) ones from this hello. */
+function mergeAttributes(storedJson: string, reported: Attribute[]): Attribute[] {
+  const stored = JSON.parse(storedJson) as Attribute[];
+  return [
+    ...stored.filter((a) => a.name.startsWith(RESERVED_ATTRIBUTE_PREFIX)),
+    ...reported.filter((a) => !a.name.startsWith(RESERVED_ATTRIBUTE_PREFIX)),
+  ];
+}
+
+function reservedPortsOf(hello: Hello): string {
+  const ports = new Set(hello.reservedPorts ?? DEFAULT_RESERVED_PORTS);
+  return JSON.stringify([...ports].sort((a, b) => a - b));
 }

@@ -4,7 +4,7 @@
  */
 import { and, eq, inArray } from 'drizzle-orm';
 import { runTaskRequests, type TaskRow, tasks } from '../../../db/schema';
-import { containerArn, containerInstanceArn, resourceIdOf, taskArn } from '../arn';
+import { arnInCluster, containerArn, taskArn } from '../arn';
 import type { CoreDeps } from '../deps';
 import { EcsError, invalidParameter } from '../errors';
 import { taskEventsInsert } from '../events/task-events';
@@ -261,7 +261,7 @@ export async function planAndWriteStartTask(
   const rows: TaskRow[] = [];
   const failures: TaskFailure[] = [];
   for (const reference of input.containerInstances) {
-    const arn = containerInstanceArn(deps.config, cluster.name, resourceIdOf(reference));
+    const arn = arnInCluster(deps.config, 'container-instance', cluster.name, reference);
     const instance = view.instances.get(arn);
     if (!instance) {
       failures.push({ arn, reason: 'MISSING' });

@@ -19,11 +19,21 @@ export async function mintJoinToken(deps: CoreDeps, clusterName: string): Promis
   return token;
 }
 
-export async function isValidJoinToken(deps: CoreDeps, clusterName: string, token: string): Promise<boolean> {
-  if (!token.startsWith(TOKEN_PREFIX)) return false;
+/** The stored hash of a join token minted for this cluster, or undefined when the token is not one. */
+export async function joinTokenSha256(
+  deps: CoreDeps,
+  clusterName: string,
+  token: string,
+): Promise<string | undefined> {
+  if (!token.startsWith(TOKEN_PREFIX)) return undefined;
+  const tokenSha256 = await sha256Hex(token);
   const rows = await deps.db
     .select({ clusterName: joinTokens.clusterName })
     .from(joinTokens)
-    .where(and(eq(joinTokens.tokenSha256, await sha256Hex(token)), eq(joinTokens.clusterName, clusterName)));
-  return rows.length > 0;
+    .where(and(eq(joinTokens.tokenSha256, tokenSha256), eq(joinTokens.clusterName, clusterName)));
+  return rows.length > 0 ? tokenSha256 : undefined;
+}
+
+export async function isValidJoinToken(deps: CoreDeps, clusterName: string, token: string): Promise<boolean> {
+  return (await joinTokenSha256(deps, clusterName, token)) !== undefined;
 }

@@ -1,7 +1,7 @@
 /** The read side of tasks: DescribeTasks and ListTasks read the database directly, never the coordinator. */
 import { and, asc, eq, inArray } from 'drizzle-orm';
 import { tasks } from '../../../db/schema';
-import { resourceIdOf, taskArn } from '../arn';
+import { arnInCluster } from '../arn';
 import { requireCluster } from '../clusters/clusters';
 import type { CoreDeps } from '../deps';
 import { invalidParameter } from '../errors';
@@ -14,7 +14,7 @@ export async function describeTasks(
 ) {
   const cluster = await requireCluster(deps, input.cluster);
   if (input.tasks.length > 100) throw invalidParameter('tasks: at most 100 tasks can be described at once');
-  const arns = input.tasks.map((t) => taskArn(deps.config, cluster.name, resourceIdOf(t)));
+  const arns = input.tasks.map((t) => arnInCluster(deps.config, 'task', cluster.name, t));
   const rows = arns.length
     ? await deps.db
         .select()
@@ -50,10 +50,13 @@ export async function listTasks(deps: CoreDeps, input: ListTasksInput) {
     eq(tasks.desiredStatus, input.desiredStatus ?? 'RUNNING'),
   ];
   if (input.containerInstance) {
-    const id = resourceIdOf(input.containerInstance);
-    conditions.push(
-      eq(tasks.containerInstanceArn, `${cluster.arn.replace(':cluster/', ':container-instance/')}/${id}`),
+    const instanceArn = arnInCluster(
+      deps.config,
+      'container-instance',
+      cluster.name,
+      input.containerInstance,
     );
+    conditions.push(eq(tasks.containerInstanceArn, instanceArn));
   }
   if (input.family) conditions.push(eq(tasks.family, input.family));
   if (input.startedBy) conditions.push(eq(tasks.startedBy, input.startedBy));

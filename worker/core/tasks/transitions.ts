@@ -3,7 +3,8 @@
  * - desiredStatus (and the stop code and reason of a requested stop) comes from the API and schedulers
  *   through `requestStop`;
  * - lastStatus and container details come only from agent reports through `applyReport`.
- * Neither ever moves a recorded status backwards (see `taskStatusRank`).
+ * Neither ever moves a recorded status backwards (see `taskStatusRank`), and what was recorded when a
+ * task or container reached STOPPED (exit codes, stop code, reason, times) is final.
  */
 import {
   containerStatusRank,
@@ -21,6 +22,8 @@ export function applyReport(
   nowMs: number,
 ): TaskState | undefined {
   if (seq <= state.reportSeq) return undefined;
+  // A stopped task's record is final: no report, however new, rewrites how it ended.
+  if (state.lastStatus === 'STOPPED') return undefined;
   const next: TaskState = {
     ...state,
     reportSeq: seq,
@@ -33,7 +36,7 @@ export function applyReport(
   if (taskStatusRank(next.lastStatus) >= taskStatusRank('RUNNING') && next.startedAtMs === null) {
     next.startedAtMs = observed.startedAtMs ?? nowMs;
   }
-  if (next.lastStatus === 'STOPPED' && state.lastStatus !== 'STOPPED') {
+  if (next.lastStatus === 'STOPPED') {
     // A task that stops by itself is no longer desired to run; a requested stop keeps its own code and reason.
     next.desiredStatus = 'STOPPED';
     next.stopCode ??= observed.stopCode ?? 'EssentialContainerExited';
@@ -50,7 +53,8 @@ export function applyReport(
 function mergeContainer(observed: ObservedTask) {
   return (record: ContainerRecord): ContainerRecord => {
     const report = observed.containers.find((c) => c.name === record.name);
-    if (!report) return record;
+    // A stopped container's exit code and reason are final.
+    if (!report || record.lastStatus === 'STOPPED') return record;
     const forward = containerStatusRank(report.lastStatus) >= containerStatusRank(record.lastStatus);
     if (!forward) return record;
     return {

@@ -1,0 +1,4 @@
+import { workersRuntime } from '../../helpers/workers-runtime';
+import { defineAgentIdentityScenarios } from '../scenarios/agent-identity';
+
+defineAgentIdentityScenarios(workersRuntime);
