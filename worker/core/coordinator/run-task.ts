@@ -17,6 +17,7 @@ import {
 import { sha256Hex } from '../sha256';
 import { type Tag, validateTags } from '../tags';
 import { requireTaskDefinition, toTaskDefinition } from '../task-definitions/task-definitions';
+import { refuseHostAccess } from '../task-definitions/validate-host-access';
 import { buildTaskShape, type TaskOverrides } from '../tasks/build-task';
 import type { ContainerRecord } from '../tasks/task-record';
 import type { ClusterView } from './cluster-view';
@@ -120,6 +121,8 @@ async function prepareTask(
   const tags = validateTags(input.tags);
   const definitionRow = await requireTaskDefinition(deps, input.taskDefinition);
   const definition = toTaskDefinition(definitionRow);
+  // A definition registered before host access was refused at registration must not run with it either.
+  refuseHostAccess(definition);
   const overrides = input.overrides ?? {};
   const shape = buildTaskShape(definition, overrides);
   const constraints = [
