@@ -149,7 +149,7 @@ function coordinatorStub(env: Env, clusterName: string): DurableObjectStub<Clust
  */
 function appForRequest(env: Env): Hono {
   const deps = createWorkersDeps(env);
-  const coordinators = new DurableCoordinators((clusterName) => coordinatorStub(env, clusterName));
+  const coordinators = new DurableCoordinators(deps, (clusterName) => coordinatorStub(env, clusterName));
   const app = createApp({ deps, coordinators, log });
   app.get(AGENT_CONNECT_PATH, (c) => connectAgent(c.req.raw, env, deps));
   return app;

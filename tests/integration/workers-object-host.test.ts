@@ -276,7 +276,7 @@ describe('the cluster Durable Object host', () => {
         (cluster: string, ...args: never[]) =>
           host.call(cluster, method, args as never),
     });
-    const coordinators = new DurableCoordinators(() => rpc);
+    const coordinators = new DurableCoordinators(deps, () => rpc);
     const error = await coordinators
       .forCluster(CLUSTER)
       .stopTask({ task: 'no-such-task' })
