@@ -3,7 +3,7 @@
  * Distils the ECS API model (the wire contract) into what request validation needs:
  * each operation's input shape, and every shape reachable from an input shape, without
  * documentation. The output is committed so the control plane (Node and Workers alike)
- * imports plain JSON and never reads the 1 MB reference at runtime.
+ * imports plain JSON and never reads the 850 KB source model at runtime.
  *
  *   node scripts/generate-api-model.mjs           # rewrite the JSON
  *   node scripts/generate-api-model.mjs --check   # exit 1 if the committed JSON is stale
@@ -11,9 +11,11 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const SOURCE_URL = new URL('../../shared/reference/ecs-2014-11-13.service.json', import.meta.url);
+// The model is kept in the repository (botocore's file, verbatim) so a clone generates and tests on its own;
+// worker/api/model/source/README.md says where it comes from and how to update it.
+const SOURCE_LABEL = 'worker/api/model/source/ecs-2014-11-13.service.json';
+const SOURCE_URL = new URL(`../${SOURCE_LABEL}`, import.meta.url);
 const OUTPUT_URL = new URL('../worker/api/model/ecs-model.generated.json', import.meta.url);
-const SOURCE_LABEL = 'shared/reference/ecs-2014-11-13.service.json';
 
 /** The shape fields validation reads; everything else (documentation, box, pattern, ...) is dropped. */
 const KEPT_SCALAR_FIELDS = ['type', 'required', 'enum', 'min', 'max', 'document'];
