@@ -35,7 +35,10 @@ function expectInvalid(operation: string, input: unknown, message: string) {
 describe('the generated API model', () => {
   it('names an input shape for every operation of the ECS service model', () => {
     const service = JSON.parse(
-      readFileSync(new URL('../../../shared/reference/ecs-2014-11-13.service.json', import.meta.url), 'utf8'),
+      readFileSync(
+        new URL('../../worker/api/model/source/ecs-2014-11-13.service.json', import.meta.url),
+        'utf8',
+      ),
     ) as { operations: Record<string, { input: { shape: string } }> };
     expect(operationNames().sort()).toEqual(Object.keys(service.operations).sort());
     for (const [name, operation] of Object.entries(service.operations)) {
