@@ -4,15 +4,24 @@
  */
 import { Hono } from 'hono';
 import type { ApiContext } from './api/actions';
+import { allowedHostsFor } from './api/allowed-hosts';
+import { capRequestBodies } from './api/body-limit';
 import { handleEcsRequest } from './api/ecs-protocol';
+import { refuseUnlistedHosts } from './api/host-guard';
 import { streamTaskEvents } from './api/task-event-stream';
+import { DEFAULT_MAX_REQUEST_BODY_BYTES } from './core/deps';
 
 export interface AppOptions extends ApiContext {
   log: (line: string) => void;
 }
 
 export function createApp(options: AppOptions): Hono {
+  const { config } = options.deps;
   const app = new Hono();
+  // Registered first, so they guard every route, including those an entry adds later (the agent
+  // connect path on Workers).
+  app.use(refuseUnlistedHosts(allowedHostsFor(config), options.log));
+  app.use(capRequestBodies(config.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES, options.log));
   app.get('/health', (c) => c.json({ status: 'ok' }));
   app.get('/', (c) => c.text('Berth control plane: the ECS API is served at POST / (AWS JSON 1.1).\n'));
   app.post('/', (c) => handleEcsRequest(c, options, options.log));

@@ -11,6 +11,9 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { type DatabaseLocation, openDatabase } from '../db/node-database';
 import { clusters } from '../db/schema';
 import { AGENT_CONNECT_PATH, CLOSE_CODES, MAX_FRAME_BYTES } from '../protocol/agent-protocol';
+import { SILENT_INTERVALS_BEFORE_CUT } from '../protocol/link';
+import { parseAllowedHosts } from './api/allowed-hosts';
+import { parseByteCount } from './api/body-limit';
 import {
   type CoordinatorClient,
   type CoordinatorDirectory,
@@ -34,6 +37,15 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Partial<BerthConfig> {
   if (env.BERTH_ACCOUNT_ID) config.accountId = env.BERTH_ACCOUNT_ID;
   if (env.BERTH_AGENT_GRACE_MS) config.agentDisconnectGraceMs = Number(env.BERTH_AGENT_GRACE_MS);
   if (env.BERTH_HEARTBEAT_INTERVAL_MS) config.heartbeatIntervalMs = Number(env.BERTH_HEARTBEAT_INTERVAL_MS);
+  if (env.BERTH_MAX_REQUEST_BODY_BYTES) {
+    config.maxRequestBodyBytes = parseByteCount(
+      env.BERTH_MAX_REQUEST_BODY_BYTES,
+      'BERTH_MAX_REQUEST_BODY_BYTES',
+    );
+  }
+  if (env.BERTH_ALLOWED_HOSTS) {
+    config.allowedHosts = parseAllowedHosts(env.BERTH_ALLOWED_HOSTS, 'BERTH_ALLOWED_HOSTS');
+  }
   return config;
 }
 
@@ -127,9 +139,6 @@ class InProcessCoordinators implements CoordinatorDirectory {
     for (const { timer } of this.wakeTimers.values()) clearTimeout(timer);
   }
 }
-
-/** A socket silent for this many heartbeat intervals is dead (the agent's own deadline is the same). */
-const SILENT_INTERVALS_BEFORE_CUT = 3;
 
 let nextLinkNumber = 0;
 

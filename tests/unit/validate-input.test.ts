@@ -2,7 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import model from '../../worker/api/model/ecs-model.generated.json';
-import { isKnownOperation, operationNames, validateInput } from '../../worker/api/model/validate-input';
+import {
+  isKnownOperation,
+  MAX_COLLECTION_ITEMS,
+  MAX_STRING_CHARS,
+  operationNames,
+  validateInput,
+} from '../../worker/api/model/validate-input';
 import { EcsError } from '../../worker/core/errors';
 
 const container = (overrides: Record<string, unknown> = {}) => ({
@@ -243,5 +249,111 @@ describe('validateInput', () => {
   it('stops at the first error', () => {
     const input = { containerDefinitions: 'nope', networkMode: 'brige' };
     expect(errorOf('RegisterTaskDefinition', input).message).toBe('family: required field is missing');
+  });
+});
+
+describe('the copy validateInput returns for the handler', () => {
+  it('leaves out optional members sent as null, however deep', () => {
+    expect(validateInput('StopTask', { task: 'x', reason: null })).toEqual({ task: 'x' });
+    const runTask = validateInput('RunTask', {
+      taskDefinition: 'web',
+      group: null,
+      clientToken: null,
+      overrides: { containerOverrides: [{ name: 'web', environment: null, command: ['sh'] }] },
+    });
+    expect(runTask).toEqual({
+      taskDefinition: 'web',
+      overrides: { containerOverrides: [{ name: 'web', command: ['sh'] }] },
+    });
+    expect(
+      JSON.stringify(
+        validateInput('StartTask', { taskDefinition: 'web', group: null, containerInstances: ['i'] }),
+      ),
+    ).not.toContain('null');
+  });
+
+  it('drops members the model does not know, so they are neither stored nor echoed', () => {
+    let nested: Record<string, unknown> = { leaf: true };
+    for (let depth = 0; depth < 1000; depth++) nested = { nested };
+    const cleaned = validateInput(
+      'RegisterTaskDefinition',
+      registration({ futureFeature: nested, containerDefinitions: [container({ x: 1 })] }),
+    );
+    expect(cleaned).toEqual(registration());
+  });
+
+  it('keeps a map key named __proto__ as an ordinary key, never as a prototype', () => {
+    const labels = JSON.parse('{"__proto__": "x", "role": "web"}') as Record<string, unknown>;
+    const cleaned = validateInput(
+      'RegisterTaskDefinition',
+      registration({ containerDefinitions: [container({ dockerLabels: labels })] }),
+    );
+    const copy = (cleaned.containerDefinitions as { dockerLabels: Record<string, string> }[])[0].dockerLabels;
+    expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
+    expect(Object.keys(copy)).toEqual(['__proto__', 'role']);
+  });
+
+  it('does not change the body it was given', () => {
+    const body = { task: 'x', reason: null, extra: 1 };
+    validateInput('StopTask', body);
+    expect(body).toEqual({ task: 'x', reason: null, extra: 1 });
+  });
+
+  it('is an empty object for an operation whose input has no members', () => {
+    expect(validateInput('ListClusters', { unknown: 1 })).toEqual({});
+  });
+});
+
+describe("Berth's own bounds where the ECS model sets none", () => {
+  it(`refuses a string longer than ${MAX_STRING_CHARS} characters, naming the field`, () => {
+    expectInvalid(
+      'StopTask',
+      { task: 'x', reason: 'Q'.repeat(1024 * 1024) },
+      `reason: expected at most ${MAX_STRING_CHARS} characters, got ${1024 * 1024}`,
+    );
+    expect(() =>
+      validateInput('StopTask', { task: 'x', reason: 'Q'.repeat(MAX_STRING_CHARS) }),
+    ).not.toThrow();
+  });
+
+  it(`refuses a list or map of more than ${MAX_COLLECTION_ITEMS} items, naming the field`, () => {
+    expectInvalid(
+      'DescribeTasks',
+      { tasks: Array.from({ length: 100_000 }, () => 't') },
+      `tasks: expected at most ${MAX_COLLECTION_ITEMS} items, got 100000`,
+    );
+    const labels = Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`k${i}`, 'v']));
+    expectInvalid(
+      'RegisterTaskDefinition',
+      registration({ containerDefinitions: [container({ dockerLabels: labels })] }),
+      `containerDefinitions[0].dockerLabels: expected at most ${MAX_COLLECTION_ITEMS} entries, got 1001`,
+    );
+  });
+
+  it('holds integers to 32 bits and longs to what JSON numbers carry exactly', () => {
+    expectInvalid(
+      'RegisterTaskDefinition',
+      registration({ containerDefinitions: [container({ memory: 2 ** 31 })] }),
+      `containerDefinitions[0].memory: must be at most ${2 ** 31 - 1}, got ${2 ** 31}`,
+    );
+    expectInvalid(
+      'RegisterTaskDefinition',
+      registration({ containerDefinitions: [container({ memory: 1e300 })] }),
+      `containerDefinitions[0].memory: must be at most ${2 ** 31 - 1}, got 1e+300`,
+    );
+  });
+
+  it('echoes at most the start of a rejected enum value', () => {
+    const message = errorOf(
+      'RegisterTaskDefinition',
+      registration({ networkMode: 'b'.repeat(10_000) }),
+    ).message;
+    expect(message.length).toBeLessThan(200);
+  });
+
+  it('refuses epoch seconds outside what a date can hold', () => {
+    expect(errorOf('SubmitTaskStateChange', { pullStartedAt: 1e300 }).message).toMatch(
+      /^pullStartedAt: expected a timestamp/,
+    );
   });
 });

@@ -5,12 +5,34 @@
  * `X-Amzn-ErrorType` header. This is the only place errors are turned into HTTP.
  */
 import type { Context } from 'hono';
-import { EcsError } from '../core/errors';
+import { EcsError, type EcsErrorName } from '../core/errors';
 import { ACTIONS, type ApiContext } from './actions';
 import { isKnownOperation, validateInput } from './model/validate-input';
 
 export const TARGET_PREFIX = 'AmazonEC2ContainerServiceV20141113.';
 const CONTENT_TYPE = 'application/x-amz-json-1.1';
+
+/**
+ * Deeper than any input shape of the ECS model (9 levels) with room to spare. Checked on the raw
+ * text before parsing, because deeply nested JSON parses fine but overflows the stack of anything
+ * that later walks or serializes it.
+ */
+export const MAX_JSON_NESTING_DEPTH = 64;
+
+/**
+ * An ECS error the front door sends with an HTTP status of its own (413 for a body over the cap,
+ * 403 for a refused Host) rather than the 400 every other caller error gets. Its `__type` stays an
+ * ECS error name, so SDKs still map it to a typed exception.
+ */
+export class FrontDoorRefusal extends EcsError {
+  constructor(
+    errorName: EcsErrorName,
+    message: string,
+    override readonly httpStatus: number,
+  ) {
+    super(errorName, message);
+  }
+}
 
 function respond(c: Context, status: number, body: unknown, requestId: string, errorName?: string) {
   const headers: Record<string, string> = { 'Content-Type': CONTENT_TYPE, 'x-amzn-RequestId': requestId };
@@ -35,9 +57,40 @@ export function renderError(c: Context, error: unknown, requestId: string, log: 
   return respond(c, 500, { __type: name, message: `Internal error (request ${requestId})` }, requestId, name);
 }
 
+const BACKSLASH = 0x5c;
+const QUOTE = 0x22;
+const OPENERS = new Set([0x7b, 0x5b]); // { [
+const CLOSERS = new Set([0x7d, 0x5d]); // } ]
+
+/** True when arrays and objects in `text` nest deeper than `limit`; brackets inside strings don't count. */
+function nestsDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text.charCodeAt(i);
+    if (inString) {
+      if (char === BACKSLASH) i++;
+      else if (char === QUOTE) inString = false;
+    } else if (char === QUOTE) {
+      inString = true;
+    } else if (OPENERS.has(char)) {
+      if (++depth > limit) return true;
+    } else if (CLOSERS.has(char)) {
+      depth--;
+    }
+  }
+  return false;
+}
+
 async function readInput(c: Context): Promise<unknown> {
   const text = await c.req.text();
   if (text.trim() === '') return {};
+  if (nestsDeeperThan(text, MAX_JSON_NESTING_DEPTH)) {
+    throw new EcsError(
+      'InvalidParameterException',
+      `The request body nests objects and lists more than ${MAX_JSON_NESTING_DEPTH} levels deep.`,
+    );
+  }
   try {
     return JSON.parse(text);
   } catch {
@@ -64,8 +117,8 @@ export async function handleEcsRequest(c: Context, ctx: ApiContext, log: (line: 
         known ? `${action} is not supported by Berth yet.` : `Unknown action '${action}'.`,
       );
     }
-    const input = await readInput(c);
-    validateInput(action, input);
+    // Handlers get the validated copy, never the raw body: nulls and unknown members are gone.
+    const input = validateInput(action, await readInput(c));
     const output = await handler(input, ctx);
     return respond(c, 200, output ?? {}, requestId);
   } catch (error) {

@@ -11,7 +11,20 @@ export interface BerthConfig extends ArnScope {
   heartbeatIntervalMs?: number;
   /** New instances one join token may register per minute (default REGISTRATIONS_PER_TOKEN_PER_MINUTE). */
   registrationsPerJoinTokenPerMinute?: number;
+  /** The largest request body the API reads, in bytes (default DEFAULT_MAX_REQUEST_BODY_BYTES). */
+  maxRequestBodyBytes?: number;
+  /**
+   * Host names the API answers to besides the loopback names, which are always allowed (see
+   * worker/api/allowed-hosts.ts). Requests addressed to any other `Host` are refused.
+   */
+  allowedHosts?: readonly string[];
 }
+
+/**
+ * 1 MiB: ECS's own request limits are far below this for every action (a whole task definition
+ * is at most 64 KiB), and it bounds what one request can make the control plane hold.
+ */
+export const DEFAULT_MAX_REQUEST_BODY_BYTES = 1024 * 1024;
 
 /** Defaults shared by both entries, so ARNs and timings are identical on Node and on Workers. */
 export const DEFAULT_BERTH_CONFIG: BerthConfig = {

@@ -24,11 +24,18 @@ export function readPage(
   return { offset, limit };
 }
 
+/**
+ * Far more rows than any Berth table holds, and small enough that offset + limit stays a safe
+ * integer that SQLite takes as an integer (a token from a client is not trusted to be ours).
+ */
+export const MAX_PAGE_OFFSET = 1_000_000_000;
+
 function decodeToken(token: string): number {
   try {
     const text = atob(token.replace(/-/g, '+').replace(/_/g, '/'));
-    const match = /^o:(\d+)$/.exec(text);
-    if (match) return Number(match[1]);
+    // Digits as encodeToken writes them: no sign, no leading zero, at most ten of them.
+    const match = /^o:(0|[1-9]\d{0,9})$/.exec(text);
+    if (match && Number(match[1]) <= MAX_PAGE_OFFSET) return Number(match[1]);
   } catch {
     // fall through to the error below
   }

@@ -6,6 +6,8 @@
 import { createClient } from '@libsql/client/web';
 import { drizzle } from 'drizzle-orm/libsql/web';
 import * as schema from '../../db/schema';
+import { parseAllowedHosts } from '../api/allowed-hosts';
+import { parseByteCount } from '../api/body-limit';
 import { type BerthConfig, type CoreDeps, DEFAULT_BERTH_CONFIG, randomHexId } from '../core/deps';
 
 /** The Worker's vars and secrets (see wrangler.toml). */
@@ -19,6 +21,14 @@ export interface WorkersVars {
   /** How long an agent may be away before its instance shows agentConnected: false. */
   BERTH_AGENT_GRACE_MS?: string;
   BERTH_HEARTBEAT_INTERVAL_MS?: string;
+  /** The largest request body the API reads, in bytes (default 1 MiB). */
+  BERTH_MAX_REQUEST_BODY_BYTES?: string;
+  /**
+   * Comma-separated host names the Worker answers to besides the loopback names, e.g.
+   * `*.workers.dev,berth.example.com`. Unset, it answers to loopback names only (see wrangler.toml
+   * for why the default there is `*.workers.dev`).
+   */
+  ALLOWED_HOSTS?: string;
 }
 
 export function configFromVars(vars: WorkersVars): BerthConfig {
@@ -46,7 +56,21 @@ export function configFromVars(vars: WorkersVars): BerthConfig {
       `BERTH_HEARTBEAT_INTERVAL_MS: '${vars.BERTH_HEARTBEAT_INTERVAL_MS}' is not a positive whole number of milliseconds`,
     );
   }
-  return { region, accountId, agentDisconnectGraceMs, heartbeatIntervalMs };
+  // Left undefined when unset, so the app's defaults apply (the same as on Node).
+  const maxRequestBodyBytes = vars.BERTH_MAX_REQUEST_BODY_BYTES
+    ? parseByteCount(vars.BERTH_MAX_REQUEST_BODY_BYTES, 'BERTH_MAX_REQUEST_BODY_BYTES')
+    : undefined;
+  const allowedHosts = vars.ALLOWED_HOSTS
+    ? parseAllowedHosts(vars.ALLOWED_HOSTS, 'ALLOWED_HOSTS')
+    : undefined;
+  return {
+    region,
+    accountId,
+    agentDisconnectGraceMs,
+    heartbeatIntervalMs,
+    maxRequestBodyBytes,
+    allowedHosts,
+  };
 }
 
 export function createWorkersDeps(vars: WorkersVars): CoreDeps {

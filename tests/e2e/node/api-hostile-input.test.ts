@@ -1,0 +1,16 @@
+import { mintJoinToken } from '../../../worker/core/join-tokens/join-tokens';
+import { startTestControlPlane } from '../../helpers/control-plane';
+import { defineHostileInputScenarios } from '../scenarios/api-hostile-input';
+
+defineHostileInputScenarios({
+  name: 'node',
+  async start(extraAllowedHost) {
+    const test = await startTestControlPlane({ config: { allowedHosts: [extraAllowedHost] } });
+    return {
+      endpoint: test.plane.url,
+      ecs: test.ecs,
+      mintJoinToken: (cluster) => mintJoinToken(test.plane.deps, cluster),
+      close: test.close,
+    };
+  },
+});
