@@ -11,6 +11,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { type DatabaseLocation, openDatabase } from '../db/node-database';
 import { clusters } from '../db/schema';
 import { AGENT_CONNECT_PATH, CLOSE_CODES, MAX_FRAME_BYTES } from '../protocol/agent-protocol';
+import { SILENT_INTERVALS_BEFORE_CUT } from '../protocol/link';
 import { parseAllowedHosts } from './api/allowed-hosts';
 import { parseByteCount } from './api/body-limit';
 import {
@@ -138,9 +139,6 @@ class InProcessCoordinators implements CoordinatorDirectory {
     for (const { timer } of this.wakeTimers.values()) clearTimeout(timer);
   }
 }
-
-/** A socket silent for this many heartbeat intervals is dead (the agent's own deadline is the same). */
-const SILENT_INTERVALS_BEFORE_CUT = 3;
 
 let nextLinkNumber = 0;
 
