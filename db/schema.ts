@@ -4,7 +4,7 @@
  * write per status report, and a Describe returns exactly what was stored.
  * Times are epoch milliseconds.
  */
-import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 export const clusters = sqliteTable('clusters', {
   arn: text('arn').primaryKey(),
@@ -159,4 +159,18 @@ export const taskEvents = sqliteTable(
     eventJson: text('event_json').notNull(),
   },
   (t) => [index('task_events_cluster').on(t.clusterArn, t.id)],
+);
+
+/**
+ * Named deadlines of a cluster's room that must outlive a restart (see worker/core/cluster/deadlines.ts).
+ * `name` is `<kind>:<key>`.
+ */
+export const clusterDeadlines = sqliteTable(
+  'cluster_deadlines',
+  {
+    clusterArn: text('cluster_arn').notNull(),
+    name: text('name').notNull(),
+    dueAtMs: integer('due_at_ms').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.clusterArn, t.name] })],
 );

@@ -72,26 +72,9 @@ export class ClusterCoordinatorObject extends DurableObject<Env> implements Coor
     void this.host.started();
   }
 
-  runTask(cluster: string, ...args: Args<'runTask'>) {
-    return this.host.call(cluster, 'runTask', args);
-  }
-  startTask(cluster: string, ...args: Args<'startTask'>) {
-    return this.host.call(cluster, 'startTask', args);
-  }
-  stopTask(cluster: string, ...args: Args<'stopTask'>) {
-    return this.host.call(cluster, 'stopTask', args);
-  }
-  updateContainerInstancesState(cluster: string, ...args: Args<'updateContainerInstancesState'>) {
-    return this.host.call(cluster, 'updateContainerInstancesState', args);
-  }
-  deregisterContainerInstance(cluster: string, ...args: Args<'deregisterContainerInstance'>) {
-    return this.host.call(cluster, 'deregisterContainerInstance', args);
-  }
-  putAttributes(cluster: string, ...args: Args<'putAttributes'>) {
-    return this.host.call(cluster, 'putAttributes', args);
-  }
-  deleteAttributes(cluster: string, ...args: Args<'deleteAttributes'>) {
-    return this.host.call(cluster, 'deleteAttributes', args);
+  /** Every write of the cluster, by command name (CLUSTER_COMMANDS): the one RPC method writes need. */
+  execute(cluster: string, ...args: Args<'execute'>) {
+    return this.host.call(cluster, 'execute', args);
   }
   openTaskEventStream(cluster: string, ...args: Args<'openTaskEventStream'>) {
     return this.host.call(cluster, 'openTaskEventStream', args);

@@ -11,7 +11,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { type DatabaseLocation, openDatabase } from '../db/node-database';
 import { clusters } from '../db/schema';
 import { AGENT_CONNECT_PATH, CLOSE_CODES, MAX_FRAME_BYTES } from '../protocol/agent-protocol';
-import { SILENT_INTERVALS_BEFORE_CUT } from '../protocol/link';
+import { HEARTBEAT_INTERVAL_MS, SILENT_INTERVALS_BEFORE_CUT } from '../protocol/link';
 import { parseAllowedHosts } from './api/allowed-hosts';
 import { parseByteCount } from './api/body-limit';
 import {
@@ -22,10 +22,10 @@ import {
 import { createApp } from './app';
 import { type AgentIdentity, admitAgent } from './core/agents/agent-admission';
 import { FrameBudget } from './core/agents/frame-budget';
+import { type AgentLink, InMemoryAgentLinks } from './core/cluster/agent-links';
+import { onAgentSocketMessage } from './core/cluster/agent-socket';
+import { ClusterCoordinator } from './core/cluster/cluster-coordinator';
 import { requireCluster } from './core/clusters/clusters';
-import { type AgentLink, InMemoryAgentLinks } from './core/coordinator/agent-links';
-import { onAgentSocketMessage } from './core/coordinator/agent-socket';
-import { ClusterCoordinator, HEARTBEAT_INTERVAL_MS } from './core/coordinator/cluster-coordinator';
 import { type BerthConfig, type CoreDeps, DEFAULT_BERTH_CONFIG, randomHexId } from './core/deps';
 
 export const DEFAULT_CONFIG: BerthConfig = DEFAULT_BERTH_CONFIG;
@@ -96,14 +96,7 @@ class InProcessCoordinators implements CoordinatorDirectory {
     let coordinator = this.byCluster.get(clusterName);
     if (!coordinator) {
       const scheduler = { wakeAt: (whenMs: number) => this.wakeAt(clusterName, whenMs) };
-      coordinator = new ClusterCoordinator(
-        this.deps,
-        clusterName,
-        this.links,
-        Math.random,
-        this.log,
-        scheduler,
-      );
+      coordinator = new ClusterCoordinator(this.deps, clusterName, this.links, { log: this.log, scheduler });
       this.byCluster.set(clusterName, coordinator);
     }
     return coordinator;

@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '../../db/node-database';
+import { InMemoryAgentLinks } from '../../worker/core/cluster/agent-links';
+import { ClusterCoordinator } from '../../worker/core/cluster/cluster-coordinator';
 import { createCluster } from '../../worker/core/clusters/clusters';
-import { InMemoryAgentLinks } from '../../worker/core/coordinator/agent-links';
-import { ClusterCoordinator } from '../../worker/core/coordinator/cluster-coordinator';
 import { randomHexId } from '../../worker/core/deps';
 import type { PlacementInstance } from '../../worker/core/placement';
 import { placeTasks } from '../../worker/core/placement';
@@ -93,7 +93,7 @@ async function withDatabaseWrite(durationMs: number) {
     const start = performance.now();
     while (performance.now() - start < durationMs) {
       const t0 = performance.now();
-      const out = await coordinator.runTask({
+      const out = await coordinator.execute('runTask', {
         cluster: 'bench',
         taskDefinition: 'bench',
         count: 10,

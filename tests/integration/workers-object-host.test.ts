@@ -19,6 +19,7 @@ import {
   parseControlFrame,
 } from '../../protocol/agent-protocol';
 import type { AgentIdentity } from '../../worker/core/agents/agent-admission';
+import type { CommandOutput } from '../../worker/core/cluster/commands';
 import { createCluster } from '../../worker/core/clusters/clusters';
 import { type CoreDeps, randomHexId } from '../../worker/core/deps';
 import { EcsError } from '../../worker/core/errors';
@@ -125,6 +126,15 @@ describe('the cluster Durable Object host', () => {
     return { socket, welcome };
   }
 
+  /** RunTask over the object's one RPC method, with the output typed as RunTask's. */
+  async function runTaskThrough(host: CoordinatorObjectHost<FakeSocket>) {
+    const outcome = await host.call(CLUSTER, 'execute', [
+      'runTask',
+      { cluster: CLUSTER, taskDefinition: taskDefinitionArn },
+    ]);
+    return outcome.ok ? { ...outcome, value: outcome.value as CommandOutput<'runTask'> } : outcome;
+  }
+
   async function instanceRow(arn: string) {
     const [row] = await deps.db.select().from(containerInstances).where(eq(containerInstances.arn, arn));
     return row;
@@ -158,9 +168,7 @@ describe('the cluster Durable Object host', () => {
     const { socket, welcome } = await connectAgent(wake());
 
     const woken = wake();
-    const outcome = await woken.call(CLUSTER, 'runTask', [
-      { cluster: CLUSTER, taskDefinition: taskDefinitionArn },
-    ]);
+    const outcome = await runTaskThrough(woken);
 
     if (!outcome.ok) throw new Error(`RunTask failed: ${outcome.message}`);
     const [task] = outcome.value.tasks;
@@ -171,9 +179,7 @@ describe('the cluster Durable Object host', () => {
 
   it('accepts a task report that wakes the object, because the socket still names its instance', async () => {
     const { socket } = await connectAgent(wake());
-    const outcome = await wake().call(CLUSTER, 'runTask', [
-      { cluster: CLUSTER, taskDefinition: taskDefinitionArn },
-    ]);
+    const outcome = await runTaskThrough(wake());
     if (!outcome.ok) throw new Error(outcome.message);
     const taskArn = outcome.value.tasks[0].taskArn;
 
@@ -200,9 +206,7 @@ describe('the cluster Durable Object host', () => {
 
     expect(second.welcome.containerInstanceArn).toBe(first.welcome.containerInstanceArn);
     expect(first.socket.closedWith?.code).toBe(CLOSE_CODES.replacedByNewConnection);
-    const outcome = await wake().call(CLUSTER, 'runTask', [
-      { cluster: CLUSTER, taskDefinition: taskDefinitionArn },
-    ]);
+    const outcome = await runTaskThrough(wake());
     if (!outcome.ok) throw new Error(outcome.message);
     expect(second.socket.lastFrame()?.type).toBe('runTask');
     expect(first.socket.sent.some((frame) => frame.type === 'runTask')).toBe(false);
@@ -263,7 +267,10 @@ describe('the cluster Durable Object host', () => {
 
   it('carries ECS errors across the RPC boundary as data, and the directory throws them again', async () => {
     const host = wake();
-    const outcome = await host.call(CLUSTER, 'stopTask', [{ cluster: CLUSTER, task: 'no-such-task' }]);
+    const outcome = await host.call(CLUSTER, 'execute', [
+      'stopTask',
+      { cluster: CLUSTER, task: 'no-such-task' },
+    ]);
     expect(outcome).toEqual({
       ok: false,
       errorName: 'InvalidParameterException',
@@ -279,7 +286,7 @@ describe('the cluster Durable Object host', () => {
     const coordinators = new DurableCoordinators(deps, () => rpc);
     const error = await coordinators
       .forCluster(CLUSTER)
-      .stopTask({ task: 'no-such-task' })
+      .execute('stopTask', { task: 'no-such-task' })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EcsError);
     expect((error as EcsError).errorName).toBe('InvalidParameterException');
@@ -287,8 +294,8 @@ describe('the cluster Durable Object host', () => {
 
   it('refuses to serve a cluster other than the one it was created for', async () => {
     const host = wake();
-    await host.call(CLUSTER, 'stopTask', [{ task: 'x' }]);
-    await expect(host.call('another', 'stopTask', [{ task: 'x' }])).rejects.toThrow(
+    await host.call(CLUSTER, 'execute', ['stopTask', { task: 'x' }]);
+    await expect(host.call('another', 'execute', ['stopTask', { task: 'x' }])).rejects.toThrow(
       /routing|asked about another/,
     );
   });

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ContainerInstanceRow } from '../../db/schema';
-import { ClusterView } from '../../worker/core/coordinator/cluster-view';
+import { ClusterView } from '../../worker/core/cluster/cluster-view';
 import { type HostPort, placeTasks } from '../../worker/core/placement';
 
 const ECS_RESERVED_PORTS_JSON = '[22,2375,2376,51678,51679]';

@@ -2,6 +2,8 @@
  * The ECS actions Berth serves, one line each: parse nothing (the protocol layer validated the
  * input against the model), call the domain, return its output shape.
  */
+
+import type { CommandInput, CommandName } from '../core/cluster/commands';
 import {
   clusterNameOf,
   createCluster,
@@ -14,8 +16,6 @@ import {
   listAttributes,
   listContainerInstances,
 } from '../core/container-instances/container-instances';
-import type { StopTaskInput } from '../core/coordinator/cluster-coordinator';
-import type { RunTaskInput } from '../core/coordinator/run-task';
 import type { CoreDeps } from '../core/deps';
 import {
   deleteTaskDefinitions,
@@ -38,6 +38,12 @@ export interface ApiContext {
 type ActionInput = any;
 type ActionHandler = (input: ActionInput, ctx: ApiContext) => Promise<unknown>;
 
+/** An action that is a write of one cluster: run as that cluster's command, in its room. */
+function inRoom<K extends CommandName>(command: K): ActionHandler {
+  return (input: CommandInput<K> & { cluster?: string }, { coordinators }) =>
+    coordinators.forCluster(clusterNameOf(input.cluster)).execute(command, input);
+}
+
 export const ACTIONS: Record<string, ActionHandler> = {
   CreateCluster: (input, { deps }) =>
     createCluster(deps, input).then(async (row) => ({
@@ -56,26 +62,19 @@ export const ACTIONS: Record<string, ActionHandler> = {
   DeregisterTaskDefinition: (input, { deps }) => deregisterTaskDefinition(deps, input),
   DeleteTaskDefinitions: (input, { deps }) => deleteTaskDefinitions(deps, input),
 
-  RunTask: (input: RunTaskInput, { coordinators }) =>
-    coordinators.forCluster(clusterNameOf(input.cluster)).runTask(input),
-  StopTask: (input: StopTaskInput, { coordinators }) =>
-    coordinators.forCluster(clusterNameOf(input.cluster)).stopTask(input),
+  RunTask: inRoom('runTask'),
+  StopTask: inRoom('stopTask'),
   DescribeTasks: (input, { deps }) => describeTasks(deps, input),
   ListTasks: (input: ListTasksInput, { deps }) => listTasks(deps, input),
 
-  StartTask: (input, { coordinators }) =>
-    coordinators.forCluster(clusterNameOf(input.cluster)).startTask(input),
+  StartTask: inRoom('startTask'),
 
   DescribeContainerInstances: (input, { deps }) => describeContainerInstances(deps, input),
   ListContainerInstances: (input, { deps }) => listContainerInstances(deps, input),
-  UpdateContainerInstancesState: (input, { coordinators }) =>
-    coordinators.forCluster(clusterNameOf(input.cluster)).updateContainerInstancesState(input),
-  DeregisterContainerInstance: (input, { coordinators }) =>
-    coordinators.forCluster(clusterNameOf(input.cluster)).deregisterContainerInstance(input),
+  UpdateContainerInstancesState: inRoom('updateContainerInstancesState'),
+  DeregisterContainerInstance: inRoom('deregisterContainerInstance'),
 
-  PutAttributes: (input, { coordinators }) =>
-    coordinators.forCluster(clusterNameOf(input.cluster)).putAttributes(input),
-  DeleteAttributes: (input, { coordinators }) =>
-    coordinators.forCluster(clusterNameOf(input.cluster)).deleteAttributes(input),
+  PutAttributes: inRoom('putAttributes'),
+  DeleteAttributes: inRoom('deleteAttributes'),
   ListAttributes: (input, { deps }) => listAttributes(deps, input),
 };

@@ -1,36 +1,23 @@
-import type { ClusterCoordinator } from '../core/coordinator/cluster-coordinator';
-
-/** The coordinator's write operations the API calls, each one async and serializable. */
-export const COORDINATOR_METHODS = [
-  'runTask',
-  'startTask',
-  'stopTask',
-  'updateContainerInstancesState',
-  'deregisterContainerInstance',
-  'putAttributes',
-  'deleteAttributes',
-  'openTaskEventStream',
-] as const satisfies readonly (keyof ClusterCoordinator)[];
-
-/** What the API needs of a cluster's coordinator. */
-export type CoordinatorClient = Pick<ClusterCoordinator, (typeof COORDINATOR_METHODS)[number]>;
+import type { ClusterCoordinator } from '../core/cluster/cluster-coordinator';
+import type { CommandInput, CommandName } from '../core/cluster/commands';
 
 /**
- * Finds the coordinator of a cluster. On Node it is an in-process object; on Workers a stub of the
- * cluster's Durable Object, called over RPC.
+ * What the API needs of a cluster's room: `execute` for every write (one of CLUSTER_COMMANDS) and
+ * the task-event stream, which runs beside the room's queue. Both are async and serializable, so
+ * the same client is an in-process room on Node and a Durable Object stub on Workers.
  */
+export type CoordinatorClient = Pick<ClusterCoordinator, 'execute' | 'openTaskEventStream'>;
+
+/** Finds the room of a cluster. */
 export interface CoordinatorDirectory {
   forCluster(clusterName: string): CoordinatorClient;
 }
 
-/** A client whose every call first resolves the coordinator (which may refuse: cluster not found). */
+/** A client whose every call first resolves the room (which may refuse: cluster not found). */
 export function clientResolvedPerCall(resolve: () => Promise<CoordinatorClient>): CoordinatorClient {
-  const client: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
-  for (const method of COORDINATOR_METHODS) {
-    client[method] = async (...args) => {
-      const coordinator = await resolve();
-      return (coordinator[method] as (...a: unknown[]) => Promise<unknown>).apply(coordinator, args);
-    };
-  }
-  return client as unknown as CoordinatorClient;
+  return {
+    execute: <K extends CommandName>(name: K, input: CommandInput<K>) =>
+      resolve().then((room) => room.execute(name, input)),
+    openTaskEventStream: async (afterEventId) => (await resolve()).openTaskEventStream(afterEventId),
+  };
 }

@@ -11,8 +11,8 @@
  */
 import type { CoordinatorClient } from '../api/coordinator-directory';
 import { FrameBudget } from '../core/agents/frame-budget';
-import { onAgentSocketMessage } from '../core/coordinator/agent-socket';
-import { ClusterCoordinator, type WakeScheduler } from '../core/coordinator/cluster-coordinator';
+import { onAgentSocketMessage } from '../core/cluster/agent-socket';
+import { ClusterCoordinator, type WakeScheduler } from '../core/cluster/cluster-coordinator';
 import type { CoreDeps } from '../core/deps';
 import {
   type AgentAttachment,
@@ -27,8 +27,9 @@ type CoordinatorMethod = keyof CoordinatorClient;
 type ResultOf<M extends CoordinatorMethod> = Awaited<ReturnType<CoordinatorClient[M]>>;
 
 /**
- * The RPC surface of a cluster's Durable Object: the coordinator's API methods, each with the
- * cluster's name first (an object cannot read the name it was created from), ECS errors as data.
+ * The RPC surface of a cluster's Durable Object: `execute` (every write, by command name) and the
+ * task-event stream, each with the cluster's name first (an object cannot read the name it was
+ * created from), ECS errors as data. A new write adds a command, never an RPC method.
  */
 export type CoordinatorRpc = {
   [M in CoordinatorMethod]: (
@@ -178,15 +179,11 @@ export class CoordinatorObjectHost<S extends HibernatableSocket> {
     if (!this.coordinator) {
       const { deps, storage, log } = this.options;
       const restartedAtMs = storage.kv.get<number>(KEYS.restartedAtMs) ?? 0;
-      this.coordinator = new ClusterCoordinator(
-        deps,
-        clusterName,
-        this.links,
-        Math.random,
+      this.coordinator = new ClusterCoordinator(deps, clusterName, this.links, {
         log,
-        storage,
-        restartedAtMs,
-      );
+        scheduler: storage,
+        hostStartedAtMs: restartedAtMs,
+      });
     }
     if (this.coordinator.clusterName !== clusterName) {
       // The Worker names each object after its cluster, so this is a routing bug, never bad input.

@@ -11,6 +11,7 @@ import {
   type CoordinatorDirectory,
   clientResolvedPerCall,
 } from '../api/coordinator-directory';
+import type { CommandInput, CommandName, CommandOutput } from '../core/cluster/commands';
 import { requireCluster } from '../core/clusters/clusters';
 import type { CoreDeps } from '../core/deps';
 import type { CoordinatorRpc } from './coordinator-object-host';
@@ -46,14 +47,8 @@ export class DurableCoordinators implements CoordinatorDirectory {
   private stubClient(clusterName: string): CoordinatorClient {
     const stub = this.stubFor(clusterName);
     return {
-      runTask: (input) => unwrap(stub.runTask(clusterName, input)),
-      startTask: (input) => unwrap(stub.startTask(clusterName, input)),
-      stopTask: (input) => unwrap(stub.stopTask(clusterName, input)),
-      updateContainerInstancesState: (input) =>
-        unwrap(stub.updateContainerInstancesState(clusterName, input)),
-      deregisterContainerInstance: (input) => unwrap(stub.deregisterContainerInstance(clusterName, input)),
-      putAttributes: (input) => unwrap(stub.putAttributes(clusterName, input)),
-      deleteAttributes: (input) => unwrap(stub.deleteAttributes(clusterName, input)),
+      execute: <K extends CommandName>(name: K, input: CommandInput<K>) =>
+        unwrap(stub.execute(clusterName, name, input)) as Promise<CommandOutput<K>>,
       openTaskEventStream: (afterEventId) => unwrap(stub.openTaskEventStream(clusterName, afterEventId)),
     };
   }

@@ -2,14 +2,14 @@
 import { and, asc, eq, inArray, ne } from 'drizzle-orm';
 import { type ContainerInstanceRow, containerInstances, tasks } from '../../../db/schema';
 import { containerInstanceArn, resourceIdOf } from '../arn';
-import { requireCluster } from '../clusters/clusters';
 import {
   allocationOf,
   attributesOf,
   reservedPortsOf,
   type TaskAllocation,
   toPlacementInstance,
-} from '../coordinator/cluster-view';
+} from '../cluster/cluster-view';
+import { requireCluster } from '../clusters/clusters';
 import type { CoreDeps } from '../deps';
 import { invalidParameter } from '../errors';
 import { pageResult, readPage } from '../pagination';

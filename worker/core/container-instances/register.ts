@@ -10,8 +10,8 @@ import { type AgentFrame, DEFAULT_RESERVED_PORTS, type FrameOf } from '../../../
 import type { AgentIdentity } from '../agents/agent-admission';
 import { issueInstanceCredential } from '../agents/instance-credentials';
 import { containerInstanceArn } from '../arn';
+import type { ClusterView } from '../cluster/cluster-view';
 import type { CoreDeps } from '../deps';
-import type { ClusterView } from './cluster-view';
 
 type Hello = FrameOf<AgentFrame, 'hello'>;
 

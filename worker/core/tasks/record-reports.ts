@@ -6,11 +6,11 @@
 import { sql } from 'drizzle-orm';
 import { type TaskRow, tasks } from '../../../db/schema';
 import type { ObservedTask } from '../../../protocol/agent-protocol';
+import type { ClusterView } from '../cluster/cluster-view';
 import type { CoreDeps } from '../deps';
 import { taskEventsInsert } from '../events/task-events';
-import { taskStateColumns, taskStateOf } from '../tasks/task-record';
-import { applyReport } from '../tasks/transitions';
-import type { ClusterView } from './cluster-view';
+import { taskStateColumns, taskStateOf } from './task-record';
+import { applyReport } from './transitions';
 
 export interface PendingReport {
   /** The instance whose socket carried the report: only the instance holding a task may report on it. */
@@ -91,24 +91,24 @@ function getColumnName(key: keyof TaskRow): string {
 
 /**
  * Collects reports and asks for one flush job at a time; reports that arrive while a flush is
- * queued or running join the next one.
+ * queued or running join the next one. `queue` runs a job in the room's queue with its context.
  */
-export class ReportBatcher {
+export class ReportBatcher<Ctx> {
   private pending: PendingReport[] = [];
   private flushQueued = false;
 
   constructor(
-    private readonly queueFlush: (flush: () => Promise<void>) => Promise<void>,
-    private readonly flush: (reports: PendingReport[]) => Promise<void>,
+    private readonly queue: (job: (ctx: Ctx) => Promise<void>) => Promise<void>,
+    private readonly flush: (ctx: Ctx, reports: PendingReport[]) => Promise<void>,
   ) {}
 
   add(report: PendingReport): Promise<void> {
     this.pending.push(report);
     if (this.flushQueued) return Promise.resolve();
     this.flushQueued = true;
-    return this.queueFlush(async () => {
+    return this.queue(async (ctx) => {
       this.flushQueued = false;
-      await this.flush(this.pending.splice(0));
+      await this.flush(ctx, this.pending.splice(0));
     });
   }
 }

@@ -1,14 +1,12 @@
 /**
- * Writes to container instances that change what placement may do: draining, deregistration and
- * custom attributes. They run inside the cluster's coordinator, so the in-memory view and the
- * database never disagree.
+ * PutAttributes and DeleteAttributes, cluster commands: custom attributes of container instances,
+ * which placement constraints read, so they change in the room that places tasks.
  */
-import { and, eq, inArray, ne } from 'drizzle-orm';
-import { type ContainerInstanceRow, containerInstances, tasks } from '../../../db/schema';
+import { eq } from 'drizzle-orm';
+import { containerInstances } from '../../../db/schema';
 import { arnInCluster } from '../arn';
-import type { CoreDeps } from '../deps';
+import type { ClusterCommand, CommandContext } from '../cluster/command-context';
 import { EcsError, invalidParameter } from '../errors';
-import type { ClusterView } from './cluster-view';
 
 export interface AttributeInput {
   name: string;
@@ -17,62 +15,31 @@ export interface AttributeInput {
   targetId?: string;
 }
 
+export interface AttributesInput {
+  cluster?: string;
+  attributes: AttributeInput[];
+}
+
 const ATTRIBUTE_NAME = /^[a-zA-Z0-9_./-]{1,128}$/;
 const ATTRIBUTE_VALUE = /^[a-zA-Z0-9_.@/: -]{1,128}$/;
 const MAX_CUSTOM_ATTRIBUTES = 10;
 
-export function instanceArnOf(deps: CoreDeps, clusterName: string, reference: string): string {
-  return arnInCluster(deps.config, 'container-instance', clusterName, reference);
-}
+type AttributesOutput = Awaited<ReturnType<typeof changeAttributes>>;
 
-export async function setInstanceStatus(
-  deps: CoreDeps,
-  cluster: { name: string },
-  view: ClusterView,
-  references: string[],
-  status: 'ACTIVE' | 'DRAINING',
-) {
-  if (references.length < 1 || references.length > 10) {
-    throw invalidParameter('containerInstances: between 1 and 10 container instances must be given');
-  }
-  const updated: ContainerInstanceRow[] = [];
-  const failures: { arn: string; reason: string }[] = [];
-  for (const reference of references) {
-    const arn = instanceArnOf(deps, cluster.name, reference);
-    const instance = view.instances.get(arn);
-    if (!instance) {
-      failures.push({ arn, reason: 'MISSING' });
-      continue;
-    }
-    if (instance.row.status === status) {
-      updated.push(instance.row);
-      continue;
-    }
-    const [row] = await deps.db
-      .update(containerInstances)
-      .set({ status, version: instance.row.version + 1 })
-      .where(eq(containerInstances.arn, arn))
-      .returning();
-    view.upsertInstance(row);
-    updated.push(row);
-  }
-  return { updated, failures };
-}
+export const putAttributes: ClusterCommand<AttributesInput, AttributesOutput> = (ctx, input) =>
+  changeAttributes(ctx, input.attributes, 'put');
+
+export const deleteAttributes: ClusterCommand<AttributesInput, AttributesOutput> = (ctx, input) =>
+  changeAttributes(ctx, input.attributes, 'delete');
 
 /** Attributes only target container instances in Berth, as in ECS's EC2 mode. */
-function requireTarget(
-  deps: CoreDeps,
-  cluster: { name: string },
-  view: ClusterView,
-  attribute: AttributeInput,
-  i: number,
-) {
+function requireTarget(ctx: CommandContext, attribute: AttributeInput, i: number) {
   if (attribute.targetType !== undefined && attribute.targetType !== 'container-instance') {
     throw invalidParameter(`attributes[${i}].targetType: only container-instance is supported`);
   }
   if (!attribute.targetId) throw invalidParameter(`attributes[${i}].targetId: required field is missing`);
-  const arn = instanceArnOf(deps, cluster.name, attribute.targetId);
-  const instance = view.instances.get(arn);
+  const arn = arnInCluster(ctx.deps.config, 'container-instance', ctx.cluster.name, attribute.targetId);
+  const instance = ctx.view.instances.get(arn);
   if (!instance)
     throw new EcsError(
       'TargetNotFoundException',
@@ -94,20 +61,15 @@ function validateAttribute(attribute: AttributeInput, i: number, withValue: bool
   }
 }
 
-export async function changeAttributes(
-  deps: CoreDeps,
-  cluster: { name: string },
-  view: ClusterView,
-  attributes: AttributeInput[],
-  mode: 'put' | 'delete',
-) {
+async function changeAttributes(ctx: CommandContext, attributes: AttributeInput[], mode: 'put' | 'delete') {
+  const { deps, view } = ctx;
   if (attributes.length < 1 || attributes.length > 10) {
     throw invalidParameter('attributes: between 1 and 10 attributes must be given');
   }
   // Validate everything first so a bad entry leaves nothing half-written.
   const targets = attributes.map((attribute, i) => {
     validateAttribute(attribute, i, mode === 'put');
-    return requireTarget(deps, cluster, view, attribute, i);
+    return requireTarget(ctx, attribute, i);
   });
   const next = new Map<string, { name: string; value?: string }[]>();
   attributes.forEach((attribute, i) => {
@@ -145,11 +107,4 @@ export async function changeAttributes(
       targetId: a.targetId,
     })),
   };
-}
-
-export async function activeTasksOn(deps: CoreDeps, instanceArn: string) {
-  return deps.db
-    .select()
-    .from(tasks)
-    .where(and(inArray(tasks.containerInstanceArn, [instanceArn]), ne(tasks.lastStatus, 'STOPPED')));
 }

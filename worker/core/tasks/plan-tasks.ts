@@ -1,26 +1,21 @@
 /**
- * RunTask inside a cluster's coordinator: resolve the task definition, place the tasks, and write
- * every placed task (and the clientToken record) in one batch, before any agent hears of them.
+ * What RunTask and StartTask share: their inputs, validation, clientToken replay, the resolved task
+ * definition and the task rows they write. Both are cluster commands (run-task.ts, start-task.ts):
+ * every placed task is written, with its events, before any agent hears of it.
  */
-import { and, eq, inArray } from 'drizzle-orm';
-import { runTaskRequests, type TaskRow, tasks } from '../../../db/schema';
-import { arnInCluster, containerArn, taskArn } from '../arn';
+import { and, eq } from 'drizzle-orm';
+import { runTaskRequests, type TaskRow } from '../../../db/schema';
+import { containerArn, taskArn } from '../arn';
+import type { CommandContext } from '../cluster/command-context';
 import type { CoreDeps } from '../deps';
 import { EcsError, invalidParameter } from '../errors';
-import { taskEventsInsert } from '../events/task-events';
-import {
-  type PlacementConstraint,
-  type PlacementStrategy,
-  placeTasks,
-  validatePlacement,
-} from '../placement';
+import type { PlacementConstraint, PlacementStrategy } from '../placement';
 import { sha256Hex } from '../sha256';
 import { type Tag, validateTags } from '../tags';
 import { requireTaskDefinition, toTaskDefinition } from '../task-definitions/task-definitions';
 import { refuseHostAccess } from '../task-definitions/validate-host-access';
-import { buildTaskShape, type TaskOverrides } from '../tasks/build-task';
-import type { ContainerRecord } from '../tasks/task-record';
-import type { ClusterView } from './cluster-view';
+import { buildTaskShape, type TaskOverrides } from './build-task';
+import { type ContainerRecord, desiredTaskOf, toEcsTask } from './task-record';
 
 export interface RunTaskInput {
   cluster?: string;
@@ -52,7 +47,7 @@ export interface RunTaskPlan {
 
 const STARTED_BY_PATTERN = /^[a-zA-Z0-9_-]{1,128}$/;
 
-function validateRunTaskInput(input: RunTaskInput): number {
+export function validateRunTaskInput(input: RunTaskInput): number {
   const count = input.count ?? 1;
   if (count < 1 || count > 10) throw invalidParameter(`count: must be between 1 and 10, got ${count}`);
   if (input.startedBy !== undefined && !STARTED_BY_PATTERN.test(input.startedBy)) {
@@ -71,7 +66,7 @@ function validateRunTaskInput(input: RunTaskInput): number {
 }
 
 /** The same clientToken with the same parameters gives back the first call's tasks; other parameters conflict. */
-async function replayClientToken(deps: CoreDeps, clusterArn: string, input: RunTaskInput) {
+export async function replayClientToken(deps: CoreDeps, clusterArn: string, input: RunTaskInput) {
   if (!input.clientToken) return undefined;
   const { clientToken: _token, cluster: _cluster, ...parameters } = input;
   const requestSha256 = await sha256Hex(JSON.stringify(parameters));
@@ -104,7 +99,7 @@ export interface StartTaskInput {
 }
 
 /** What RunTask and StartTask share: the resolved definition, the task's shape and its placement rules. */
-interface PreparedTask {
+export interface PreparedTask {
   definition: ReturnType<typeof toTaskDefinition>;
   shape: ReturnType<typeof buildTaskShape>;
   overrides: TaskOverrides;
@@ -113,7 +108,7 @@ interface PreparedTask {
   constraints: PlacementConstraint[];
 }
 
-async function prepareTask(
+export async function prepareTask(
   deps: CoreDeps,
   input: { taskDefinition: string; overrides?: TaskOverrides; group?: string; tags?: Tag[] },
   callConstraints: PlacementConstraint[],
@@ -139,7 +134,7 @@ async function prepareTask(
   };
 }
 
-function taskRow(
+export function taskRow(
   deps: CoreDeps,
   cluster: { arn: string; name: string },
   prepared: PreparedTask,
@@ -195,100 +190,25 @@ function taskRow(
   };
 }
 
-export async function planAndWriteRunTask(
-  deps: CoreDeps,
-  cluster: { arn: string; name: string },
-  view: ClusterView,
-  input: RunTaskInput,
-  random: () => number,
-): Promise<RunTaskPlan> {
-  const count = validateRunTaskInput(input);
-  const token = await replayClientToken(deps, cluster.arn, input);
-  if (token?.replayed) {
-    const rows = token.replayed.taskArns.length
-      ? await deps.db.select().from(tasks).where(inArray(tasks.arn, token.replayed.taskArns))
-      : [];
-    return { rows, failures: token.replayed.failures, replayedTaskArns: token.replayed.taskArns };
-  }
-  const prepared = await prepareTask(deps, input, input.placementConstraints ?? []);
-  const strategies = input.placementStrategy ?? [];
-  validatePlacement(strategies, prepared.constraints);
-  if (view.instances.size === 0) throw invalidParameter('No Container Instances were found in your cluster.');
-  const placement = placeTasks(view.placementInstances(), {
-    count,
-    cpu: prepared.shape.cpu,
-    memoryMiB: prepared.shape.memoryMiB,
-    hostPorts: prepared.shape.staticHostPorts,
-    group: prepared.group,
-    strategies,
-    constraints: prepared.constraints,
-    random,
-  });
-  const nowMs = deps.now();
-  const rows = placement.placements.map(({ instanceArn }) =>
-    taskRow(deps, cluster, prepared, instanceArn, input, nowMs),
-  );
-  const writes = [];
-  if (rows.length > 0) writes.push(deps.db.insert(tasks).values(rows));
-  if (rows.length > 0) writes.push(taskEventsInsert(deps, rows));
-  if (input.clientToken && token) {
-    writes.push(
-      deps.db.insert(runTaskRequests).values({
-        clusterArn: cluster.arn,
-        clientToken: input.clientToken,
-        requestSha256: token.requestSha256,
-        responseJson: JSON.stringify({ taskArns: rows.map((r) => r.arn), failures: placement.failures }),
-        createdAtMs: nowMs,
-      }),
-    );
-  }
-  if (writes.length > 0) await deps.db.batch(writes as [(typeof writes)[number], ...typeof writes]);
-  return { rows, failures: placement.failures };
-}
-
-/** StartTask: one task on each named container instance, with the same resource and constraint checks. */
-export async function planAndWriteStartTask(
-  deps: CoreDeps,
-  cluster: { arn: string; name: string },
-  view: ClusterView,
-  input: StartTaskInput,
-  random: () => number,
-): Promise<RunTaskPlan> {
-  if (input.containerInstances.length < 1 || input.containerInstances.length > 10) {
-    throw invalidParameter('containerInstances: between 1 and 10 container instances must be given');
-  }
-  validateRunTaskInput({ ...input, count: 1 });
-  const prepared = await prepareTask(deps, input, []);
-  validatePlacement([], prepared.constraints);
-  const nowMs = deps.now();
-  const rows: TaskRow[] = [];
-  const failures: TaskFailure[] = [];
-  for (const reference of input.containerInstances) {
-    const arn = arnInCluster(deps.config, 'container-instance', cluster.name, reference);
-    const instance = view.instances.get(arn);
-    if (!instance) {
-      failures.push({ arn, reason: 'MISSING' });
-      continue;
+/**
+ * After a plan is durable: track its tasks, tell their agents, and answer with the tasks in the
+ * order they were created (for a clientToken replay, in the first call's order).
+ */
+export function dispatchPlan(ctx: CommandContext, plan: RunTaskPlan) {
+  if (!plan.replayedTaskArns) {
+    ctx.tasksCreated(plan.rows);
+    for (const row of plan.rows) {
+      ctx.sendToInstance(row.containerInstanceArn, {
+        type: 'runTask',
+        messageId: ctx.deps.newId(),
+        task: desiredTaskOf(row),
+      });
     }
-    const placement = placeTasks([view.placementInstanceOf(arn)!], {
-      count: 1,
-      cpu: prepared.shape.cpu,
-      memoryMiB: prepared.shape.memoryMiB,
-      hostPorts: prepared.shape.staticHostPorts,
-      group: prepared.group,
-      strategies: [],
-      constraints: prepared.constraints,
-      random,
-    });
-    failures.push(...placement.failures);
-    if (placement.placements.length === 0) continue;
-    const row = taskRow(deps, cluster, prepared, arn, input, nowMs);
-    // Track at once so the next named instance (or the same one named twice) sees this task's resources.
-    view.trackTask(row);
-    rows.push(row);
   }
-  if (rows.length > 0) {
-    await deps.db.batch([deps.db.insert(tasks).values(rows), taskEventsInsert(deps, rows)]);
-  }
-  return { rows, failures };
+  const byArn = new Map(plan.rows.map((r) => [r.arn, r]));
+  const ordered = plan.replayedTaskArns ? plan.replayedTaskArns.map((a) => byArn.get(a)) : plan.rows;
+  return {
+    tasks: ordered.filter((row) => row !== undefined).map((row) => toEcsTask(row, { tags: true })),
+    failures: plan.failures,
+  };
 }

@@ -1,0 +1,195 @@
+/**
+ * A cluster's room: every write that changes the cluster's placement, tasks or instances runs here,
+ * one at a time (a serial queue), against an in-memory view that only the room changes. The room is
+ * small on purpose: the queue, the view, one `execute(command, input)` for the commands of
+ * CLUSTER_COMMANDS, the named deadlines, and the agent session. It reacts to an API call, an agent
+ * frame or a deadline, and to nothing else. On Node it is an in-process object; on Workers the same
+ * class runs inside the cluster's Durable Object.
+ */
+import type { ClusterRow, TaskRow } from '../../../db/schema';
+import type { AgentFrame, ControlFrame, FrameOf } from '../../../protocol';
+import { requireCluster } from '../clusters/clusters';
+import { armAgentGraceDeadlines } from '../container-instances/agent-grace';
+import type { CoreDeps } from '../deps';
+import { clientError, EcsError } from '../errors';
+import { TaskEventFeed } from '../events/task-event-feed';
+import type { AgentLink, AgentLinks } from './agent-links';
+import { AgentSession, type SessionFrame } from './agent-session';
+import { ClusterView } from './cluster-view';
+import type { ClusterCommand, CommandContext } from './command-context';
+import {
+  CLUSTER_COMMANDS,
+  type CommandInput,
+  type CommandName,
+  type CommandOutput,
+  DEADLINE_HANDLERS,
+  isCommandName,
+} from './commands';
+import { NamedDeadlines, type WakeScheduler } from './deadlines';
+import { saveTaskState } from './save-task';
+import { SerialQueue } from './serial-queue';
+
+export type { WakeScheduler } from './deadlines';
+
+export interface RoomOptions {
+  random?: () => number;
+  log?: (line: string) => void;
+  scheduler?: WakeScheduler;
+  /**
+   * When the host last started having lost its agents' sockets. A Durable Object passes it because
+   * it builds a new room on every wake-up from hibernation, which is not a restart; without it, the
+   * first view load counts as the start (Node: boot).
+   */
+  hostStartedAtMs?: number;
+}
+
+export class ClusterCoordinator {
+  private readonly queue = new SerialQueue();
+  private view: ClusterView | undefined;
+  private cluster: ClusterRow | undefined;
+  /** When this room loaded its view: the grace period after a control-plane start counts from here. */
+  private loadedAtMs = 0;
+  private readonly eventFeed: TaskEventFeed;
+  private readonly deadlines: NamedDeadlines;
+  private readonly session: AgentSession;
+  private readonly log: (line: string) => void;
+
+  constructor(
+    private readonly deps: CoreDeps,
+    readonly clusterName: string,
+    readonly links: AgentLinks,
+    private readonly options: RoomOptions = {},
+  ) {
+    this.log = options.log ?? (() => {});
+    this.eventFeed = new TaskEventFeed(deps);
+    this.deadlines = new NamedDeadlines(
+      deps,
+      () => this.cluster?.arn,
+      options.scheduler ?? { wakeAt: () => {} },
+    );
+    this.session = new AgentSession({
+      links,
+      write: (job) => this.write(job),
+      send: (link, frame) => this.send(link, frame),
+      eventsWritten: () => this.eventFeed.notify(),
+      log: this.log,
+    });
+  }
+
+  /** Runs one of CLUSTER_COMMANDS. The name may come over RPC, so it is checked, not trusted. */
+  execute<K extends CommandName>(name: K, input: CommandInput<K>): Promise<CommandOutput<K>> {
+    if (!isCommandName(name))
+      return Promise.reject(clientError(`Unknown cluster command '${String(name)}'.`));
+    const command = CLUSTER_COMMANDS[name] as ClusterCommand<CommandInput<K>, CommandOutput<K>>;
+    return this.write((ctx) => command(ctx, input));
+  }
+
+  /** Loads the cluster and arms its deadlines (agents that were connected before a restart, persisted ones). */
+  resume(): Promise<void> {
+    return this.write(async () => {});
+  }
+
+  /** Called by the host when a requested wake time has come: runs every deadline that is due. */
+  onWake(): Promise<void> {
+    return this.write(async (ctx) => {
+      for (const { kind, key } of await this.deadlines.takeDue(this.deps.now())) {
+        const handler = DEADLINE_HANDLERS[kind];
+        if (handler) await handler(ctx, key);
+        else this.log(`no handler for deadline ${kind}:${key}`);
+      }
+      this.deadlines.arm();
+    });
+  }
+
+  agentHello(link: AgentLink, hello: FrameOf<AgentFrame, 'hello'>): Promise<void> {
+    return this.session.hello(link, hello);
+  }
+
+  agentFrame(link: AgentLink, frame: SessionFrame): Promise<void> {
+    return this.session.frame(link, frame);
+  }
+
+  agentClosed(link: AgentLink): Promise<void> {
+    return this.session.closed(link);
+  }
+
+  /** A Server-Sent Events stream of this cluster's task state changes after `afterEventId`: beside the queue, not in it. */
+  async openTaskEventStream(afterEventId: number): Promise<ReadableStream<Uint8Array>> {
+    const cluster = await requireCluster(this.deps, this.clusterName);
+    return this.eventFeed.open(cluster.arn, afterEventId);
+  }
+
+  /**
+   * Runs a job in the queue with a command context. If it fails for any reason other than the
+   * caller's input, the view may be ahead of the database, so it is dropped and reloaded on next use.
+   */
+  private write<T>(job: (ctx: CommandContext) => Promise<T>): Promise<T> {
+    return this.queue.run(async () => {
+      try {
+        return await job(await this.context());
+      } catch (error) {
+        if (!(error instanceof EcsError)) this.view = undefined;
+        throw error;
+      }
+    });
+  }
+
+  private async context(): Promise<CommandContext> {
+    const cluster = await requireCluster(this.deps, this.clusterName);
+    this.cluster = cluster;
+    const firstLoad = !this.view;
+    if (!this.view) {
+      this.view = await ClusterView.load(this.deps.db, cluster.arn);
+      this.loadedAtMs = this.options.hostStartedAtMs ?? this.deps.now();
+    }
+    const ctx = this.contextFor(cluster, this.view);
+    if (firstLoad) {
+      await this.deadlines.load(cluster.arn);
+      await armAgentGraceDeadlines(ctx);
+    }
+    return ctx;
+  }
+
+  private contextFor(cluster: ClusterRow, view: ClusterView): CommandContext {
+    const { deps, links, deadlines, log } = this;
+    return {
+      deps,
+      cluster,
+      view,
+      deadlines,
+      log,
+      random: this.options.random ?? Math.random,
+      loadedAtMs: this.loadedAtMs,
+      saveTask: async (row, next) => {
+        const saved = await saveTaskState(deps, view, row, next);
+        if (saved.version !== row.version) this.eventFeed.notify();
+        return saved;
+      },
+      tasksCreated: (rows: TaskRow[]) => {
+        for (const row of rows) view.trackTask(row);
+        if (rows.length > 0) this.eventFeed.notify();
+      },
+      sendToInstance: (instanceArn, frame) => {
+        const link = instanceArn ? links.linkFor(instanceArn) : undefined;
+        if (link) this.send(link, frame);
+      },
+      agentLinked: (instanceArn) => links.linkFor(instanceArn) !== undefined,
+      disconnectAgent: (instanceArn, code, reason) => {
+        const link = links.linkFor(instanceArn);
+        if (!link) return;
+        links.unbind(link);
+        link.close(code, reason);
+      },
+    };
+  }
+
+  private send(link: AgentLink, frame: ControlFrame): void {
+    try {
+      link.send(JSON.stringify(frame));
+      this.session.sent(frame);
+    } catch (error) {
+      // A socket that died under us: the agent's next hello reconciles whatever this frame carried.
+      this.log(`send to agent link ${link.id} failed: ${String(error)}`);
+    }
+  }
+}

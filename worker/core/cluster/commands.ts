@@ -1,0 +1,37 @@
+/**
+ * Every write a cluster's room runs, in one typed table. Adding a write costs one command file
+ * beside its resource and one line here; the Node host and the Durable Object expose this table
+ * through one `execute(command, input)`, so the RPC surface never grows.
+ */
+
+import { AGENT_GRACE, agentGraceExpired } from '../container-instances/agent-grace';
+import { deleteAttributes, putAttributes } from '../container-instances/attributes';
+import { deregisterContainerInstance } from '../container-instances/deregister';
+import { updateContainerInstancesState } from '../container-instances/update-state';
+import { runTask } from '../tasks/run-task';
+import { startTask } from '../tasks/start-task';
+import { stopTask } from '../tasks/stop-task';
+import type { CommandContext } from './command-context';
+
+export const CLUSTER_COMMANDS = {
+  runTask,
+  startTask,
+  stopTask,
+  updateContainerInstancesState,
+  deregisterContainerInstance,
+  putAttributes,
+  deleteAttributes,
+} as const;
+
+export type CommandName = keyof typeof CLUSTER_COMMANDS;
+export type CommandInput<K extends CommandName> = Parameters<(typeof CLUSTER_COMMANDS)[K]>[1];
+export type CommandOutput<K extends CommandName> = Awaited<ReturnType<(typeof CLUSTER_COMMANDS)[K]>>;
+
+export function isCommandName(name: string): name is CommandName {
+  return Object.hasOwn(CLUSTER_COMMANDS, name);
+}
+
+/** What the room runs when a named deadline of each kind comes due (see deadlines.ts); the key names the subject. */
+export const DEADLINE_HANDLERS: Record<string, (ctx: CommandContext, key: string) => Promise<void>> = {
+  [AGENT_GRACE]: agentGraceExpired,
+};
