@@ -1,25 +1,51 @@
 /**
  * `GET /berth/v1/clusters/<cluster>/task-events`: the cluster's task state changes as Server-Sent
  * Events. A client resumes where it left off with the standard `Last-Event-ID` header (or
- * `?after=<id>`); `?after=0` replays everything recorded.
+ * `?after=<id>`); `?after=0` replays everything recorded. The stream itself (paging, the per-client
+ * buffer, dropping clients that don't read, the per-cluster cap) is worker/core/events/task-event-feed.ts.
  */
 import type { Context } from 'hono';
 import { clusterNameOf } from '../core/clusters/clusters';
-import { EcsError } from '../core/errors';
+import { EcsError, invalidParameter } from '../core/errors';
 import type { ApiContext } from './actions';
+import { renderError } from './ecs-protocol';
 
-export async function streamTaskEvents(c: Context, ctx: ApiContext) {
-  const resumeFrom = c.req.header('Last-Event-ID') ?? c.req.query('after') ?? '0';
-  if (!/^\d+$/.test(resumeFrom))
-    return c.json({ message: 'Last-Event-ID / after: must be an event id' }, 400);
+/** Stream slots free up as clients leave or are dropped; a few seconds is a fair first retry. */
+const RETRY_AFTER_SECONDS = 5;
+
+export async function streamTaskEvents(c: Context, ctx: ApiContext & { log: (line: string) => void }) {
+  const requestId = crypto.randomUUID();
   try {
+    const afterEventId = resumePoint(c.req.header('Last-Event-ID') ?? c.req.query('after') ?? '0');
     const name = clusterNameOf(c.req.param('cluster'));
-    const stream = await ctx.coordinators.forCluster(name).openTaskEventStream(Number(resumeFrom));
+    const stream = await ctx.coordinators.forCluster(name).openTaskEventStream(afterEventId);
     return new Response(stream, {
       headers: { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' },
     });
   } catch (error) {
-    if (error instanceof EcsError) return c.json({ __type: error.errorName, message: error.message }, 404);
-    throw error;
+    const response = renderError(c, error, requestId, ctx.log);
+    return isStreamLimit(error) ? tooManyRequests(response) : response;
   }
+}
+
+function resumePoint(text: string): number {
+  const id = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(id))
+    throw invalidParameter('Last-Event-ID / after: must be an event id');
+  return id;
+}
+
+/** The cluster's stream cap (the only LimitExceededException opening a stream raises). */
+const isStreamLimit = (error: unknown) =>
+  error instanceof EcsError && error.errorName === 'LimitExceededException';
+
+/**
+ * The ECS protocol sends every client error as 400; this endpoint is plain HTTP, where a refusal to
+ * come back later is 429 with Retry-After, which SSE clients and proxies understand. The body stays
+ * the ECS error JSON renderError wrote.
+ */
+function tooManyRequests(rendered: Response): Response {
+  const headers = new Headers(rendered.headers);
+  headers.set('Retry-After', String(RETRY_AFTER_SECONDS));
+  return new Response(rendered.body, { status: 429, headers });
 }
