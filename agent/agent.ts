@@ -4,12 +4,14 @@
  * snapshot the control plane receives is the truth, including exits that happened while the agent
  * was down.
  */
-import { AGENT_CONNECT_PATH, CONTAINER_LABELS, PROTOCOL_VERSION } from '../protocol/agent-protocol';
+import { CONTAINER_LABELS } from '../protocol/labels';
+import { AGENT_CONNECT_PATH, PROTOCOL_VERSION } from '../protocol/link';
 import { Backoff } from './backoff';
 import { AGENT_VERSION, detectedResources, hostAttributes, hostName } from './host-facts';
 import { ControlPlaneLink } from './link/control-plane-link';
 import { type AgentOptions, agentSocketUrl, DEFAULT_STATE_DIR } from './options';
 import { DockerRuntime } from './runtime/docker';
+import { describeRuntimeError } from './runtime/runtime-error';
 import type { ContainerRuntime } from './runtime/types';
 import { StateStore } from './state/state-file';
 import { TaskRegistry } from './tasks/task-registry';
@@ -29,8 +31,6 @@ export interface RunningAgent {
   /** True while the link is open and welcomed. */
   connected(): boolean;
 }
-
-const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 export async function startAgent(options: StartAgentOptions): Promise<RunningAgent> {
   const log = options.log ?? ((line: string) => console.log(`[agent] ${line}`));
@@ -73,9 +73,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
           tasks: await registry.helloSnapshot(),
         };
       },
-      onWelcome: (welcome) => registry.reconcile(welcome),
-      onCommand: (command) =>
-        command.type === 'runTask' ? registry.runTask(command) : registry.stopTask(command),
+      tasks: registry,
     },
   );
 
@@ -97,7 +95,9 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
       }
     } catch (error) {
       const delayMs = resyncBackoff.nextDelayMs();
-      log(`taking inventory of containers failed (${errorMessage(error)}); retrying in ${delayMs} ms`);
+      log(
+        `taking inventory of containers failed (${describeRuntimeError(error)}); retrying in ${delayMs} ms`,
+      );
       resyncRetry = setTimeout(() => void resync(), delayMs);
     }
   };

@@ -1,14 +1,9 @@
 /**
- * Every delay and deadline the agent uses, in one place, each with the reason for its value.
+ * Every delay and deadline only the agent uses, in one place, each with the reason for its value.
+ * The heartbeat (interval, silence before a cut, the keepalive) is shared with the control plane
+ * and lives in protocol/link.ts.
  */
 
-/** Ping interval until the control plane's `welcome` names its own (the control plane's default). */
-export const DEFAULT_HEARTBEAT_INTERVAL_MS = 10_000;
-/**
- * The link is declared dead when nothing (frame, ping or pong) arrived for this many intervals: one
- * lost ping is a hiccup, three in a row is a half-open socket that TCP alone may not notice for minutes.
- */
-export const HEARTBEAT_MISSED_INTERVALS = 3;
 /** A WebSocket upgrade that hangs this long is abandoned and retried. */
 export const CONNECT_TIMEOUT_MS = 10_000;
 

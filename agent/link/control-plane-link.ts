@@ -1,32 +1,30 @@
 /**
  * The agent's one connection to the control plane: an outbound WebSocket that says hello first,
- * answers and sends heartbeats, acknowledges commands once they are recorded, and reconnects with
- * exponential backoff and full jitter whenever the link breaks or goes silent.
+ * sends the keepalive every heartbeat interval, hands every frame it receives to its handler
+ * (agent/handlers/), one at a time, and reconnects with exponential backoff and full jitter whenever
+ * the link breaks or goes silent.
  */
 import WebSocket from 'ws';
+import type { AgentFrame, ControlFrame } from '../../protocol/frames';
 import {
-  type AgentFrame,
   CLOSE_CODES,
-  type ControlFrame,
-  type FrameOf,
+  HEARTBEAT_INTERVAL_MS,
+  KEEPALIVE_PING,
   MAX_FRAME_BYTES,
-  ProtocolError,
-  parseControlFrame,
-} from '../../protocol/agent-protocol';
+  SILENT_INTERVALS_BEFORE_CUT,
+} from '../../protocol/link';
+import { ProtocolError, parseControlFrame } from '../../protocol/parsing';
 import { Backoff } from '../backoff';
+import { type AgentTasks, type HandlerContext, handleControlFrame } from '../handlers';
 import {
   CONNECT_TIMEOUT_MS,
-  DEFAULT_HEARTBEAT_INTERVAL_MS,
-  HEARTBEAT_MISSED_INTERVALS,
   RECONNECT_BASE_DELAY_MS,
   RECONNECT_MAX_DELAY_MS,
   REJECTED_BASE_DELAY_MS,
   REJECTED_MAX_DELAY_MS,
 } from '../timing';
 
-export type Command = FrameOf<ControlFrame, 'runTask' | 'stopTask'>;
-
-export interface LinkHandlers {
+export interface LinkDeps {
   /** The bearer credential for the next connect: the instance's own once registered, else the join token. */
   credential(): string;
   /**
@@ -36,9 +34,8 @@ export interface LinkHandlers {
   onIdentityGone(): Promise<void>;
   /** Built for every connection: the snapshot must be the truth at that moment. */
   hello(): Promise<AgentFrame>;
-  onWelcome(welcome: FrameOf<ControlFrame, 'welcome'>): Promise<void>;
-  /** Resolves once the command is recorded; the link then acknowledges it. */
-  onCommand(command: Command): Promise<void>;
+  /** What the control plane's frames act on. */
+  tasks: AgentTasks;
   log(line: string): void;
 }
 
@@ -62,7 +59,7 @@ export class ControlPlaneLink {
   private socket: WebSocket | undefined;
   private welcomed = false;
   private stopped = false;
-  private heartbeatIntervalMs = DEFAULT_HEARTBEAT_INTERVAL_MS;
+  private heartbeatIntervalMs = HEARTBEAT_INTERVAL_MS;
   private lastHeardAtMs = 0;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -79,7 +76,7 @@ export class ControlPlaneLink {
 
   constructor(
     private readonly url: string,
-    private readonly handlers: LinkHandlers,
+    private readonly deps: LinkDeps,
   ) {}
 
   start(): void {
@@ -122,7 +119,7 @@ export class ControlPlaneLink {
     this.rejection = undefined;
     this.lastError = undefined;
     const socket = new WebSocket(this.url, {
-      headers: { Authorization: `Bearer ${this.handlers.credential()}` },
+      headers: { Authorization: `Bearer ${this.deps.credential()}` },
       handshakeTimeout: CONNECT_TIMEOUT_MS,
       maxPayload: MAX_FRAME_BYTES,
     });
@@ -140,7 +137,7 @@ export class ControlPlaneLink {
       const raw = isBinary ? new Uint8Array(data as Buffer) : data.toString();
       this.inbox = this.inbox
         .then(() => this.onMessage(socket, raw))
-        .catch((error: unknown) => this.handlers.log(`handling a frame failed: ${String(error)}`));
+        .catch((error: unknown) => this.deps.log(`handling a frame failed: ${String(error)}`));
     });
     socket.on('ping', () => {
       this.lastHeardAtMs = Date.now();
@@ -156,31 +153,34 @@ export class ControlPlaneLink {
 
   private async onOpen(socket: WebSocket): Promise<void> {
     this.lastHeardAtMs = Date.now();
-    this.armHeartbeat(socket, DEFAULT_HEARTBEAT_INTERVAL_MS);
+    this.armHeartbeat(socket, HEARTBEAT_INTERVAL_MS);
     try {
-      const hello = await this.handlers.hello();
+      const hello = await this.deps.hello();
       if (socket === this.socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(hello));
     } catch (error) {
-      this.handlers.log(`could not build hello: ${error instanceof Error ? error.message : String(error)}`);
+      this.deps.log(`could not build hello: ${error instanceof Error ? error.message : String(error)}`);
       socket.terminate();
     }
   }
 
-  /** Pings every interval; a link silent for HEARTBEAT_MISSED_INTERVALS intervals is cut and redialled. */
+  /**
+   * Sends the keepalive every interval; a link silent for SILENT_INTERVALS_BEFORE_CUT intervals is
+   * cut and redialled. The keepalive is the fixed KEEPALIVE_PING, never a timestamped ping: a Workers
+   * host answers exactly that frame without waking the cluster's Durable Object.
+   */
   private armHeartbeat(socket: WebSocket, intervalMs: number): void {
     this.heartbeatIntervalMs = intervalMs;
     clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = setInterval(() => {
       if (socket !== this.socket) return;
       const silentMs = Date.now() - this.lastHeardAtMs;
-      if (silentMs > HEARTBEAT_MISSED_INTERVALS * this.heartbeatIntervalMs) {
-        this.handlers.log(`control plane silent for ${silentMs} ms; reconnecting`);
+      if (silentMs > SILENT_INTERVALS_BEFORE_CUT * this.heartbeatIntervalMs) {
+        this.deps.log(`control plane silent for ${silentMs} ms; reconnecting`);
         this.lastError = 'heartbeat timeout';
         socket.terminate();
         return;
       }
-      if (socket.readyState === WebSocket.OPEN)
-        socket.send(JSON.stringify({ type: 'ping', sentAtMs: Date.now() }));
+      if (socket.readyState === WebSocket.OPEN) socket.send(KEEPALIVE_PING);
     }, intervalMs);
   }
 
@@ -190,43 +190,29 @@ export class ControlPlaneLink {
       frame = parseControlFrame(raw);
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
-      this.handlers.log(`closing the link: ${error.message}`);
+      this.deps.log(`closing the link: ${error.message}`);
       socket.close(error.closeCode, error.message.slice(0, 120));
       return;
     }
-    switch (frame.type) {
-      case 'ping':
-        if (socket.readyState === WebSocket.OPEN)
-          socket.send(JSON.stringify({ type: 'pong', sentAtMs: frame.sentAtMs }));
-        return;
-      case 'pong':
-        return;
-      case 'welcome':
+    await handleControlFrame(frame, this.contextFor(socket));
+  }
+
+  /** What a handler may do, bound to the connection its frame arrived on. */
+  private contextFor(socket: WebSocket): HandlerContext {
+    return {
+      tasks: this.deps.tasks,
+      log: this.deps.log,
+      reply: (frame) => {
+        if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
+      },
+      welcomed: (heartbeatIntervalMs) => {
+        if (socket !== this.socket) return;
         this.welcomed = true;
         this.backoff.reset();
         this.rejectedBackoff.reset();
-        this.armHeartbeat(socket, frame.heartbeatIntervalMs);
-        this.handlers.log(
-          `connected as instance ${frame.instanceId} (${frame.desiredTasks.length} desired tasks)`,
-        );
-        await this.handlers.onWelcome(frame).catch((error: unknown) => {
-          this.handlers.log(`reconciling the welcome failed: ${String(error)}`);
-        });
-        return;
-      case 'runTask':
-      case 'stopTask':
-        try {
-          await this.handlers.onCommand(frame);
-        } catch (error) {
-          // Not acknowledged: the control plane's next welcome carries the command again.
-          this.handlers.log(`could not record ${frame.type} ${frame.messageId}: ${String(error)}`);
-          return;
-        }
-        if (socket.readyState === WebSocket.OPEN) {
-          socket.send(JSON.stringify({ type: 'ack', messageId: frame.messageId }));
-        }
-        return;
-    }
+        this.armHeartbeat(socket, heartbeatIntervalMs);
+      },
+    };
   }
 
   private onClose(socket: WebSocket, code: number, reason: string): void {
@@ -238,12 +224,10 @@ export class ControlPlaneLink {
     if (this.stopped) return;
     if (this.identityGone) {
       this.identityGone = false;
-      this.handlers.log(
-        'the control plane says this instance was deregistered; registering as a new instance',
-      );
-      void this.handlers
+      this.deps.log('the control plane says this instance was deregistered; registering as a new instance');
+      void this.deps
         .onIdentityGone()
-        .catch((error: unknown) => this.handlers.log(`forgetting the identity failed: ${String(error)}`))
+        .catch((error: unknown) => this.deps.log(`forgetting the identity failed: ${String(error)}`))
         .then(() => {
           if (!this.stopped) this.connect();
         });
@@ -254,7 +238,7 @@ export class ControlPlaneLink {
     const why =
       rejection ??
       `${wasWelcomed ? 'link closed' : 'could not connect'} (${this.describeClose(code, reason)})`;
-    this.handlers.log(`${why}; retrying in ${delayMs} ms`);
+    this.deps.log(`${why}; retrying in ${delayMs} ms`);
     this.reconnectTimer = setTimeout(() => this.connect(), delayMs);
   }
 

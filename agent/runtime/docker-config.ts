@@ -2,7 +2,7 @@
  * Translates a container spec into Docker's create options the way the ECS agent does.
  */
 import type Docker from 'dockerode';
-import type { NetworkBinding } from '../../protocol/agent-protocol';
+import type { NetworkBinding } from '../../protocol/task-frames';
 import type { CreateContainerRequest } from './types';
 
 const BYTES_PER_MIB = 1024 * 1024;

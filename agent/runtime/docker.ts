@@ -1,11 +1,13 @@
 /**
- * The Docker implementation of the container runtime, through dockerode (DOCKER_HOST or the local socket).
+ * The Docker implementation of the container runtime, through dockerode (DOCKER_HOST or the local
+ * socket). Every failure leaves as a ContainerRuntimeError with Docker's status (docker-errors.ts).
  */
 import Docker from 'dockerode';
 import { STOP_CALL_MARGIN_MS } from '../timing';
 import { dockerCreateOptions, networkBindingsOf } from './docker-config';
-import { dockerErrorMessage, dockerStatusCode } from './docker-errors';
+import { dockerError, dockerStatusCode } from './docker-errors';
 import { watchDockerEvents } from './docker-events';
+import { ContainerRuntimeError } from './runtime-error';
 import type { ContainerRuntime, ContainerState, CreateContainerRequest, RuntimeWatchHandlers } from './types';
 
 /** Docker's zero time: StartedAt of a container that never started. */
@@ -42,7 +44,11 @@ export class DockerRuntime implements ContainerRuntime {
   constructor(private readonly docker: Docker = new Docker()) {}
 
   async version(): Promise<string> {
-    return (await this.docker.version()).Version;
+    try {
+      return (await this.docker.version()).Version;
+    } catch (error) {
+      throw dockerError(error, 'NoSuchContainer');
+    }
   }
 
   async hasImage(image: string): Promise<boolean> {
@@ -51,14 +57,17 @@ export class DockerRuntime implements ContainerRuntime {
       return true;
     } catch (error) {
       if (isStatus(error, 404)) return false;
-      throw new Error(dockerErrorMessage(error));
+      throw dockerError(error, 'NoSuchImage');
     }
   }
 
   async pullImage(image: string, timeoutMs: number): Promise<void> {
     const abort = new AbortController();
     const timer = setTimeout(
-      () => abort.abort(new Error(`pulling ${image} took longer than ${timeoutMs} ms`)),
+      () =>
+        abort.abort(
+          new ContainerRuntimeError('Timeout', `pulling ${image} took longer than ${timeoutMs} ms`, true),
+        ),
       timeoutMs,
     );
     try {
@@ -70,8 +79,8 @@ export class DockerRuntime implements ContainerRuntime {
         );
       });
     } catch (error) {
-      if (abort.signal.aborted) throw abort.signal.reason as Error;
-      throw new Error(dockerErrorMessage(error));
+      if (abort.signal.aborted) throw abort.signal.reason as ContainerRuntimeError;
+      throw dockerError(error, 'NoSuchImage');
     } finally {
       clearTimeout(timer);
     }
@@ -87,7 +96,8 @@ export class DockerRuntime implements ContainerRuntime {
         const existing = await this.inspectContainer(request.name);
         if (existing) return existing.id;
       }
-      throw new Error(dockerErrorMessage(error));
+      // Creating answers 404 only for a missing image.
+      throw dockerError(error, 'NoSuchImage');
     }
   }
 
@@ -96,7 +106,7 @@ export class DockerRuntime implements ContainerRuntime {
       await this.docker.getContainer(id).start();
     } catch (error) {
       if (isStatus(error, 304)) return;
-      throw new Error(dockerErrorMessage(error));
+      throw dockerError(error, 'NoSuchContainer');
     }
   }
 
@@ -107,7 +117,7 @@ export class DockerRuntime implements ContainerRuntime {
       await this.docker.getContainer(id).stop({ t: timeoutSeconds, abortSignal });
     } catch (error) {
       if (isStatus(error, 304, 404)) return;
-      throw new Error(dockerErrorMessage(error));
+      throw dockerError(error, 'NoSuchContainer');
     }
   }
 
@@ -116,15 +126,19 @@ export class DockerRuntime implements ContainerRuntime {
       return containerStateOf(await this.docker.getContainer(idOrName).inspect());
     } catch (error) {
       if (isStatus(error, 404)) return undefined;
-      throw new Error(dockerErrorMessage(error));
+      throw dockerError(error, 'NoSuchContainer');
     }
   }
 
   async listContainers(labels: Record<string, string>): Promise<ContainerState[]> {
-    const listed = await this.docker.listContainers({
-      all: true,
-      filters: { label: Object.entries(labels).map(([name, value]) => `${name}=${value}`) },
-    });
+    const listed = await this.docker
+      .listContainers({
+        all: true,
+        filters: { label: Object.entries(labels).map(([name, value]) => `${name}=${value}`) },
+      })
+      .catch((error: unknown) => {
+        throw dockerError(error, 'NoSuchContainer');
+      });
     const states = await Promise.all(listed.map((summary) => this.inspectContainer(summary.Id)));
     return states.filter((state) => state !== undefined);
   }

@@ -1,8 +1,10 @@
 /**
  * The seam between the agent and whatever runs containers: Docker in production and in end-to-end
- * tests (docker.ts), a simulated runtime for scale tests with thousands of hollow hosts.
+ * tests (docker.ts), a simulated runtime for scale tests with thousands of hollow hosts. Methods
+ * reject with a ContainerRuntimeError (runtime-error.ts): a name, whether a retry can help, and the
+ * engine's status when it has one.
  */
-import type { ContainerSpec, NetworkBinding } from '../../protocol/agent-protocol';
+import type { ContainerSpec, NetworkBinding } from '../../protocol/task-frames';
 
 export type NetworkMode = 'bridge' | 'host' | 'none';
 

@@ -10,7 +10,7 @@
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { desiredTaskSchema, observedTaskSchema } from '../../protocol/agent-protocol';
+import { desiredTaskSchema, observedTaskSchema } from '../../protocol/task-frames';
 
 const STATE_FORMAT_VERSION = 1;
 

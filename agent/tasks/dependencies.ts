@@ -2,7 +2,7 @@
  * Container ordering inside a task: explicit `dependsOn` conditions plus the implicit START
  * dependency of a legacy link (Docker needs a linked container running before it links to it).
  */
-import type { ContainerSpec } from '../../protocol/agent-protocol';
+import type { ContainerSpec } from '../../protocol/task-frames';
 import type { ContainerState } from '../runtime/types';
 
 export type DependencyCondition = ContainerSpec['dependsOn'][number]['condition'];
@@ -12,13 +12,17 @@ export interface Dependency {
   condition: DependencyCondition;
 }
 
-/** Raised when a task cannot start; `containerNames` are the containers the reason belongs to. */
+/**
+ * Raised when a task cannot start; `containerNames` are the containers the reason belongs to, and
+ * `cause` the runtime's typed error (ContainerRuntimeError) when there is one.
+ */
 export class TaskStartFailure extends Error {
   constructor(
     message: string,
     readonly containerNames: string[],
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = 'TaskStartFailure';
   }
 }

@@ -1,5 +1,6 @@
 /** How the agent names and labels what it creates, so a restarted agent finds the same containers. */
-import { CONTAINER_LABELS, type ContainerSpec } from '../../protocol/agent-protocol';
+import { CONTAINER_LABELS } from '../../protocol/labels';
+import type { ContainerSpec } from '../../protocol/task-frames';
 import type { CreateContainerRequest, NetworkMode } from '../runtime/types';
 import { DEFAULT_STOP_TIMEOUT_SECONDS } from '../timing';
 import { parseLink } from './dependencies';

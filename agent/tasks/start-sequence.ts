@@ -4,7 +4,7 @@
  * container as soon as its dependencies allow. Every step can be repeated after a restart: a
  * container is found by its deterministic name, and one that has already run is never started again.
  */
-import type { ContainerSpec, DesiredTask } from '../../protocol/agent-protocol';
+import type { ContainerSpec, DesiredTask } from '../../protocol/task-frames';
 import { crashPoint } from '../fault-injection';
 import type { ContainerRuntime, ContainerState } from '../runtime/types';
 import { IMAGE_PULL_TIMEOUT_MS } from '../timing';
@@ -27,7 +27,7 @@ export interface StartContext {
   markPull(phase: 'started' | 'stopped'): void;
 }
 
-const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
+import { errorMessage } from '../errors';
 
 export async function startTaskContainers(context: StartContext, spec: DesiredTask, signal: AbortSignal) {
   await ensureImages(context, spec.containers, signal);
@@ -50,6 +50,7 @@ async function ensureImages(context: StartContext, containers: ContainerSpec[], 
         throw new TaskStartFailure(
           `CannotPullContainerError: ${errorMessage(error)}`,
           containers.map((c) => c.name),
+          { cause: error },
         );
       }
     }),
@@ -76,7 +77,9 @@ async function createContainers(context: StartContext, spec: DesiredTask, signal
           }),
         );
       } catch (error) {
-        throw new TaskStartFailure(`CannotCreateContainerError: ${errorMessage(error)}`, [container.name]);
+        throw new TaskStartFailure(`CannotCreateContainerError: ${errorMessage(error)}`, [container.name], {
+          cause: error,
+        });
       }
       crashPoint('exit-after-create');
       state = await context.runtime.inspectContainer(name);
@@ -110,7 +113,9 @@ async function startWhenReady(context: StartContext, container: ContainerSpec, s
   try {
     await context.runtime.startContainer(state.id);
   } catch (error) {
-    throw new TaskStartFailure(`CannotStartContainerError: ${errorMessage(error)}`, [container.name]);
+    throw new TaskStartFailure(`CannotStartContainerError: ${errorMessage(error)}`, [container.name], {
+      cause: error,
+    });
   }
   const started = await context.runtime.inspectContainer(state.id);
   if (started) context.observe(started);

@@ -6,12 +6,11 @@
  * Known status only moves forward (PENDING -> RUNNING -> STOPPED, per container and per task), and
  * a container that has run is never started again, so repeating any step is harmless.
  */
-import {
-  CONTAINER_LABELS,
-  type ContainerSpec,
-  type ObservedContainer,
-  type StopCode,
-} from '../../protocol/agent-protocol';
+import { CONTAINER_LABELS } from '../../protocol/labels';
+import type { StopCode } from '../../protocol/statuses';
+import type { ContainerSpec, ObservedContainer } from '../../protocol/task-frames';
+import { errorMessage } from '../errors';
+import { describeRuntimeError } from '../runtime/runtime-error';
 import type { ContainerRuntime, ContainerState } from '../runtime/types';
 import type { PersistedTask } from '../state/state-file';
 import { DEFAULT_STOP_TIMEOUT_SECONDS } from '../timing';
@@ -37,8 +36,6 @@ export interface TaskControllerDeps {
   log(line: string): void;
   onChange(task: TaskController): void;
 }
-
-const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 export class TaskController {
   private readonly runtimeStates = new Map<string, ContainerState>();
@@ -118,7 +115,7 @@ export class TaskController {
     if (this.record.observed.lastStatus === 'STOPPED') return Promise.resolve();
     this.stopSequence ??= this.runStopSequence(cause).catch((error: unknown) => {
       // Typically the engine went away; the next resync calls reevaluate, which tries again.
-      this.deps.log(`stopping ${this.taskArn} failed: ${errorMessage(error)}`);
+      this.deps.log(`stopping ${this.taskArn} failed: ${describeRuntimeError(error)}`);
       this.stopSequence = undefined;
     });
     return this.stopSequence;

@@ -3,19 +3,18 @@
  * generation), takes inventory of the runtime, and turns task changes into sequenced reports.
  *
  * Invariants:
- * - A command is recorded in the state file before it is acknowledged, and acted on after.
+ * - A command is recorded in the state file before it is acknowledged, and acted on after; one
+ *   that cannot be recorded is refused (CommandRefused, answered with a nack).
  * - A command whose generation is not newer than the task's is a duplicate or late: it does nothing.
  * - Nothing is stopped because the control plane did not mention it; only a desired STOPPED stops.
  * - `seq` grows with every report about a task, the hello snapshot included, across restarts.
  */
-import {
-  type AgentFrame,
-  CONTAINER_LABELS,
-  type ControlFrame,
-  type DesiredTask,
-  type FrameOf,
-  type ObservedTask,
-} from '../../protocol/agent-protocol';
+import type { AgentFrame } from '../../protocol/frames';
+import { CONTAINER_LABELS } from '../../protocol/labels';
+import type { DesiredTask, ObservedTask } from '../../protocol/task-frames';
+import { CommandRefused, errorMessage } from '../errors';
+import type { AgentTasks, RunTask, StopTask, Welcome } from '../handlers/types';
+import { describeRuntimeError } from '../runtime/runtime-error';
 import type { ContainerRuntime, ContainerState } from '../runtime/types';
 import type { PersistedTask, StateStore } from '../state/state-file';
 import { STOPPED_TASK_RETENTION_MS } from '../timing';
@@ -30,10 +29,6 @@ export interface TaskRegistryDeps {
   send(frame: AgentFrame): boolean;
 }
 
-type Welcome = FrameOf<ControlFrame, 'welcome'>;
-
-const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
-
 function newRecord(taskArn: string, generation: number): PersistedTask {
   return {
     taskArn,
@@ -44,13 +39,15 @@ function newRecord(taskArn: string, generation: number): PersistedTask {
   };
 }
 
-export class TaskRegistry {
+export class TaskRegistry implements AgentTasks {
   private readonly controllers = new Map<string, TaskController>();
   /** The observed state last reported per task, to report only real changes. */
   private readonly reported = new Map<string, string>();
   /** What the last hello said per task, to re-send what changed before the welcome arrived. */
   private snapshot = new Map<string, string>();
   private closed = false;
+  /** Set when shutdown begins: commands from then on are refused rather than half-done. */
+  private closing = false;
   private resyncing: Promise<void> = Promise.resolve();
 
   constructor(
@@ -69,21 +66,46 @@ export class TaskRegistry {
 
   // ---- commands ----
 
-  /** Resolves when the command is recorded and may be acknowledged. */
-  async runTask(command: FrameOf<ControlFrame, 'runTask'>): Promise<void> {
-    const controller = this.accept(command.task);
-    await this.store.save();
-    controller?.reevaluate();
+  /** Resolves when the command is recorded and may be acknowledged; rejects with CommandRefused otherwise. */
+  async runTask(command: RunTask): Promise<void> {
+    this.refuseWhileClosing(command);
+    this.accept(command.task);
+    await this.record(command);
+    this.controllers.get(command.task.taskArn)?.reevaluate();
   }
 
-  async stopTask(command: FrameOf<ControlFrame, 'stopTask'>): Promise<void> {
-    const controller = this.acceptStop(command.taskArn, command.generation, command.reason);
-    await this.store.save();
-    controller?.reevaluate();
+  async stopTask(command: StopTask): Promise<void> {
+    this.refuseWhileClosing(command);
+    this.acceptStop(command.taskArn, command.generation, command.reason);
+    await this.record(command);
+    this.controllers.get(command.taskArn)?.reevaluate();
   }
 
-  /** Records a newer desired state; undefined when it is a duplicate or older than what is known. */
-  private accept(desired: DesiredTask): TaskController | undefined {
+  private refuseWhileClosing(command: RunTask | StopTask): void {
+    if (this.closing) {
+      throw new CommandRefused('AgentStopping', `the agent is stopping; ${command.type} not accepted`, true);
+    }
+  }
+
+  /**
+   * Makes the command durable. Even a duplicate waits for this and is then re-evaluated (which does
+   * nothing when all is well): an earlier copy may have been taken in memory and refused because
+   * the write failed, and this write is the one that records it.
+   */
+  private async record(command: RunTask | StopTask): Promise<void> {
+    try {
+      await this.store.save();
+    } catch (error) {
+      throw new CommandRefused(
+        'StateFileWriteFailed',
+        `could not record ${command.type} in the state file: ${errorMessage(error)}`,
+        true,
+      );
+    }
+  }
+
+  /** Takes a newer desired state in memory; a duplicate or an older one changes nothing. */
+  private accept(desired: DesiredTask): void {
     const existing = this.controllers.get(desired.taskArn);
     if (existing && desired.generation <= existing.record.generation) {
       // A task found from labels alone takes the spec of its own generation.
@@ -91,7 +113,7 @@ export class TaskRegistry {
         existing.record.spec = desired;
         existing.adoptSpec();
       }
-      return undefined;
+      return;
     }
     const controller = existing ?? this.addNew(desired.taskArn, desired.generation);
     const record = controller.record;
@@ -101,18 +123,16 @@ export class TaskRegistry {
     record.spec = desired;
     if (desired.desiredStatus === 'STOPPED') record.stopReason = desired.stoppedReason;
     controller.adoptSpec();
-    return controller;
   }
 
-  private acceptStop(taskArn: string, generation: number, reason: string): TaskController | undefined {
+  private acceptStop(taskArn: string, generation: number, reason: string): void {
     const existing = this.controllers.get(taskArn);
-    if (existing && generation <= existing.record.generation) return undefined;
+    if (existing && generation <= existing.record.generation) return;
     const controller = existing ?? this.addNew(taskArn, generation);
     controller.record.generation = generation;
     controller.record.observed.generation = generation;
     controller.record.desiredStatus = 'STOPPED';
     controller.record.stopReason = reason;
-    return controller;
   }
 
   private addNew(taskArn: string, generation: number): TaskController {
@@ -242,15 +262,16 @@ export class TaskRegistry {
     try {
       state = await this.deps.runtime.inspectContainer(containerId);
     } catch (error) {
-      this.deps.log(`could not inspect container ${containerId}: ${errorMessage(error)}`);
+      this.deps.log(`could not inspect container ${containerId}: ${describeRuntimeError(error)}`);
       return;
     }
     const taskArn = state?.labels[CONTAINER_LABELS.taskArn];
     if (state && taskArn) this.controllers.get(taskArn)?.observe(state);
   }
 
-  /** Agent shutdown: no more reports or writes; containers are left as they are. */
+  /** Agent shutdown: no more commands, reports or writes; containers are left as they are. */
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all([...this.controllers.values()].map((c) => c.detach()));
     await this.store.save().catch(() => undefined);
     this.closed = true;

@@ -9,25 +9,22 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Docker from 'dockerode';
 import { type WebSocket, WebSocketServer } from 'ws';
-import {
-  AGENT_CONNECT_PATH,
-  type AgentFrame,
-  type ContainerSpec,
-  type ControlFrame,
-  type DesiredTask,
-  type FrameOf,
-  type ObservedTask,
-  parseAgentFrame,
-  type TaskStatus,
-} from '../../protocol/agent-protocol';
+import type { AgentFrame, ControlFrame, FrameOf } from '../../protocol/frames';
+import { AGENT_CONNECT_PATH } from '../../protocol/link';
+import { parseAgentFrame } from '../../protocol/parsing';
+import type { TaskStatus } from '../../protocol/statuses';
+import type { ContainerSpec, DesiredTask, ObservedTask } from '../../protocol/task-frames';
 
 export type Hello = FrameOf<AgentFrame, 'hello'>;
 export type TaskStateFrame = FrameOf<AgentFrame, 'taskState'>;
+export type NackFrame = FrameOf<AgentFrame, 'nack'>;
 
 export interface ReceivedFrame {
   /** Which connection (1 for the first) carried the frame. */
   connection: number;
   frame: AgentFrame;
+  /** The frame as the agent sent it, byte for byte. */
+  text: string;
 }
 
 export interface FakeControlPlaneOptions {
@@ -171,8 +168,9 @@ export class FakeControlPlane {
     const connection = ++this.connectionCount;
     this.current = ws;
     ws.on('message', (data) => {
-      const frame = parseAgentFrame(data.toString());
-      this.frames.push({ connection, frame });
+      const text = data.toString();
+      const frame = parseAgentFrame(text);
+      this.frames.push({ connection, frame, text });
       for (const listener of [...this.listeners]) listener();
       if (this.silentConnections.has(connection)) return;
       if (frame.type === 'hello') this.welcome(ws, frame);
@@ -308,6 +306,12 @@ export class FakeControlPlane {
 
   acksOf(messageId: string): number {
     return this.frames.filter((r) => r.frame.type === 'ack' && r.frame.messageId === messageId).length;
+  }
+
+  nacksOf(messageId: string): NackFrame[] {
+    return this.frames
+      .map((r) => r.frame)
+      .filter((f): f is NackFrame => f.type === 'nack' && f.messageId === messageId);
   }
 
   async close(): Promise<void> {

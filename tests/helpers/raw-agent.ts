@@ -3,18 +3,16 @@
  * real agent never would (duplicates, stale reports, garbage) to the real control plane.
  */
 import WebSocket from 'ws';
-import {
-  AGENT_CONNECT_PATH,
-  type AgentFrame,
-  type ControlFrame,
-  PROTOCOL_VERSION,
-  parseControlFrame,
-} from '../../protocol/agent-protocol';
+import type { AgentFrame, ControlFrame } from '../../protocol/frames';
+import { AGENT_CONNECT_PATH, PROTOCOL_VERSION } from '../../protocol/link';
+import { parseControlFrame } from '../../protocol/parsing';
 import { waitFor } from './wait';
 
 export interface RawAgent {
   socket: WebSocket;
   received: ControlFrame[];
+  /** The same frames as sent, byte for byte (the keepalive pong must be an exact string). */
+  receivedText: string[];
   closed: Promise<{ code: number; reason: string }>;
   send(frame: AgentFrame | string | Buffer): void;
   waitForFrame<T extends ControlFrame['type']>(
@@ -29,7 +27,11 @@ export async function connectRawAgent(endpoint: string, cluster: string, token: 
   const url = `${endpoint.replace(/^http/, 'ws')}${AGENT_CONNECT_PATH}?cluster=${encodeURIComponent(cluster)}`;
   const socket = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` } });
   const received: ControlFrame[] = [];
-  socket.on('message', (data) => received.push(parseControlFrame(data.toString())));
+  const receivedText: string[] = [];
+  socket.on('message', (data) => {
+    receivedText.push(data.toString());
+    received.push(parseControlFrame(data.toString()));
+  });
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>
     socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
   );
@@ -40,6 +42,7 @@ export async function connectRawAgent(endpoint: string, cluster: string, token: 
   return {
     socket,
     received,
+    receivedText,
     closed,
     send: (frame) =>
       socket.send(typeof frame === 'string' || Buffer.isBuffer(frame) ? frame : JSON.stringify(frame)),

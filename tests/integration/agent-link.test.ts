@@ -1,13 +1,16 @@
 /**
- * The agent's link to the control plane: reconnecting, heartbeats, and a rejected join token.
+ * The agent's link to the control plane: reconnecting, heartbeats, a rejected join token, and a
+ * command it cannot accept. The runtime is simulated: the link, not Docker, is under test here.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RunningAgent, startAgent } from '../../agent';
-import { FakeControlPlane } from '../helpers/fake-control-plane';
+import { SimulatedRuntime } from '../../bench/hollow/simulated-runtime';
+import { KEEPALIVE_PING } from '../../protocol/link';
+import { buildContainer, buildTask, FakeControlPlane } from '../helpers/fake-control-plane';
 import { waitFor } from '../helpers/wait';
 
 const JOIN_TOKEN = 'agent-link-token';
@@ -27,6 +30,7 @@ async function setUp(options: { heartbeatIntervalMs?: number; refuseWithStatus?:
   plane.refuseWithStatus = options.refuseWithStatus;
   cleanups.push(() => plane.close());
   const stateDir = mkdtempSync(join(tmpdir(), 'berth-agent-link-'));
+  const runtime = new SimulatedRuntime();
   cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
   const logs: string[] = [];
   const agent: RunningAgent = await startAgent({
@@ -35,10 +39,11 @@ async function setUp(options: { heartbeatIntervalMs?: number; refuseWithStatus?:
     joinToken: JOIN_TOKEN,
     attributes: [],
     stateDir,
+    runtime,
     log: (line) => logs.push(line),
   });
   cleanups.push(() => agent.stop());
-  return { plane, agent, logs };
+  return { plane, agent, logs, stateDir, runtime, cluster };
 }
 
 describe('the link to the control plane', () => {
@@ -54,14 +59,16 @@ describe('the link to the control plane', () => {
     await waitFor('the agent to be welcomed again', () => agent.connected());
   });
 
-  it('answers pings and sends its own at the interval the welcome names', async () => {
+  it('answers pings, and sends the keepalive at the interval the welcome names', async () => {
     const { plane, agent } = await setUp({ heartbeatIntervalMs: 200 });
     await plane.waitForHello();
     await waitFor('the welcome', () => agent.connected());
     plane.send({ type: 'ping', sentAtMs: 42 });
     await plane.waitForFrame('the pong', (f) => f.type === 'pong' && f.sentAtMs === 42);
-    const pings = () => plane.frames.filter((r) => r.frame.type === 'ping').length;
-    await plane.waitForFrame('three pings from the agent', () => pings() >= 3, 3_000);
+    const pings = () => plane.frames.filter((r) => r.frame.type === 'ping');
+    await plane.waitForFrame('three pings from the agent', () => pings().length >= 3, 3_000);
+    // Exactly the string a Workers host answers without waking the cluster's Durable Object.
+    expect(pings().map((r) => r.text)).toEqual(pings().map(() => KEEPALIVE_PING));
   });
 
   it('declares a silent control plane dead after three missed heartbeats and reconnects', async () => {
@@ -90,5 +97,27 @@ describe('the link to the control plane', () => {
     await plane.waitForHello(0, 15_000);
     await waitFor('the welcome', () => agent.connected());
     expect(plane.upgradeAttempts).toBeGreaterThanOrEqual(2);
+  });
+
+  it('answers a command it cannot record with a nack, and acknowledges and runs the resend once it can', async () => {
+    const { plane, agent, stateDir, runtime, cluster } = await setUp();
+    await plane.waitForHello();
+    await waitFor('the welcome', () => agent.connected());
+    // With its state dir gone the agent cannot record anything, so it must not say it did.
+    rmSync(stateDir, { recursive: true, force: true });
+    const task = buildTask(cluster, 'link', [buildContainer({ name: 'main' })]);
+    const messageId = plane.runTask(task);
+    const [nack] = await waitFor(
+      'the nack',
+      () => plane.nacksOf(messageId).length > 0 && plane.nacksOf(messageId),
+    );
+    expect(nack.error).toMatchObject({ name: 'StateFileWriteFailed', retryable: true });
+    expect(plane.acksOf(messageId)).toBe(0);
+
+    mkdirSync(stateDir);
+    plane.runTask(task, messageId);
+    await waitFor('the ack of the resend', () => plane.acksOf(messageId) === 1);
+    await plane.waitForTaskState(task.taskArn, 'RUNNING');
+    expect(runtime.runningCount()).toBe(1);
   });
 });

@@ -14,7 +14,7 @@ import type { ContainerState, CreateContainerRequest } from '../../agent/runtime
 import { StateStore } from '../../agent/state/state-file';
 import { creationOrder, dependenciesSatisfied, TaskStartFailure } from '../../agent/tasks/dependencies';
 import { runtimeNameOf } from '../../agent/tasks/naming';
-import { AGENT_CONNECT_PATH } from '../../protocol/agent-protocol';
+import { AGENT_CONNECT_PATH } from '../../protocol/link';
 import { buildContainer } from '../helpers/fake-control-plane';
 
 const REQUIRED = ['--endpoint', 'http://cp:8787', '--cluster', 'prod', '--join-token', 'secret'];

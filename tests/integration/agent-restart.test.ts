@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningAgent, startAgent } from '../../agent';
-import type { AgentFrame, DesiredTask, ObservedTask } from '../../protocol/agent-protocol';
+import type { AgentFrame } from '../../protocol/frames';
+import type { DesiredTask, ObservedTask } from '../../protocol/task-frames';
 import {
   buildContainer,
   buildTask,

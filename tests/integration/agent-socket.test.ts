@@ -12,7 +12,8 @@ import {
   StopTaskCommand,
 } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLOSE_CODES, MAX_FRAME_BYTES, type ObservedTask } from '../../protocol/agent-protocol';
+import { CLOSE_CODES, KEEPALIVE_PING, KEEPALIVE_PONG, MAX_FRAME_BYTES } from '../../protocol/link';
+import type { ObservedTask } from '../../protocol/task-frames';
 import { connectRawAgent, helloFrame, type RawAgent } from '../helpers/raw-agent';
 import { nodeRuntime, type RunningRuntime } from '../helpers/runtimes';
 import { waitFor } from '../helpers/wait';
@@ -113,6 +114,22 @@ describe('the agent socket of the control plane', () => {
   it('answers a ping with a pong carrying the same timestamp', async () => {
     agent.send({ type: 'ping', sentAtMs: 12345 });
     await agent.waitForFrame('pong', (f) => f.sentAtMs === 12345);
+  });
+
+  it('answers the keepalive ping with the keepalive pong, byte for byte, as the Workers runtime does', async () => {
+    const before = agent.receivedText.length;
+    agent.send(KEEPALIVE_PING);
+    await waitFor('the keepalive pong', () => agent.receivedText.slice(before).includes(KEEPALIVE_PONG));
+  });
+
+  it('takes a nack and keeps the link open', async () => {
+    agent.send({
+      type: 'nack',
+      messageId: 'not-a-command-it-sent',
+      error: { name: 'StateFileWriteFailed', retryable: true, message: 'disk full' },
+    });
+    agent.send({ type: 'ping', sentAtMs: 4242 });
+    await agent.waitForFrame('pong', (f) => f.sentAtMs === 4242);
   });
 
   it('closes a connection that sends malformed, unknown, binary or oversized frames, and keeps serving others', async () => {

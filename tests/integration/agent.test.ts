@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningAgent, startAgent } from '../../agent';
-import { CONTAINER_LABELS, type DesiredTask, PROTOCOL_VERSION } from '../../protocol/agent-protocol';
+import { CONTAINER_LABELS } from '../../protocol/labels';
+import { PROTOCOL_VERSION } from '../../protocol/link';
+import type { DesiredTask } from '../../protocol/task-frames';
 import {
   buildContainer,
   buildTask,

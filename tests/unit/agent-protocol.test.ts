@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { agentError, MAX_AGENT_ERROR_MESSAGE_LENGTH } from '../../protocol/errors';
 import {
   CLOSE_CODES,
+  KEEPALIVE_PING,
+  KEEPALIVE_PONG,
   MAX_FRAME_BYTES,
   PROTOCOL_VERSION,
-  ProtocolError,
-  parseAgentFrame,
-  parseControlFrame,
-} from '../../protocol/agent-protocol';
+} from '../../protocol/link';
+import { ProtocolError, parseAgentFrame, parseControlFrame } from '../../protocol/parsing';
 
 function closeCodeOf(run: () => unknown): number {
   try {
@@ -72,6 +73,48 @@ describe('parseAgentFrame', () => {
       task: { taskArn: 't', generation: 1, lastStatus: 'DANCING', containers: [] },
     };
     expect(closeCodeOf(() => parseAgentFrame(JSON.stringify(frame)))).toBe(CLOSE_CODES.protocolError);
+  });
+});
+
+describe('the nack', () => {
+  const nack = {
+    type: 'nack',
+    messageId: 'm1',
+    error: { name: 'StateFileWriteFailed', retryable: true, message: 'disk full' },
+  };
+
+  it('carries the refused command and a typed error', () => {
+    expect(parseAgentFrame(JSON.stringify(nack))).toEqual(nack);
+  });
+
+  it('accepts an error name this control plane does not know (the agent may be newer)', () => {
+    const frame = { ...nack, error: { ...nack.error, name: 'SomethingNew' } };
+    expect(parseAgentFrame(JSON.stringify(frame)).type).toBe('nack');
+  });
+
+  it('refuses an error without retryable', () => {
+    const frame = { ...nack, error: { name: 'StateFileWriteFailed', message: 'disk full' } };
+    expect(() => parseAgentFrame(JSON.stringify(frame))).toThrow(/error\.retryable/);
+  });
+
+  it('is built with its message cut to what the schema accepts', () => {
+    const error = agentError({ name: 'InternalError', retryable: false, message: 'x'.repeat(5_000) });
+    expect(error.message).toHaveLength(MAX_AGENT_ERROR_MESSAGE_LENGTH);
+    expect(parseAgentFrame(JSON.stringify({ ...nack, error })).type).toBe('nack');
+  });
+});
+
+describe('the keepalive', () => {
+  it('is a valid ping from the agent and a valid pong from the control plane', () => {
+    expect(parseAgentFrame(KEEPALIVE_PING)).toEqual({ type: 'ping', sentAtMs: 0 });
+    expect(parseControlFrame(KEEPALIVE_PONG)).toEqual({ type: 'pong', sentAtMs: 0 });
+  });
+
+  it('is the exact text a pong echoing it serialises to, so both hosts answer with the same bytes', () => {
+    const ping = parseAgentFrame(KEEPALIVE_PING);
+    expect(ping.type === 'ping' && JSON.stringify({ type: 'pong', sentAtMs: ping.sentAtMs })).toBe(
+      KEEPALIVE_PONG,
+    );
   });
 });
 

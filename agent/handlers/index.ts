@@ -1,0 +1,28 @@
+/**
+ * Where every frame from the control plane goes: one handler per frame type. The map is typed
+ * against the protocol's ControlFrame union, so a new frame type fails type-checking until it has
+ * a handler here.
+ */
+import type { ControlFrame } from '../../protocol/frames';
+import { onPing } from './ping';
+import { onPong } from './pong';
+import { onRunTask } from './run-task';
+import { onStopTask } from './stop-task';
+import type { ControlFrameHandler, ControlFrameHandlers, HandlerContext } from './types';
+import { onWelcome } from './welcome';
+
+export type { AgentTasks, ControlFrameHandlers, HandlerContext } from './types';
+
+export const CONTROL_FRAME_HANDLERS: ControlFrameHandlers = {
+  welcome: onWelcome,
+  runTask: onRunTask,
+  stopTask: onStopTask,
+  ping: onPing,
+  pong: onPong,
+};
+
+export function handleControlFrame(frame: ControlFrame, context: HandlerContext): Promise<void> {
+  // TypeScript cannot tie `frame.type` to the handler's parameter across the union; the map's type does.
+  const handler = CONTROL_FRAME_HANDLERS[frame.type] as ControlFrameHandler<ControlFrame['type']>;
+  return handler(frame, context);
+}
