@@ -89,8 +89,8 @@ describe('validateInput', () => {
     expect(errorOf('ListClusters', []).message).toContain('got array');
   });
 
-  it('rejects an unknown operation as a client error', () => {
-    expect(errorOf('LaunchRockets', {}).errorName).toBe('ClientException');
+  it("rejects an unknown operation as the JSON protocol's UnknownOperationException", () => {
+    expect(errorOf('LaunchRockets', {}).errorName).toBe('UnknownOperationException');
   });
 
   it('names a missing required member', () => {

@@ -102,9 +102,11 @@ export async function handleEcsRequest(c: Context, ctx: ApiContext, log: (line: 
   const requestId = crypto.randomUUID();
   try {
     const target = c.req.header('X-Amz-Target') ?? '';
+    // An action the service does not have is the JSON protocol's own UnknownOperationException (not
+    // an ECS error): SDKs and the aws cli show that name, and clients probing for support match on it.
     if (!target.startsWith(TARGET_PREFIX)) {
       throw new EcsError(
-        'ClientException',
+        'UnknownOperationException',
         `X-Amz-Target: expected '${TARGET_PREFIX}<Action>', got '${target || '(missing)'}'`,
       );
     }
@@ -113,7 +115,7 @@ export async function handleEcsRequest(c: Context, ctx: ApiContext, log: (line: 
     if (!handler) {
       const known = isKnownOperation(action);
       throw new EcsError(
-        known ? 'UnsupportedFeatureException' : 'ClientException',
+        known ? 'UnsupportedFeatureException' : 'UnknownOperationException',
         known ? `${action} is not supported by Berth yet.` : `Unknown action '${action}'.`,
       );
     }

@@ -21,6 +21,7 @@ export type EcsErrorName =
   | 'ServiceNotFoundException'
   | 'TargetNotConnectedException'
   | 'TargetNotFoundException'
+  | 'UnknownOperationException'
   | 'UnsupportedFeatureException';
 
 export class EcsError extends Error {

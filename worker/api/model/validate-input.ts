@@ -11,7 +11,7 @@
  * MAX_STRING_CHARS per string, MAX_COLLECTION_ITEMS per list or map, int32 for `integer`, safe
  * integers for `long`. The request body as a whole is capped before this runs (body-limit.ts).
  */
-import { clientError, invalidParameter } from '../../core/errors';
+import { EcsError, invalidParameter } from '../../core/errors';
 import model from './ecs-model.generated.json';
 import type { ApiModel, ShapeModel } from './model-types';
 
@@ -41,7 +41,9 @@ export function isKnownOperation(name: string): boolean {
 
 /** The validated copy of `input`: only model members, no nulls. Throws an EcsError naming the bad field. */
 export function validateInput(operation: string, input: unknown): Record<string, unknown> {
-  if (!isKnownOperation(operation)) throw clientError(`Unknown action '${operation}'.`);
+  if (!isKnownOperation(operation)) {
+    throw new EcsError('UnknownOperationException', `Unknown action '${operation}'.`);
+  }
   if (!isJsonObject(input)) {
     throw invalidParameter(`The request body must be a JSON object, got ${describe(input)}.`);
   }
