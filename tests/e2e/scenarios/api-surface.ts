@@ -3,11 +3,23 @@
  * the AWS SDK: unknown actions, tags on every taggable resource, propagated tags, cluster settings
  * and configuration, account settings, and the validation ECS does on Describe calls.
  */
-import { type ECSClient, ListClustersCommand } from '@aws-sdk/client-ecs';
+import {
+  CreateClusterCommand,
+  DescribeContainerInstancesCommand,
+  DescribeTasksCommand,
+  type ECSClient,
+  ListClustersCommand,
+  RegisterTaskDefinitionCommand,
+  StartTaskCommand,
+  UpdateContainerInstancesStateCommand,
+} from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectRawAgent, helloFrame, type RawAgent } from '../../helpers/raw-agent';
 import type { RunningRuntime, RuntimeHarness } from '../../helpers/runtimes';
 
 const TARGET_PREFIX = 'AmazonEC2ContainerServiceV20141113.';
+const CLUSTER = 'surface';
+const FAMILY = 'surface-app';
 
 export async function errorOf(
   promise: Promise<unknown>,
@@ -39,12 +51,38 @@ export function defineApiSurfaceScenarios(harness: RuntimeHarness) {
   describe(`ECS API surface on the ${harness.name} runtime`, () => {
     let runtime: RunningRuntime;
     let ecs: ECSClient;
+    /** A hand-driven agent joined to CLUSTER: tasks can be started on it without Docker. */
+    let agent: RawAgent;
+    let instanceArn: string;
+
+    async function startTask(input: Partial<ConstructorParameters<typeof StartTaskCommand>[0]> = {}) {
+      const out = await ecs.send(
+        new StartTaskCommand({
+          cluster: CLUSTER,
+          taskDefinition: FAMILY,
+          containerInstances: [instanceArn],
+          ...input,
+        }),
+      );
+      return out.tasks![0];
+    }
 
     beforeAll(async () => {
       runtime = await harness.start();
       ecs = runtime.ecs;
+      await ecs.send(new CreateClusterCommand({ clusterName: CLUSTER }));
+      await ecs.send(
+        new RegisterTaskDefinitionCommand({
+          family: FAMILY,
+          containerDefinitions: [{ name: 'main', image: 'busybox', memory: 16 }],
+        }),
+      );
+      agent = await connectRawAgent(runtime.endpoint, CLUSTER, await runtime.mintJoinToken(CLUSTER));
+      agent.send(helloFrame({ hostname: 'surface-host' }));
+      instanceArn = (await agent.waitForFrame('welcome')).containerInstanceArn;
     });
     afterAll(async () => {
+      agent?.close();
       await runtime?.close();
     });
 
@@ -69,6 +107,42 @@ export function defineApiSurfaceScenarios(harness: RuntimeHarness) {
       it('still answers an ECS action Berth does not serve yet with UnsupportedFeatureException', async () => {
         const error = await errorOf(sendAs(ecs, 'CreateService'));
         expect(error).toMatchObject({ name: 'UnsupportedFeatureException', status: 400 });
+      });
+    });
+
+    describe('validation ECS does', () => {
+      it('refuses to describe an empty list of tasks or container instances', async () => {
+        const noTasks = await errorOf(ecs.send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: [] })));
+        expect(noTasks).toMatchObject({ name: 'InvalidParameterException', status: 400 });
+        expect(noTasks.message).toMatch(/^tasks: /);
+        const noInstances = await errorOf(
+          ecs.send(new DescribeContainerInstancesCommand({ cluster: CLUSTER, containerInstances: [] })),
+        );
+        expect(noInstances).toMatchObject({ name: 'InvalidParameterException', status: 400 });
+        expect(noInstances.message).toMatch(/^containerInstances: /);
+      });
+
+      it('still answers a state change naming only unknown instances with failures, not that error', async () => {
+        const out = await ecs.send(
+          new UpdateContainerInstancesStateCommand({
+            cluster: CLUSTER,
+            containerInstances: ['0'.repeat(32)],
+            status: 'DRAINING',
+          }),
+        );
+        expect(out.containerInstances).toEqual([]);
+        expect(out.failures).toEqual([expect.objectContaining({ reason: 'MISSING' })]);
+      });
+
+      it('reports the health of tasks and containers without health checks as UNKNOWN', async () => {
+        const started = await startTask();
+        expect(started.healthStatus).toBe('UNKNOWN');
+        expect(started.containers!.map((c) => c.healthStatus)).toEqual(['UNKNOWN']);
+        const [described] = (
+          await ecs.send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: [started.taskArn!] }))
+        ).tasks!;
+        expect(described.healthStatus).toBe('UNKNOWN');
+        expect(described.containers!.map((c) => c.healthStatus)).toEqual(['UNKNOWN']);
       });
     });
   });

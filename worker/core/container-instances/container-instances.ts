@@ -94,18 +94,19 @@ export async function describeContainerInstances(
   input: { cluster?: string; containerInstances: string[]; include?: string[] },
 ) {
   const cluster = await requireCluster(deps, input.cluster);
+  if (input.containerInstances.length === 0) {
+    throw invalidParameter('containerInstances: Container instances cannot be empty.');
+  }
   if (input.containerInstances.length > 100) {
     throw invalidParameter('containerInstances: at most 100 container instances can be described at once');
   }
   const arns = input.containerInstances.map((c) =>
     containerInstanceArn(deps.config, cluster.name, resourceIdOf(c)),
   );
-  const rows = arns.length
-    ? await deps.db
-        .select()
-        .from(containerInstances)
-        .where(and(eq(containerInstances.clusterArn, cluster.arn), inArray(containerInstances.arn, arns)))
-    : [];
+  const rows = await deps.db
+    .select()
+    .from(containerInstances)
+    .where(and(eq(containerInstances.clusterArn, cluster.arn), inArray(containerInstances.arn, arns)));
   const allocations = await allocationsFor(
     deps,
     rows.map((r) => r.arn),

@@ -23,6 +23,8 @@ export const updateContainerInstancesState: ClusterCommand<
     throw invalidParameter(`status: must be ACTIVE or DRAINING, got ${input.status}`);
   }
   const { updated, failures } = await setInstanceStatus(ctx, input.containerInstances, input.status);
+  // Describing nothing is an error to the API (as in ECS), and here simply nothing to describe.
+  if (updated.length === 0) return { containerInstances: [], failures };
   const described = await describeContainerInstances(ctx.deps, {
     cluster: ctx.cluster.name,
     containerInstances: updated.map((r) => r.arn),

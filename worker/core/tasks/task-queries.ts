@@ -13,14 +13,14 @@ export async function describeTasks(
   input: { cluster?: string; tasks: string[]; include?: string[] },
 ) {
   const cluster = await requireCluster(deps, input.cluster);
+  // As ECS: an empty list is a mistake to report, not a request for nothing.
+  if (input.tasks.length === 0) throw invalidParameter('tasks: Tasks cannot be empty.');
   if (input.tasks.length > 100) throw invalidParameter('tasks: at most 100 tasks can be described at once');
   const arns = input.tasks.map((t) => arnInCluster(deps.config, 'task', cluster.name, t));
-  const rows = arns.length
-    ? await deps.db
-        .select()
-        .from(tasks)
-        .where(and(eq(tasks.clusterArn, cluster.arn), inArray(tasks.arn, arns)))
-    : [];
+  const rows = await deps.db
+    .select()
+    .from(tasks)
+    .where(and(eq(tasks.clusterArn, cluster.arn), inArray(tasks.arn, arns)));
   const byArn = new Map(rows.map((r) => [r.arn, r]));
   const withTags = input.include?.includes('TAGS') ?? false;
   return {

@@ -82,6 +82,13 @@ export function desiredTaskOf(row: TaskRow): DesiredTask {
 
 const stringOrUndefined = (value: number | undefined) => (value === undefined ? undefined : String(value));
 
+/**
+ * What ECS reports for a container without a health check, and for a task whose essential
+ * containers report it. Berth runs no health checks (a definition's healthCheck is stored, not
+ * run), so no container, and hence no task, is ever known to be HEALTHY or UNHEALTHY.
+ */
+const HEALTH_STATUS = 'UNKNOWN';
+
 /** The ECS Task shape (JSON 1.1: timestamps in epoch seconds, cpu and memory as strings). */
 export function toEcsTask(row: TaskRow, include: { tags: boolean }) {
   const state = taskStateOf(row);
@@ -109,11 +116,13 @@ export function toEcsTask(row: TaskRow, include: { tags: boolean }) {
       cpu: stringOrUndefined(c.spec.cpu ?? 0),
       memory: stringOrUndefined(c.spec.memoryMiB),
       memoryReservation: stringOrUndefined(c.spec.memoryReservationMiB),
+      healthStatus: HEALTH_STATUS,
     })),
     startedBy: row.startedBy ?? undefined,
     version: state.version,
     stoppedReason: state.stoppedReason ?? undefined,
     stopCode: state.stopCode ?? undefined,
+    healthStatus: HEALTH_STATUS,
     connectivity: state.lastStatus === 'RUNNING' ? 'CONNECTED' : undefined,
     createdAt: epochSeconds(row.createdAtMs),
     startedAt: epochSeconds(state.startedAtMs),
