@@ -2,6 +2,7 @@
  * The wire protocol between the control plane and host agents, defined once and imported by both
  * sides, one module per concern (see docs/agent-protocol.md).
  */
+export * from './attributes';
 export * from './errors';
 export * from './frames';
 export * from './labels';

@@ -1,5 +1,12 @@
 export type { ClusterQuery, ComparisonOperator, QuerySubject } from './cluster-query';
 export { MAX_CLUSTER_QUERY_LENGTH, matchesClusterQuery, parseClusterQuery } from './cluster-query';
+export {
+  type CapacityProviderStrategyItem,
+  type ProviderPlacementRequest,
+  type ProviderPlacementResult,
+  placeTasksAcrossProviders,
+  providerSequence,
+} from './place-across-providers';
 export { placeTasks } from './place-tasks';
 export type * from './types';
 export type {

@@ -70,9 +70,11 @@ export interface PlacementRequest {
  * `RESOURCE:CPU`, `RESOURCE:MEMORY`, `RESOURCE:PORTS`, `AGENT` (agent disconnected),
  * `MemberOf`, `DistinctInstance`, and `INACTIVE` for any instance whose status is not ACTIVE
  * (ECS uses INACTIVE for deregistered instances; Berth extends it to DRAINING and the
- * registration states, since none of them accepts new tasks).
+ * registration states, since none of them accepts new tasks). `EMPTY CAPACITY PROVIDER` is a
+ * capacity provider of the call's strategy that holds no instance at all (its ARN is the failure's).
  */
 export type PlacementFailureReason =
+  | 'EMPTY CAPACITY PROVIDER'
   | 'INACTIVE'
   | 'AGENT'
   | 'RESOURCE:CPU'
@@ -82,9 +84,11 @@ export type PlacementFailureReason =
   | 'MemberOf';
 
 export interface PlacementFailure {
-  /** Container instance ARN. */
+  /** Container instance ARN (a capacity provider's for `EMPTY CAPACITY PROVIDER`). */
   arn: string;
   reason: PlacementFailureReason;
+  /** ECS's optional explanation of the failure. */
+  detail?: string;
 }
 
 export interface PlacementResult {
