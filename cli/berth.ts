@@ -6,7 +6,7 @@
  *   berth join-token   mint a join token for a cluster
  */
 import { parseAgentOptions, startAgent } from '../agent';
-import { startControlPlane } from '../worker/node';
+import { startControlPlane } from '../worker/hosts/node/control-plane';
 import { flag, type ParsedArgs, parseArgs } from './args';
 import { localDatabase, mintJoinTokenLocally } from './local-database';
 import { startLocalBerth } from './start';

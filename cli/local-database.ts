@@ -1,8 +1,8 @@
 import { type DatabaseLocation, openDatabase } from '../db/node-database';
+import { parseBerthConfig } from '../worker/config';
 import { createCluster } from '../worker/core/clusters/clusters';
 import { randomHexId } from '../worker/core/deps';
 import { mintJoinToken } from '../worker/core/join-tokens/join-tokens';
-import { configFromEnv, DEFAULT_CONFIG } from '../worker/node';
 import { flag, type ParsedArgs } from './args';
 
 export function localDatabase(args: ParsedArgs): DatabaseLocation {
@@ -18,7 +18,7 @@ export async function mintJoinTokenLocally(location: DatabaseLocation, clusterNa
   const database = await openDatabase(location);
   try {
     // Same region and account as the server, so the cluster ARN it may create matches.
-    const config = { ...DEFAULT_CONFIG, ...configFromEnv(process.env) };
+    const config = parseBerthConfig(process.env);
     const deps = { db: database.db, config, now: Date.now, newId: randomHexId };
     if (clusterName === 'default') await createCluster(deps, { clusterName });
     return await mintJoinToken(deps, clusterName);

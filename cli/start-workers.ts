@@ -22,7 +22,7 @@ import { openDatabase } from '../db/node-database';
 import { createCluster } from '../worker/core/clusters/clusters';
 import { type CoreDeps, randomHexId } from '../worker/core/deps';
 import { isValidJoinToken, mintJoinToken } from '../worker/core/join-tokens/join-tokens';
-import { configFromVars, type WorkersVars } from '../worker/workers/workers-deps';
+import { configFromVars, type WorkersVars } from '../worker/hosts/workers/workers-deps';
 import { printRunningBanner, stopOnSignals } from './local-berth-banner';
 
 const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');

@@ -8,7 +8,7 @@ import { startAgent } from '../agent';
 import type { DatabaseLocation } from '../db/node-database';
 import { createCluster } from '../worker/core/clusters/clusters';
 import { isValidJoinToken, mintJoinToken } from '../worker/core/join-tokens/join-tokens';
-import { startControlPlane } from '../worker/node';
+import { startControlPlane } from '../worker/hosts/node/control-plane';
 import { printRunningBanner, stopOnSignals } from './local-berth-banner';
 
 export async function startLocalBerth(settings: { host: string; port: number; database: DatabaseLocation }) {

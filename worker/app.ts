@@ -1,6 +1,6 @@
 /**
- * The Hono app, runtime-agnostic: both worker/node.ts and worker/index.ts build it with their own
- * database, coordinators and logger.
+ * The Hono app, runtime-agnostic: both hosts (worker/hosts/node and worker/hosts/workers) build it
+ * with their own database, rooms and logger.
  */
 import { Hono } from 'hono';
 import type { ApiContext } from './api/actions';

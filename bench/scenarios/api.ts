@@ -12,7 +12,7 @@ import { type TaskRow, tasks } from '../../db/schema';
 import { taskArn } from '../../worker/core/arn';
 import { createCluster } from '../../worker/core/clusters/clusters';
 import { randomHexId } from '../../worker/core/deps';
-import { startControlPlane } from '../../worker/node';
+import { startControlPlane } from '../../worker/hosts/node/control-plane';
 import { fmt, printTable, stats, writeResult } from '../report';
 import { insertSyntheticInstances } from '../synthetic-instances';
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { mintJoinToken } from '../../worker/core/join-tokens/join-tokens';
-import { startControlPlane } from '../../worker/node';
+import { startControlPlane } from '../../worker/hosts/node/control-plane';
 import { LAUNCH_IMAGE, startLaunchRig } from '../launch-rig';
 import { fmt, printTable, stats, writeResult } from '../report';
 

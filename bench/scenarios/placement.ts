@@ -10,11 +10,10 @@ import { openDatabase } from '../../db/node-database';
 import { InMemoryAgentLinks } from '../../worker/core/cluster/agent-links';
 import { ClusterCoordinator } from '../../worker/core/cluster/cluster-coordinator';
 import { createCluster } from '../../worker/core/clusters/clusters';
-import { randomHexId } from '../../worker/core/deps';
+import { DEFAULT_BERTH_CONFIG, randomHexId } from '../../worker/core/deps';
 import type { PlacementInstance } from '../../worker/core/placement';
 import { placeTasks } from '../../worker/core/placement';
 import { registerTaskDefinition } from '../../worker/core/task-definitions/task-definitions';
-import { DEFAULT_CONFIG } from '../../worker/node';
 import { fmt, printTable, stats, writeResult } from '../report';
 import { insertSyntheticInstances } from '../synthetic-instances';
 
@@ -72,7 +71,7 @@ function decisionOnly(durationMs: number) {
 async function withDatabaseWrite(durationMs: number) {
   const dataDir = mkdtempSync(join(tmpdir(), 'berth-bench-'));
   const database = await openDatabase({ dataDir });
-  const deps = { db: database.db, config: DEFAULT_CONFIG, now: Date.now, newId: randomHexId };
+  const deps = { db: database.db, config: DEFAULT_BERTH_CONFIG, now: Date.now, newId: randomHexId };
   try {
     const cluster = await createCluster(deps, { clusterName: 'bench' });
     await insertSyntheticInstances(deps, cluster, INSTANCES, {

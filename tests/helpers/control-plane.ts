@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import type { BerthConfig } from '../../worker/core/deps';
-import { type RunningControlPlane, startControlPlane } from '../../worker/node';
+import { type RunningControlPlane, startControlPlane } from '../../worker/hosts/node/control-plane';
 
 export interface TestControlPlane {
   plane: RunningControlPlane;

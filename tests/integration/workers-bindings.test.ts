@@ -1,7 +1,7 @@
 /** The Worker's configuration from its bindings, and where each cluster's Durable Object is created. */
 import { describe, expect, it } from 'vitest';
-import { locationHintFor } from '../../worker/workers/location-hint';
-import { configFromVars } from '../../worker/workers/workers-deps';
+import { locationHintFor } from '../../worker/hosts/workers/location-hint';
+import { configFromVars } from '../../worker/hosts/workers/workers-deps';
 
 describe('Worker bindings', () => {
   it('uses the same region and account defaults as the Node entry', () => {

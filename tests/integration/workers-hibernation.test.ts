@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCluster } from '../../worker/core/clusters/clusters';
-import { HIBERNATION_KEEPALIVE_PING } from '../../worker/workers/keepalive';
+import { HIBERNATION_KEEPALIVE_PING } from '../../worker/hosts/workers/keepalive';
 import { type AgentProcess, spawnAgent } from '../helpers/agent-process';
 import { containersOfTask, docker, removeTaskContainers, TEST_IMAGE } from '../helpers/docker';
 import { connectRawAgent, helloFrame, type RawAgent } from '../helpers/raw-agent';

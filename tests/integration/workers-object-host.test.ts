@@ -29,10 +29,10 @@ import {
   type CoordinatorObjectStorage,
   type CoordinatorRpc,
   RESTART_WATCHDOG_MS,
-} from '../../worker/workers/coordinator-object-host';
-import { DurableCoordinators } from '../../worker/workers/durable-coordinators';
-import type { HibernatableSocket } from '../../worker/workers/hibernating-agent-links';
-import { configFromVars } from '../../worker/workers/workers-deps';
+} from '../../worker/hosts/workers/coordinator-object-host';
+import { DurableCoordinators } from '../../worker/hosts/workers/durable-coordinators';
+import type { HibernatableSocket } from '../../worker/hosts/workers/hibernating-agent-links';
+import { configFromVars } from '../../worker/hosts/workers/workers-deps';
 
 const CLUSTER = 'hosted';
 const GRACE_MS = 5_000;

@@ -5,8 +5,8 @@ import {
   LOOPBACK_HOST_NAMES,
   parseAllowedHosts,
 } from '../../worker/api/allowed-hosts';
-import { configFromEnv } from '../../worker/node';
-import { configFromVars } from '../../worker/workers/workers-deps';
+import { parseBerthConfig as configFromEnv } from '../../worker/config';
+import { configFromVars } from '../../worker/hosts/workers/workers-deps';
 
 describe('isAllowedHost', () => {
   it('answers the loopback names on any port', () => {
@@ -96,16 +96,18 @@ describe('the allowed-hosts setting', () => {
     ]);
   });
 
-  it('comes from BERTH_ALLOWED_HOSTS on Node and ALLOWED_HOSTS on Workers', () => {
+  it('comes from BERTH_ALLOWED_HOSTS on both runtimes', () => {
     expect(configFromEnv({ BERTH_ALLOWED_HOSTS: 'a.example,b.example' }).allowedHosts).toEqual([
       'a.example',
       'b.example',
     ]);
-    expect(configFromVars({ LIBSQL_URL: '', ALLOWED_HOSTS: '*.workers.dev' }).allowedHosts).toEqual([
+    expect(configFromVars({ LIBSQL_URL: '', BERTH_ALLOWED_HOSTS: '*.workers.dev' }).allowedHosts).toEqual([
       '*.workers.dev',
     ]);
     expect(configFromVars({ LIBSQL_URL: '' }).allowedHosts).toBeUndefined();
-    expect(() => configFromVars({ LIBSQL_URL: '', ALLOWED_HOSTS: 'a b' })).toThrow(/ALLOWED_HOSTS/);
+    expect(() => configFromVars({ LIBSQL_URL: '', BERTH_ALLOWED_HOSTS: 'a b' })).toThrow(
+      /BERTH_ALLOWED_HOSTS/,
+    );
   });
 });
 
@@ -118,7 +120,7 @@ describe('the request body cap setting', () => {
     expect(configFromVars({ LIBSQL_URL: '' }).maxRequestBodyBytes).toBeUndefined();
     for (const bad of ['0', '-1', '1.5', '1MiB']) {
       expect(() => configFromEnv({ BERTH_MAX_REQUEST_BODY_BYTES: bad })).toThrow(
-        `BERTH_MAX_REQUEST_BODY_BYTES: '${bad}' is not a positive whole number of bytes`,
+        `BERTH_MAX_REQUEST_BODY_BYTES: '${bad}' is not a whole number of bytes (at least 1)`,
       );
     }
   });

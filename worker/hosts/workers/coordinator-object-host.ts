@@ -9,11 +9,11 @@
  * in the object's storage (the cluster name, the alarm); the coordinator's cluster view is a cache
  * it reloads from the database on the next event.
  */
-import type { CoordinatorClient } from '../api/coordinator-directory';
-import { FrameBudget } from '../core/agents/frame-budget';
-import { onAgentSocketMessage } from '../core/cluster/agent-socket';
-import { ClusterCoordinator, type WakeScheduler } from '../core/cluster/cluster-coordinator';
-import type { CoreDeps } from '../core/deps';
+import type { CoordinatorClient } from '../../api/coordinator-directory';
+import { FrameBudget } from '../../core/agents/frame-budget';
+import { onAgentSocketMessage } from '../../core/cluster/agent-socket';
+import { ClusterCoordinator, type WakeScheduler } from '../../core/cluster/cluster-coordinator';
+import type { CoreDeps } from '../../core/deps';
 import {
   type AgentAttachment,
   attachmentOf,

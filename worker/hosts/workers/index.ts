@@ -6,21 +6,21 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Hono } from 'hono';
-import { AGENT_CONNECT_PATH } from '../protocol/agent-protocol';
-import type { CoordinatorClient } from './api/coordinator-directory';
-import { createApp } from './app';
-import type { AgentIdentity } from './core/agents/agent-admission';
-import { type CoreDeps, randomHexId } from './core/deps';
-import { decideAgentConnect } from './workers/agent-connect';
+import { AGENT_CONNECT_PATH } from '../../../protocol/agent-protocol';
+import type { CoordinatorClient } from '../../api/coordinator-directory';
+import { createApp } from '../../app';
+import type { AgentIdentity } from '../../core/agents/agent-admission';
+import { type CoreDeps, randomHexId } from '../../core/deps';
+import { decideAgentConnect } from './agent-connect';
 import {
   CoordinatorObjectHost,
   type CoordinatorObjectStorage,
   type CoordinatorRpc,
-} from './workers/coordinator-object-host';
-import { DurableCoordinators } from './workers/durable-coordinators';
-import { HIBERNATION_KEEPALIVE_PING, HIBERNATION_KEEPALIVE_PONG } from './workers/keepalive';
-import { locationHintFor } from './workers/location-hint';
-import { createWorkersDeps, type WorkersVars, workersDepsFor } from './workers/workers-deps';
+} from './coordinator-object-host';
+import { DurableCoordinators } from './durable-coordinators';
+import { HIBERNATION_KEEPALIVE_PING, HIBERNATION_KEEPALIVE_PONG } from './keepalive';
+import { locationHintFor } from './location-hint';
+import { createWorkersDeps, type WorkersVars, workersDepsFor } from './workers-deps';
 
 export interface Env extends WorkersVars {
   CLUSTER_COORDINATOR: DurableObjectNamespace<ClusterCoordinatorObject>;

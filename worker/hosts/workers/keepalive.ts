@@ -7,4 +7,4 @@
 export {
   KEEPALIVE_PING as HIBERNATION_KEEPALIVE_PING,
   KEEPALIVE_PONG as HIBERNATION_KEEPALIVE_PONG,
-} from '../../protocol/link';
+} from '../../../protocol/link';

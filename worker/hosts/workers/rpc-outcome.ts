@@ -3,7 +3,7 @@
  * returns an EcsError as data and the caller's side throws it again: clients keep getting the exact
  * ECS error name and HTTP status. Anything else still throws and becomes a ServerException.
  */
-import { EcsError, type EcsErrorName } from '../core/errors';
+import { EcsError, type EcsErrorName } from '../../core/errors';
 
 export type RpcOutcome<T> = { ok: true; value: T } | { ok: false; errorName: EcsErrorName; message: string };
 

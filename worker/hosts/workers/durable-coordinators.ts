@@ -10,10 +10,10 @@ import {
   type CoordinatorClient,
   type CoordinatorDirectory,
   clientResolvedPerCall,
-} from '../api/coordinator-directory';
-import type { CommandInput, CommandName, CommandOutput } from '../core/cluster/commands';
-import { requireCluster } from '../core/clusters/clusters';
-import type { CoreDeps } from '../core/deps';
+} from '../../api/coordinator-directory';
+import type { CommandInput, CommandName, CommandOutput } from '../../core/cluster/commands';
+import { requireCluster } from '../../core/clusters/clusters';
+import type { CoreDeps } from '../../core/deps';
 import type { CoordinatorRpc } from './coordinator-object-host';
 import { unwrap } from './rpc-outcome';
 

@@ -4,8 +4,8 @@
  * keeps only an index it can rebuild from the attachments at any time. After a wake-up the first
  * lookup rebuilds it, so a RunTask that wakes the object still finds every agent's socket.
  */
-import type { AgentIdentity } from '../core/agents/agent-admission';
-import type { AgentLink, AgentLinks } from '../core/cluster/agent-links';
+import type { AgentIdentity } from '../../core/agents/agent-admission';
+import type { AgentLink, AgentLinks } from '../../core/cluster/agent-links';
 
 /** The part of a Workers WebSocket this needs; the runtime's hibernatable WebSocket has all of it. */
 export interface HibernatableSocket {

@@ -3,8 +3,8 @@
  * (worker/core/agents/agent-admission.ts, the same as the Node host's) before it forwards the
  * upgrade to the cluster's Durable Object; only a WebSocket upgrade is considered at all.
  */
-import { type AgentAdmission, admitAgent } from '../core/agents/agent-admission';
-import type { CoreDeps } from '../core/deps';
+import { type AgentAdmission, admitAgent } from '../../core/agents/agent-admission';
+import type { CoreDeps } from '../../core/deps';
 
 export type AgentConnectDecision = AgentAdmission | { accepted: false; status: 426; message: string };
 

@@ -1,0 +1,63 @@
+/**
+ * The Node host: the whole control plane in one process. It supplies what the runtime-agnostic
+ * core needs: a libSQL database (a local file by default), the wall clock, an in-process room per
+ * cluster with a timer for its deadlines (in-process-rooms.ts), and agent sockets on the same port
+ * as the API (agent-sockets.ts). Settings come from the environment through the shared parser.
+ */
+import { serve } from '@hono/node-server';
+import { type DatabaseLocation, openDatabase } from '../../../db/node-database';
+import { createApp } from '../../app';
+import { parseBerthConfig } from '../../config';
+import { type BerthConfig, type CoreDeps, randomHexId } from '../../core/deps';
+import { serveAgentSockets } from './agent-sockets';
+import { InProcessRooms } from './in-process-rooms';
+
+export interface ControlPlaneOptions {
+  database: DatabaseLocation;
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  config?: Partial<BerthConfig>;
+  log?: (line: string) => void;
+}
+
+export interface RunningControlPlane {
+  url: string;
+  port: number;
+  deps: CoreDeps;
+  close(): Promise<void>;
+}
+
+export async function startControlPlane(options: ControlPlaneOptions): Promise<RunningControlPlane> {
+  const log = options.log ?? ((line: string) => console.log(`[control-plane] ${line}`));
+  // Parsed before the database opens: a bad setting is a clear startup error, not a half-started server.
+  const config = { ...parseBerthConfig(process.env), ...options.config };
+  const database = await openDatabase(options.database);
+  const deps: CoreDeps = { db: database.db, config, now: Date.now, newId: randomHexId };
+  const rooms = new InProcessRooms(deps, log);
+  await rooms.resumeAll();
+  const app = createApp({ deps, coordinators: rooms, log });
+
+  const host = options.host ?? '127.0.0.1';
+  const server = serve({ fetch: app.fetch, hostname: host, port: options.port ?? 8787 });
+  const agentSockets = serveAgentSockets(server as import('node:http').Server, deps, rooms, log);
+
+  await new Promise<void>((resolve) => {
+    if (server.listening) resolve();
+    else server.once('listening', () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : (options.port ?? 8787);
+  const url = `http://${host}:${port}`;
+  return {
+    url,
+    port,
+    deps,
+    close: async () => {
+      rooms.stop();
+      agentSockets.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      database.close();
+    },
+  };
+}
