@@ -14,6 +14,12 @@ export const clusters = sqliteTable('clusters', {
   }).notNull(),
   tagsJson: text('tags_json').notNull().default('[]'),
   settingsJson: text('settings_json').notNull().default('[]'),
+  /** Names of the capacity providers associated with the cluster, in the order they were given. */
+  capacityProvidersJson: text('capacity_providers_json').notNull().default('[]'),
+  /** The default capacity provider strategy, each item with its base and weight filled in. */
+  defaultCapacityProviderStrategyJson: text('default_capacity_provider_strategy_json')
+    .notNull()
+    .default('[]'),
   createdAtMs: integer('created_at_ms').notNull(),
 });
 
@@ -139,7 +145,26 @@ export const runTaskRequests = sqliteTable(
   (t) => [uniqueIndex('run_task_requests_token').on(t.clusterArn, t.clientToken)],
 );
 
+/**
+ * Capacity providers, account-wide as in ECS. A Berth capacity provider is a pool of container
+ * instances (those with the attribute `berth.capacity-provider` = its name), so nothing here
+ * points at instances; see worker/core/capacity-providers/. The ARN is derived from the name, so
+ * a provider created again after its deletion takes its old row.
+ */
+export const capacityProviders = sqliteTable('capacity_providers', {
+  arn: text('arn').primaryKey(),
+  name: text('name').notNull().unique(),
+  status: text('status', { enum: ['ACTIVE', 'INACTIVE'] }).notNull(),
+  /** ECS's AutoScalingGroupProvider as described back, ECS's defaults filled in; Berth scales nothing with it. */
+  autoScalingGroupProviderJson: text('auto_scaling_group_provider_json').notNull(),
+  updateStatus: text('update_status'),
+  updateStatusReason: text('update_status_reason'),
+  tagsJson: text('tags_json').notNull().default('[]'),
+  createdAtMs: integer('created_at_ms').notNull(),
+});
+
 export type ClusterRow = typeof clusters.$inferSelect;
+export type CapacityProviderRow = typeof capacityProviders.$inferSelect;
 export type TaskDefinitionRow = typeof taskDefinitions.$inferSelect;
 export type ContainerInstanceRow = typeof containerInstances.$inferSelect;
 export type TaskRow = typeof tasks.$inferSelect;

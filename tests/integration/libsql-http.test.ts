@@ -271,7 +271,15 @@ describe('the libSQL HTTP endpoint, through @libsql/client in HTTP mode', () => 
     };
     await db.insert(clusters).values(cluster);
     const found = await db.select().from(clusters).where(eq(clusters.name, 'default'));
-    expect(found).toEqual([{ ...cluster, tagsJson: '[]', settingsJson: '[]' }]);
+    expect(found).toEqual([
+      {
+        ...cluster,
+        tagsJson: '[]',
+        settingsJson: '[]',
+        capacityProvidersJson: '[]',
+        defaultCapacityProviderStrategyJson: '[]',
+      },
+    ]);
   });
 });
 

@@ -3,6 +3,9 @@
  * input against the model), call the domain, return its output shape.
  */
 
+import { createCapacityProvider } from '../core/capacity-providers/create';
+import { deleteCapacityProvider } from '../core/capacity-providers/delete';
+import { describeCapacityProviders } from '../core/capacity-providers/describe';
 import type { CommandInput, CommandName } from '../core/cluster/commands';
 import {
   clusterNameOf,
@@ -77,4 +80,9 @@ export const ACTIONS: Record<string, ActionHandler> = {
   PutAttributes: inRoom('putAttributes'),
   DeleteAttributes: inRoom('deleteAttributes'),
   ListAttributes: (input, { deps }) => listAttributes(deps, input),
+
+  CreateCapacityProvider: (input, { deps }) => createCapacityProvider(deps, input),
+  DescribeCapacityProviders: (input, { deps }) => describeCapacityProviders(deps, input),
+  DeleteCapacityProvider: (input, { deps }) => deleteCapacityProvider(deps, input),
+  PutClusterCapacityProviders: inRoom('putClusterCapacityProviders'),
 };

@@ -18,6 +18,8 @@ export const containerArn = (scope: ArnScope, cluster: string, taskId: string, i
   `${prefix(scope)}:container/${cluster}/${taskId}/${id}`;
 export const taskDefinitionArn = (scope: ArnScope, family: string, revision: number) =>
   `${prefix(scope)}:task-definition/${family}:${revision}`;
+export const capacityProviderArn = (scope: ArnScope, name: string) =>
+  `${prefix(scope)}:capacity-provider/${name}`;
 
 const ARN_PATTERN = /^arn:aws[a-z-]*:ecs:([^:]*):([^:]*):([a-z-]+)\/(.+)$/;
 

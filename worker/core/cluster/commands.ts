@@ -4,6 +4,7 @@
  * through one `execute(command, input)`, so the RPC surface never grows.
  */
 
+import { putClusterCapacityProviders } from '../capacity-providers/put-cluster-capacity-providers';
 import { AGENT_GRACE, agentGraceExpired } from '../container-instances/agent-grace';
 import { deleteAttributes, putAttributes } from '../container-instances/attributes';
 import { deregisterContainerInstance } from '../container-instances/deregister';
@@ -21,6 +22,7 @@ export const CLUSTER_COMMANDS = {
   deregisterContainerInstance,
   putAttributes,
   deleteAttributes,
+  putClusterCapacityProviders,
 } as const;
 
 export type CommandName = keyof typeof CLUSTER_COMMANDS;

@@ -1,6 +1,12 @@
 import { and, asc, eq, inArray, ne, sql } from 'drizzle-orm';
 import { type ClusterRow, clusters, containerInstances, tasks } from '../../../db/schema';
 import { clusterArn, parseEcsArn } from '../arn';
+import {
+  assertAssociable,
+  validateClusterCapacityProviders,
+  writeClusterCapacityProviders,
+} from '../capacity-providers/association';
+import { capacityProvidersOf, defaultStrategyOf } from '../capacity-providers/capacity-providers';
 import type { CoreDeps } from '../deps';
 import { EcsError, invalidParameter } from '../errors';
 import { pageResult, readPage } from '../pagination';
@@ -44,7 +50,9 @@ export async function requireCluster(deps: CoreDeps, nameOrArn: string | undefin
 
 export async function createCluster(
   deps: CoreDeps,
-  input: { clusterName?: string; tags?: Tag[]; settings?: unknown[] },
+  input: { clusterName?: string; tags?: Tag[]; settings?: unknown[] } & Parameters<
+    typeof validateClusterCapacityProviders
+  >[0],
 ): Promise<ClusterRow> {
   const name = input.clusterName ?? DEFAULT_CLUSTER;
   if (!CLUSTER_NAME_PATTERN.test(name)) {
@@ -53,9 +61,14 @@ export async function createCluster(
     );
   }
   const tags = validateTags(input.tags);
+  const withCapacityProviders =
+    input.capacityProviders !== undefined || input.defaultCapacityProviderStrategy !== undefined;
+  const capacity = validateClusterCapacityProviders(input);
   const arn = clusterArn(deps.config, name);
+  // Refused before anything is written, so a bad provider creates no cluster.
+  if (withCapacityProviders) await assertAssociable(deps, arn, capacity.capacityProviders);
   // CreateCluster is idempotent in ECS: an existing cluster is returned (and reactivated if deleted).
-  await deps.db
+  const created = await deps.db
     .insert(clusters)
     .values({
       arn,
@@ -67,9 +80,12 @@ export async function createCluster(
     })
     .onConflictDoUpdate({
       target: clusters.arn,
-      set: { status: 'ACTIVE' },
+      set: { status: 'ACTIVE', capacityProvidersJson: '[]', defaultCapacityProviderStrategyJson: '[]' },
       setWhere: ne(clusters.status, 'ACTIVE'),
-    });
+    })
+    .returning({ arn: clusters.arn });
+  // Only a cluster this call created (or brought back) takes its capacity providers, as only it takes its tags.
+  if (created.length > 0 && withCapacityProviders) await writeClusterCapacityProviders(deps, arn, capacity);
   const [row] = await deps.db.select().from(clusters).where(eq(clusters.arn, arn));
   return row;
 }
@@ -147,8 +163,8 @@ export async function describeClusters(deps: CoreDeps, input: { clusters?: strin
       statistics: [],
       tags: include.has('TAGS') ? JSON.parse(row.tagsJson) : undefined,
       settings: include.has('SETTINGS') ? JSON.parse(row.settingsJson) : undefined,
-      capacityProviders: [],
-      defaultCapacityProviderStrategy: [],
+      capacityProviders: capacityProvidersOf(row),
+      defaultCapacityProviderStrategy: defaultStrategyOf(row),
     });
   }
   return { clusters: found, failures };
@@ -169,7 +185,11 @@ export async function deleteCluster(deps: CoreDeps, input: { cluster: string }) 
       'The Cluster cannot be deleted while Tasks are active.',
     );
   }
-  await deps.db.update(clusters).set({ status: 'INACTIVE' }).where(eq(clusters.arn, row.arn));
+  // A deleted cluster lets go of its capacity providers, so they can be deleted or associated elsewhere.
+  await deps.db
+    .update(clusters)
+    .set({ status: 'INACTIVE', capacityProvidersJson: '[]', defaultCapacityProviderStrategyJson: '[]' })
+    .where(eq(clusters.arn, row.arn));
   const described = await describeClusters(deps, { clusters: [row.name] });
   return { cluster: described.clusters[0] };
 }
