@@ -7,9 +7,15 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { operationNames, validateInput } from '../../worker/api/model/validate-input';
 import { EcsError } from '../../worker/core/errors';
-import { ecsBodyArbitrary } from '../helpers/ecs-body-arbitrary';
+import { ecsBodyArbitrary, type FuzzNames } from '../helpers/ecs-body-arbitrary';
 
 const RUNS_PER_OPERATION = 40;
+const NAMES: FuzzNames = {
+  cluster: 'fuzz',
+  family: 'fuzz-web',
+  containerInstanceArns: [`arn:aws:ecs:us-east-1:000000000000:container-instance/fuzz/${'c'.repeat(32)}`],
+  taskArns: [`arn:aws:ecs:us-east-1:000000000000:task/fuzz/${'d'.repeat(32)}`],
+};
 
 function outcomeOf(
   operation: string,
@@ -26,7 +32,7 @@ function outcomeOf(
 describe('validateInput under generated hostile bodies', () => {
   it.each(operationNames())('answers %s with an ECS error or a clean copy, never a crash', (operation) => {
     fc.assert(
-      fc.property(ecsBodyArbitrary(operation), (text) => {
+      fc.property(ecsBodyArbitrary(operation, NAMES), (text) => {
         let body: unknown;
         try {
           body = JSON.parse(text);

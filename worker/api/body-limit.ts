@@ -13,18 +13,19 @@ import { FrontDoorRefusal, renderError } from './ecs-protocol';
 export function capRequestBodies(maxBytes: number, log: (line: string) => void): MiddlewareHandler {
   return bodyLimit({
     maxSize: maxBytes,
-    onError: (c) =>
-      renderError(
-        c,
-        new FrontDoorRefusal(
-          'ClientException',
-          `The request body is larger than this control plane's limit of ${maxBytes} bytes ` +
-            '(BERTH_MAX_REQUEST_BODY_BYTES).',
-          413,
-        ),
-        crypto.randomUUID(),
-        log,
-      ),
+    onError: (c) => {
+      const refusal = new FrontDoorRefusal(
+        'ClientException',
+        `The request body is larger than this control plane's limit of ${maxBytes} bytes ` +
+          '(BERTH_MAX_REQUEST_BODY_BYTES).',
+        413,
+      );
+      const response = renderError(c, refusal, crypto.randomUUID(), log);
+      // The rest of the body is never read, so the connection can't carry another request: say
+      // so, or a client that pools connections sends its next request into one being closed.
+      response.headers.set('Connection', 'close');
+      return response;
+    },
   });
 }
 

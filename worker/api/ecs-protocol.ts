@@ -82,8 +82,7 @@ function nestsDeeperThan(text: string, limit: number): boolean {
   return false;
 }
 
-async function readInput(c: Context): Promise<unknown> {
-  const text = await c.req.text();
+function parseInput(text: string): unknown {
   if (text.trim() === '') return {};
   if (nestsDeeperThan(text, MAX_JSON_NESTING_DEPTH)) {
     throw new EcsError(
@@ -101,6 +100,10 @@ async function readInput(c: Context): Promise<unknown> {
 export async function handleEcsRequest(c: Context, ctx: ApiContext, log: (line: string) => void) {
   const requestId = crypto.randomUUID();
   try {
+    // Read first, whatever the target: a body left unread makes the Node server close the
+    // connection after the answer, under a client that may already be sending its next call on it.
+    // The body cap (body-limit.ts) bounds what this reads.
+    const text = await c.req.text();
     const target = c.req.header('X-Amz-Target') ?? '';
     // An action the service does not have is the JSON protocol's own UnknownOperationException (not
     // an ECS error): SDKs and the aws cli show that name, and clients probing for support match on it.
@@ -120,7 +123,7 @@ export async function handleEcsRequest(c: Context, ctx: ApiContext, log: (line: 
       );
     }
     // Handlers get the validated copy, never the raw body: nulls and unknown members are gone.
-    const input = validateInput(action, await readInput(c));
+    const input = validateInput(action, parseInput(text));
     const output = await handler(input, ctx);
     return respond(c, 200, output ?? {}, requestId);
   } catch (error) {

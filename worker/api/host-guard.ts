@@ -17,6 +17,9 @@ export function refuseUnlistedHosts(
         'its loopback names and to the names in BERTH_ALLOWED_HOSTS (ALLOWED_HOSTS on Workers).',
       403,
     );
-    return renderError(c, refusal, crypto.randomUUID(), log);
+    const response = renderError(c, refusal, crypto.randomUUID(), log);
+    // The body (if any) is not read, so the connection can't carry another request.
+    response.headers.set('Connection', 'close');
+    return response;
   };
 }

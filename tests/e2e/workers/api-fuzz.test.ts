@@ -1,0 +1,4 @@
+import { workersRuntime } from '../../helpers/workers-runtime';
+import { defineApiFuzzScenarios } from '../scenarios/api-fuzz';
+
+defineApiFuzzScenarios(workersRuntime);
