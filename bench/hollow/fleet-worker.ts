@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { type RunningAgent, startAgent } from '../../agent';
 import type { FleetStart, LoadCommand, LoadReport } from './fleet-messages';
-import { SimulatedRuntime } from './simulated-runtime';
+import { SimulatedRuntime } from '../../agent/runtime/simulated-runtime';
 
 const READY_POLL_MS = 100;
 const NOTABLE_LOG_LIMIT = 20;

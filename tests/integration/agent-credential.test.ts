@@ -10,7 +10,7 @@ import { CreateClusterCommand, DeregisterContainerInstanceCommand } from '@aws-s
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningAgent, startAgent } from '../../agent';
 import { STATE_FILE_NAME } from '../../agent/state/state-file';
-import { SimulatedRuntime } from '../../bench/hollow/simulated-runtime';
+import { SimulatedRuntime } from '../../agent/runtime/simulated-runtime';
 import { mintJoinToken } from '../../worker/core/join-tokens/join-tokens';
 import { startTestControlPlane, type TestControlPlane } from '../helpers/control-plane';
 import { waitFor } from '../helpers/wait';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RunningAgent, startAgent } from '../../agent';
-import { SimulatedRuntime } from '../../bench/hollow/simulated-runtime';
+import { SimulatedRuntime } from '../../agent/runtime/simulated-runtime';
 import { KEEPALIVE_PING } from '../../protocol/link';
 import { buildContainer, buildTask, FakeControlPlane } from '../helpers/fake-control-plane';
 import { waitFor } from '../helpers/wait';

@@ -21,7 +21,7 @@ import {
   SIMULATED_ENGINE_VERSION,
   SimulatedRuntime,
   STOPPED_EXIT_CODE,
-} from '../../bench/hollow/simulated-runtime';
+} from '../../agent/runtime/simulated-runtime';
 import { mintJoinToken } from '../../worker/core/join-tokens/join-tokens';
 import { startTestControlPlane, type TestControlPlane } from '../helpers/control-plane';
 import { waitFor } from '../helpers/wait';

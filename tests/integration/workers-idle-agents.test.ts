@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { RegisterTaskDefinitionCommand, RunTaskCommand } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningAgent, startAgent } from '../../agent';
-import { SimulatedRuntime } from '../../bench/hollow/simulated-runtime';
+import { SimulatedRuntime } from '../../agent/runtime/simulated-runtime';
 import { KEEPALIVE_PONG } from '../../protocol/link';
 import { createCluster } from '../../worker/core/clusters/clusters';
 import { waitFor } from '../helpers/wait';

@@ -11,7 +11,7 @@ import type {
   ContainerState,
   CreateContainerRequest,
   RuntimeWatchHandlers,
-} from '../../agent/runtime/types';
+} from './types';
 
 /** What a SIGTERM'd process reports, as Docker shows it (128 + 15). */
 export const STOPPED_EXIT_CODE = 143;
@@ -108,6 +108,16 @@ export class SimulatedRuntime implements ContainerRuntime {
     if (!state.running) return;
     state.running = false;
     state.exitCode = STOPPED_EXIT_CODE;
+    state.finishedAtMs = Date.now();
+    this.emit(state, 'die');
+  }
+
+  /** A container's process ends by itself (it finished, or crashed) with this exit code. */
+  exitContainer(idOrName: string, exitCode: number): void {
+    const state = this.byId.get(idOrName) ?? this.byId.get(this.idByName.get(idOrName) ?? '');
+    if (!state?.running) throw new Error(`container ${idOrName} is not running`);
+    state.running = false;
+    state.exitCode = exitCode;
     state.finishedAtMs = Date.now();
     this.emit(state, 'die');
   }
