@@ -6,32 +6,12 @@ import { describe, expect, it } from 'vitest';
 import type { ContainerInstanceRow } from '../../db/schema';
 import { ClusterView } from '../../worker/core/cluster/cluster-view';
 import { type HostPort, placeTasks } from '../../worker/core/placement';
+import { anInstanceRow as anInstanceRowBuilder } from '../helpers/builders';
 
 const ECS_RESERVED_PORTS_JSON = '[22,2375,2376,51678,51679]';
 
-function anInstanceRow(id: string, reservedPortsJson: string): ContainerInstanceRow {
-  return {
-    arn: `arn:aws:ecs:local:000000000000:container-instance/default/${id}`,
-    clusterArn: 'arn:aws:ecs:local:000000000000:cluster/default',
-    instanceId: id,
-    hostname: id,
-    status: 'ACTIVE',
-    agentConnected: true,
-    agentVersion: '1.0.0',
-    dockerVersion: '27.0.0',
-    registeredCpu: 4096,
-    registeredMemoryMiB: 8192,
-    attributesJson: '[]',
-    customAttributesJson: '[]',
-    reservedPortsJson,
-    tagsJson: '[]',
-    credentialSha256: null,
-    registeredByTokenSha256: null,
-    registeredAtMs: Date.parse('2026-01-01T00:00:00Z'),
-    lastSeenAtMs: Date.parse('2026-01-01T00:00:00Z'),
-    version: 1,
-  };
-}
+const anInstanceRow = (id: string, reservedPortsJson: string) =>
+  anInstanceRowBuilder(id, { reservedPortsJson });
 
 function placeOn(rows: ContainerInstanceRow[], hostPorts: HostPort[]) {
   const view = new ClusterView();

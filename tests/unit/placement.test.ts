@@ -7,42 +7,10 @@ import type {
   PlacementStrategy,
 } from '../../worker/core/placement';
 import { placeTasks, validatePlacement } from '../../worker/core/placement';
+import { aPlacementInstance, aPlacementRequest } from '../helpers/builders';
 
-function anInstance(id: string, overrides: Partial<PlacementInstance> = {}): PlacementInstance {
-  return {
-    arn: `arn:aws:ecs:local:000000000000:container-instance/default/${id}`,
-    id,
-    status: 'ACTIVE',
-    agentConnected: true,
-    agentVersion: '1.0.0',
-    registeredAtMs: Date.parse('2026-01-01T00:00:00Z'),
-    attributes: { 'ecs.os-type': 'linux' },
-    remainingCpu: 4096,
-    remainingMemoryMiB: 8192,
-    usedHostPorts: [],
-    runningTasksCount: 0,
-    pendingTasksCount: 0,
-    taskGroups: [],
-    ...overrides,
-  };
-}
-
-/** Always picks the first of the tied candidates, so only the strategies decide. */
-const firstOfTies = () => 0;
-
-function aRequest(overrides: Partial<PlacementRequest> = {}): PlacementRequest {
-  return {
-    count: 1,
-    cpu: 256,
-    memoryMiB: 512,
-    hostPorts: [],
-    group: 'family:web',
-    strategies: [],
-    constraints: [],
-    random: firstOfTies,
-    ...overrides,
-  };
-}
+const anInstance = aPlacementInstance;
+const aRequest = aPlacementRequest;
 
 const idsOf = (result: ReturnType<typeof placeTasks>): string[] =>
   result.placements.map((placement) => placement.instanceArn.split('/').pop() ?? '');

@@ -3,44 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { type ObservedTask, TASK_STATUSES, taskStatusRank } from '../../protocol/agent-protocol';
 import type { TaskState } from '../../worker/core/tasks/task-record';
 import { applyReport, requestStop, stopWithoutAgent } from '../../worker/core/tasks/transitions';
+import { aTaskState } from '../helpers/builders';
 
 const NOW = 1_700_000_000_000;
 
-function taskState(overrides: Partial<TaskState> = {}): TaskState {
-  return {
-    lastStatus: 'PENDING',
-    desiredStatus: 'RUNNING',
-    generation: 1,
-    reportSeq: -1,
-    version: 1,
-    containers: [
-      {
-        containerArn: 'arn:container/1',
-        name: 'main',
-        image: 'busybox',
-        lastStatus: 'PENDING',
-        networkBindings: [],
-        spec: {
-          name: 'main',
-          image: 'busybox',
-          essential: true,
-          environment: [],
-          portMappings: [],
-          dependsOn: [],
-        },
-      },
-    ],
-    stopCode: null,
-    stoppedReason: null,
-    startedAtMs: null,
-    pullStartedAtMs: null,
-    pullStoppedAtMs: null,
-    stoppingAtMs: null,
-    stoppedAtMs: null,
-    executionStoppedAtMs: null,
-    ...overrides,
-  };
-}
+const taskState = aTaskState;
 
 function report(lastStatus: ObservedTask['lastStatus'], extra: Partial<ObservedTask> = {}): ObservedTask {
   const containerStatus =
