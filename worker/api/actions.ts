@@ -20,6 +20,7 @@ import {
   listContainerInstances,
 } from '../core/container-instances/container-instances';
 import type { CoreDeps } from '../core/deps';
+import { listTagsForResource, tagResource, untagResource } from '../core/tagging/resource-tags';
 import {
   deleteTaskDefinitions,
   deregisterTaskDefinition,
@@ -85,4 +86,8 @@ export const ACTIONS: Record<string, ActionHandler> = {
   DescribeCapacityProviders: (input, { deps }) => describeCapacityProviders(deps, input),
   DeleteCapacityProvider: (input, { deps }) => deleteCapacityProvider(deps, input),
   PutClusterCapacityProviders: inRoom('putClusterCapacityProviders'),
+
+  TagResource: (input, { deps }) => tagResource(deps, input),
+  UntagResource: (input, { deps }) => untagResource(deps, input),
+  ListTagsForResource: (input, { deps }) => listTagsForResource(deps, input),
 };

@@ -23,11 +23,18 @@ export const capacityProviderArn = (scope: ArnScope, name: string) =>
 
 const ARN_PATTERN = /^arn:aws[a-z-]*:ecs:([^:]*):([^:]*):([a-z-]+)\/(.+)$/;
 
-/** Splits an ECS ARN into its resource type and path segments, or returns undefined for a non-ARN. */
-export function parseEcsArn(value: string): { resourceType: string; path: string[] } | undefined {
+export interface ParsedEcsArn {
+  region: string;
+  accountId: string;
+  resourceType: string;
+  path: string[];
+}
+
+/** Splits an ECS ARN into its region, account, resource type and path segments, or returns undefined for a non-ARN. */
+export function parseEcsArn(value: string): ParsedEcsArn | undefined {
   const match = ARN_PATTERN.exec(value);
   if (!match) return undefined;
-  return { resourceType: match[3], path: match[4].split('/') };
+  return { region: match[1], accountId: match[2], resourceType: match[3], path: match[4].split('/') };
 }
 
 /** The last path segment of an ARN, i.e. a task or container instance id; a bare id is returned as is. */

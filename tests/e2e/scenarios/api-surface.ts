@@ -1,37 +1,22 @@
 /**
  * The API surface real ECS clients expect of the resources Berth has, on every runtime, through
- * the AWS SDK: unknown actions, tags on every taggable resource, propagated tags, cluster settings
- * and configuration, account settings, and the validation ECS does on Describe calls.
+ * the AWS SDK: unknown actions and the validation ECS does on Describe calls here, tags
+ * (api-surface-tags.ts) beside it, all on one runtime start.
  */
 import {
-  CreateClusterCommand,
   DescribeContainerInstancesCommand,
   DescribeTasksCommand,
   type ECSClient,
   ListClustersCommand,
-  RegisterTaskDefinitionCommand,
-  StartTaskCommand,
   UpdateContainerInstancesStateCommand,
 } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectRawAgent, helloFrame, type RawAgent } from '../../helpers/raw-agent';
-import type { RunningRuntime, RuntimeHarness } from '../../helpers/runtimes';
+import { errorOf } from '../../helpers/ecs-errors';
+import type { RuntimeHarness } from '../../helpers/runtimes';
+import { type ApiSurface, SURFACE_CLUSTER, startApiSurface } from './api-surface-context';
+import { defineTagScenarios } from './api-surface-tags';
 
 const TARGET_PREFIX = 'AmazonEC2ContainerServiceV20141113.';
-const CLUSTER = 'surface';
-const FAMILY = 'surface-app';
-
-export async function errorOf(
-  promise: Promise<unknown>,
-): Promise<{ name: string; message: string; status?: number }> {
-  try {
-    await promise;
-  } catch (error) {
-    const e = error as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, message: e.message, status: e.$metadata?.httpStatusCode };
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
 
 /** A real SDK call whose X-Amz-Target is swapped for `action` on its way out. */
 function sendAs(ecs: ECSClient, action: string) {
@@ -49,52 +34,26 @@ function sendAs(ecs: ECSClient, action: string) {
 
 export function defineApiSurfaceScenarios(harness: RuntimeHarness) {
   describe(`ECS API surface on the ${harness.name} runtime`, () => {
-    let runtime: RunningRuntime;
-    let ecs: ECSClient;
-    /** A hand-driven agent joined to CLUSTER: tasks can be started on it without Docker. */
-    let agent: RawAgent;
-    let instanceArn: string;
-
-    async function startTask(input: Partial<ConstructorParameters<typeof StartTaskCommand>[0]> = {}) {
-      const out = await ecs.send(
-        new StartTaskCommand({
-          cluster: CLUSTER,
-          taskDefinition: FAMILY,
-          containerInstances: [instanceArn],
-          ...input,
-        }),
-      );
-      return out.tasks![0];
-    }
+    /** Filled in before the first test; the scenario files read it only inside their tests. */
+    const surface = {} as ApiSurface;
 
     beforeAll(async () => {
-      runtime = await harness.start();
-      ecs = runtime.ecs;
-      await ecs.send(new CreateClusterCommand({ clusterName: CLUSTER }));
-      await ecs.send(
-        new RegisterTaskDefinitionCommand({
-          family: FAMILY,
-          containerDefinitions: [{ name: 'main', image: 'busybox', memory: 16 }],
-        }),
-      );
-      agent = await connectRawAgent(runtime.endpoint, CLUSTER, await runtime.mintJoinToken(CLUSTER));
-      agent.send(helloFrame({ hostname: 'surface-host' }));
-      instanceArn = (await agent.waitForFrame('welcome')).containerInstanceArn;
+      Object.assign(surface, await startApiSurface(harness));
     });
     afterAll(async () => {
-      agent?.close();
-      await runtime?.close();
+      surface.agent?.close();
+      await surface.runtime?.close();
     });
 
     describe('unknown actions', () => {
       it('answers an action ECS does not have with UnknownOperationException, which the SDK names', async () => {
-        const error = await errorOf(sendAs(ecs, 'LaunchRocket'));
+        const error = await errorOf(sendAs(surface.ecs, 'LaunchRocket'));
         expect(error).toMatchObject({ name: 'UnknownOperationException', status: 400 });
         expect(error.message).toMatch(/LaunchRocket/);
       });
 
       it('answers a request without an ECS target the same way', async () => {
-        const response = await fetch(runtime.endpoint, {
+        const response = await fetch(surface.runtime.endpoint, {
           method: 'POST',
           headers: { 'Content-Type': 'application/x-amz-json-1.1' },
           body: '{}',
@@ -105,27 +64,31 @@ export function defineApiSurfaceScenarios(harness: RuntimeHarness) {
       });
 
       it('still answers an ECS action Berth does not serve yet with UnsupportedFeatureException', async () => {
-        const error = await errorOf(sendAs(ecs, 'CreateService'));
+        const error = await errorOf(sendAs(surface.ecs, 'CreateService'));
         expect(error).toMatchObject({ name: 'UnsupportedFeatureException', status: 400 });
       });
     });
 
     describe('validation ECS does', () => {
       it('refuses to describe an empty list of tasks or container instances', async () => {
-        const noTasks = await errorOf(ecs.send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: [] })));
+        const noTasks = await errorOf(
+          surface.ecs.send(new DescribeTasksCommand({ cluster: SURFACE_CLUSTER, tasks: [] })),
+        );
         expect(noTasks).toMatchObject({ name: 'InvalidParameterException', status: 400 });
         expect(noTasks.message).toMatch(/^tasks: /);
         const noInstances = await errorOf(
-          ecs.send(new DescribeContainerInstancesCommand({ cluster: CLUSTER, containerInstances: [] })),
+          surface.ecs.send(
+            new DescribeContainerInstancesCommand({ cluster: SURFACE_CLUSTER, containerInstances: [] }),
+          ),
         );
         expect(noInstances).toMatchObject({ name: 'InvalidParameterException', status: 400 });
         expect(noInstances.message).toMatch(/^containerInstances: /);
       });
 
       it('still answers a state change naming only unknown instances with failures, not that error', async () => {
-        const out = await ecs.send(
+        const out = await surface.ecs.send(
           new UpdateContainerInstancesStateCommand({
-            cluster: CLUSTER,
+            cluster: SURFACE_CLUSTER,
             containerInstances: ['0'.repeat(32)],
             status: 'DRAINING',
           }),
@@ -135,15 +98,19 @@ export function defineApiSurfaceScenarios(harness: RuntimeHarness) {
       });
 
       it('reports the health of tasks and containers without health checks as UNKNOWN', async () => {
-        const started = await startTask();
+        const started = await surface.startTask();
         expect(started.healthStatus).toBe('UNKNOWN');
         expect(started.containers!.map((c) => c.healthStatus)).toEqual(['UNKNOWN']);
         const [described] = (
-          await ecs.send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: [started.taskArn!] }))
+          await surface.ecs.send(
+            new DescribeTasksCommand({ cluster: SURFACE_CLUSTER, tasks: [started.taskArn!] }),
+          )
         ).tasks!;
         expect(described.healthStatus).toBe('UNKNOWN');
         expect(described.containers!.map((c) => c.healthStatus)).toEqual(['UNKNOWN']);
       });
     });
+
+    defineTagScenarios(surface);
   });
 }

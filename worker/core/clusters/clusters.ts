@@ -36,7 +36,7 @@ export function clusterNameOf(nameOrArn: string | undefined): string {
 }
 
 /** Enough of a rejected value to recognise it, never all of a megabyte. */
-function excerpt(value: string): string {
+export function excerpt(value: string): string {
   return value.length > 64 ? `${value.slice(0, 64)}...` : value;
 }
 

@@ -11,11 +11,12 @@ import type { CoreDeps } from '../deps';
 import { EcsError, invalidParameter } from '../errors';
 import type { PlacementConstraint, PlacementStrategy } from '../placement';
 import { sha256Hex } from '../sha256';
-import { type Tag, validateTags } from '../tags';
+import type { Tag } from '../tags';
 import { requireTaskDefinition, toTaskDefinition } from '../task-definitions/task-definitions';
 import { refuseHostAccess } from '../task-definitions/validate-host-access';
 import { buildTaskShape, type TaskOverrides } from './build-task';
 import { type ContainerRecord, desiredTaskOf, toEcsTask } from './task-record';
+import { type PropagateTags, tagsForNewTask } from './task-tags';
 
 export interface RunTaskInput {
   cluster?: string;
@@ -28,6 +29,7 @@ export interface RunTaskInput {
   placementConstraints?: PlacementConstraint[];
   launchType?: string;
   tags?: Tag[];
+  propagateTags?: PropagateTags;
   clientToken?: string;
   [opaque: string]: unknown;
 }
@@ -95,6 +97,7 @@ export interface StartTaskInput {
   startedBy?: string;
   overrides?: TaskOverrides;
   tags?: Tag[];
+  propagateTags?: PropagateTags;
   [opaque: string]: unknown;
 }
 
@@ -110,11 +113,17 @@ export interface PreparedTask {
 
 export async function prepareTask(
   deps: CoreDeps,
-  input: { taskDefinition: string; overrides?: TaskOverrides; group?: string; tags?: Tag[] },
+  input: {
+    taskDefinition: string;
+    overrides?: TaskOverrides;
+    group?: string;
+    tags?: Tag[];
+    propagateTags?: PropagateTags;
+  },
   callConstraints: PlacementConstraint[],
 ): Promise<PreparedTask> {
-  const tags = validateTags(input.tags);
   const definitionRow = await requireTaskDefinition(deps, input.taskDefinition);
+  const tags = tagsForNewTask(input, definitionRow);
   const definition = toTaskDefinition(definitionRow);
   // A definition registered before host access was refused at registration must not run with it either.
   refuseHostAccess(definition);

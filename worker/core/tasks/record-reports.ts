@@ -20,7 +20,10 @@ export interface PendingReport {
   task: ObservedTask;
 }
 
-/** The task columns an agent report can change; everything else about a task is fixed at RunTask. */
+/**
+ * The task columns an agent report can change, and the only ones its upsert writes; everything else
+ * about a task is fixed at RunTask, except its tags, which TagResource writes outside the room.
+ */
 const REPORTED_COLUMNS = [
   'lastStatus',
   'desiredStatus',

@@ -17,6 +17,7 @@ import {
   taskRow,
   validateRunTaskInput,
 } from './plan-tasks';
+import { refuseServiceTagSource } from './task-tags';
 
 export const runTask: ClusterCommand<RunTaskInput, ReturnType<typeof dispatchPlan>> = async (ctx, input) =>
   dispatchPlan(ctx, await planAndWriteRunTask(ctx, input));
@@ -24,6 +25,7 @@ export const runTask: ClusterCommand<RunTaskInput, ReturnType<typeof dispatchPla
 async function planAndWriteRunTask(ctx: CommandContext, input: RunTaskInput): Promise<RunTaskPlan> {
   const { deps, cluster, view, random } = ctx;
   const count = validateRunTaskInput(input);
+  refuseServiceTagSource(input.propagateTags);
   const token = await replayClientToken(deps, cluster.arn, input);
   if (token?.replayed) {
     const rows = token.replayed.taskArns.length

@@ -1,0 +1,64 @@
+/**
+ * Which resources TagResource, UntagResource and ListTagsForResource reach: one entry per ECS ARN
+ * resource type, naming the table that holds the resource (keyed by its ARN), the column its tags
+ * live in, and how ECS answers for an ARN of that type that names nothing. A resource added later
+ * (services, capacity providers) becomes taggable with one entry here and a `tags_json` column.
+ *
+ * Tags are written straight to these tables, also for tasks and container instances, whose other
+ * columns a cluster's room writes from the rows it caches: no room write ever sets `tags_json`
+ * (saving a task writes its state columns, a batch of agent reports upserts only the reported
+ * columns, and every container-instance write sets named columns), so a tag write can't be lost or
+ * reverted by the room, and nothing the room returns from its cache carries tags.
+ */
+import { and, eq, ne, type SQL } from 'drizzle-orm';
+import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
+import { clusters, containerInstances, taskDefinitions, tasks } from '../../../db/schema';
+import { clientError, EcsError, invalidParameter } from '../errors';
+
+export interface TaggableResource {
+  table: SQLiteTable;
+  arn: SQLiteColumn;
+  tagsJson: SQLiteColumn;
+  /** Rows that still exist as far as tagging goes (a deleted cluster doesn't; a stopped task does). */
+  exists?: SQL;
+  /** A resource inside a cluster: its ARN's first path segment names the cluster, which must exist. */
+  inCluster?: boolean;
+  /** What ECS answers for an ARN of this type that names no resource. */
+  notFound(): EcsError;
+}
+
+export const TAGGABLE_RESOURCES: Readonly<Record<string, TaggableResource>> = {
+  cluster: {
+    table: clusters,
+    arn: clusters.arn,
+    tagsJson: clusters.tagsJson,
+    exists: eq(clusters.status, 'ACTIVE'),
+    notFound: () => new EcsError('ClusterNotFoundException', 'Cluster not found.'),
+  },
+  'task-definition': {
+    table: taskDefinitions,
+    arn: taskDefinitions.arn,
+    tagsJson: taskDefinitions.tagsJson,
+    exists: ne(taskDefinitions.status, 'DELETE_IN_PROGRESS'),
+    notFound: () => clientError('Unable to describe task definition.'),
+  },
+  task: {
+    table: tasks,
+    arn: tasks.arn,
+    tagsJson: tasks.tagsJson,
+    inCluster: true,
+    notFound: () => invalidParameter('resourceArn: The referenced task was not found.'),
+  },
+  'container-instance': {
+    table: containerInstances,
+    arn: containerInstances.arn,
+    tagsJson: containerInstances.tagsJson,
+    inCluster: true,
+    notFound: () => invalidParameter('resourceArn: The referenced container instance was not found.'),
+  },
+};
+
+/** The condition that selects the resource `arn` names, if it exists. */
+export function resourceWhere(resource: TaggableResource, arn: string): SQL | undefined {
+  return and(eq(resource.arn, arn), resource.exists);
+}
