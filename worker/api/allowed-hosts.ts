@@ -56,9 +56,9 @@ export function isAllowedHost(hostHeader: string | undefined, allowed: readonly 
 }
 
 /**
- * The operator's setting (`BERTH_ALLOWED_HOSTS` on Node, `ALLOWED_HOSTS` on Workers): names
- * separated by commas. An entry that is not a host name throws, naming the setting, so a typo is
- * found at start rather than as a 403 later.
+ * The operator's setting, `BERTH_ALLOWED_HOSTS` (an environment variable on Node, a var on
+ * Workers): names separated by commas. An entry that is not a host name throws, naming the
+ * setting, so a typo is found at start rather than as a 403 later.
  */
 export function parseAllowedHosts(setting: string, settingName: string): string[] {
   const entries = setting

@@ -28,12 +28,3 @@ export function capRequestBodies(maxBytes: number, log: (line: string) => void):
     },
   });
 }
-
-/** A setting that holds a size in bytes: a positive whole number, or an Error naming the setting. */
-export function parseByteCount(setting: string, settingName: string): number {
-  const bytes = Number(setting);
-  if (!Number.isSafeInteger(bytes) || bytes <= 0) {
-    throw new Error(`${settingName}: '${setting}' is not a positive whole number of bytes`);
-  }
-  return bytes;
-}

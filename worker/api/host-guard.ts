@@ -14,7 +14,7 @@ export function refuseUnlistedHosts(
       'AccessDeniedException',
       // The configured names are not listed: the caller may be a hostile page.
       `Requests for host '${host?.slice(0, 256) ?? '(none)'}' are refused: this control plane answers only to ` +
-        'its loopback names and to the names in BERTH_ALLOWED_HOSTS (ALLOWED_HOSTS on Workers).',
+        'its loopback names and to the names in BERTH_ALLOWED_HOSTS.',
       403,
     );
     const response = renderError(c, refusal, crypto.randomUUID(), log);

@@ -60,9 +60,12 @@ function fuzzCases(names: FuzzNames, seed: number): FuzzCase[] {
   const cases: FuzzCase[] = [];
   operationNames().forEach((action, index) => {
     const served = Object.hasOwn(ACTIONS, action);
-    const bodies = served
-      ? fc.oneof(ecsBodyArbitrary(action, names), fc.oneof(...seeds[action].map(mutatedBodyArbitrary)))
-      : ecsBodyArbitrary(action, names);
+    // A served action without a valid request in ecs-fuzz-seeds.ts gets model-shaped bodies only.
+    const validOnes = seeds[action] ?? [];
+    const bodies =
+      served && validOnes.length > 0
+        ? fc.oneof(ecsBodyArbitrary(action, names), fc.oneof(...validOnes.map(mutatedBodyArbitrary)))
+        : ecsBodyArbitrary(action, names);
     const numRuns = served ? BODIES_PER_SERVED_ACTION : BODIES_PER_UNSERVED_ACTION;
     for (const body of fc.sample(bodies, { numRuns, seed: seed + index })) cases.push({ action, body });
   });

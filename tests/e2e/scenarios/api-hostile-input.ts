@@ -25,7 +25,7 @@ import {
 } from '../../helpers/raw-http';
 import type { RunningRuntime } from '../../helpers/runtimes';
 
-/** A runtime started with one extra allowed host name (BERTH_ALLOWED_HOSTS / ALLOWED_HOSTS). */
+/** A runtime started with one extra allowed host name (BERTH_ALLOWED_HOSTS). */
 export interface HostileInputHarness {
   name: string;
   start(extraAllowedHost: string): Promise<RunningRuntime>;
@@ -271,7 +271,7 @@ export function defineHostileInputScenarios(harness: HostileInputHarness) {
       const refused = {
         __type: 'AccessDeniedException',
         message:
-          "Requests for host 'rebind.attacker.example' are refused: this control plane answers only to its loopback names and to the names in BERTH_ALLOWED_HOSTS (ALLOWED_HOSTS on Workers).",
+          "Requests for host 'rebind.attacker.example' are refused: this control plane answers only to its loopback names and to the names in BERTH_ALLOWED_HOSTS.",
       };
 
       it('refuses an ECS call for a name it was not configured with (DNS rebinding) with 403', async () => {
