@@ -240,14 +240,9 @@ export function defineHostileInputScenarios(harness: HostileInputHarness) {
     });
 
     describe('concurrent writes', () => {
-      // Known bug on Workers, found by the API fuzz (api-fuzz.ts) and left to the owner of
-      // worker/core/task-definitions: registerTaskDefinition retries a revision clash only when
-      // String(error) says UNIQUE, but over libSQL HTTP Drizzle wraps the error ("Failed query:
-      // ...") with the constraint message in its cause, so the clash is a 500. When it is fixed,
-      // this test fails here: make it an ordinary `it` for every runtime.
-      const onEveryRuntimeButWorkers = harness.name === 'workers' ? it.fails : it;
-
-      onEveryRuntimeButWorkers(
+      // Found by the API fuzz (api-fuzz.ts): revisions were read, then inserted, so concurrent
+      // registrations raced; now the next revision is taken inside the INSERT itself.
+      it(
         'registers 24 revisions of one family at once, each with its own number',
         async () => {
           const body = JSON.stringify({

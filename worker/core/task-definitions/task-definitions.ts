@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, max, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import { type TaskDefinitionRow, taskDefinitions } from '../../../db/schema';
 import { parseEcsArn, taskDefinitionArn } from '../arn';
 import type { CoreDeps } from '../deps';
@@ -46,34 +46,18 @@ export async function registerTaskDefinition(deps: CoreDeps, input: RegisterTask
     compatibilities: ['EC2', 'EXTERNAL'],
     requiresAttributes: [],
   };
-  // The next revision is computed inside the INSERT so two concurrent registrations of one family
-  // can't take the same number; the unique index is the backstop, and we retry on it.
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const [{ current }] = await deps.db
-      .select({ current: max(taskDefinitions.revision) })
-      .from(taskDefinitions)
-      .where(eq(taskDefinitions.family, input.family));
-    const revision = (current ?? 0) + 1;
-    const arn = taskDefinitionArn(deps.config, input.family, revision);
-    try {
-      const [row] = await deps.db
-        .insert(taskDefinitions)
-        .values({
-          arn,
-          family: input.family,
-          revision,
-          status: 'ACTIVE',
-          bodyJson: JSON.stringify(body),
-          tagsJson: JSON.stringify(tags),
-          registeredAtMs: deps.now(),
-        })
-        .returning();
-      return { taskDefinition: toTaskDefinition(row), tags };
-    } catch (error) {
-      if (!String(error).includes('UNIQUE')) throw error;
-    }
-  }
-  throw new Error(`could not allocate a revision for family ${input.family}`);
+  // The next revision is computed inside the INSERT, in one statement, so concurrent registrations
+  // of one family each take the next number (SQLite runs one write statement at a time) instead of
+  // racing a read against a write; the unique index stays as the backstop.
+  const arnPrefix = taskDefinitionArn(deps.config, input.family, 0).replace(/0$/, '');
+  const inserted = await deps.db.all<{ arn: string }>(sql`
+    INSERT INTO task_definitions (arn, family, revision, status, body_json, tags_json, registered_at_ms)
+    SELECT ${arnPrefix} || next.revision, ${input.family}, next.revision, 'ACTIVE',
+           ${JSON.stringify(body)}, ${JSON.stringify(tags)}, ${deps.now()}
+    FROM (SELECT COALESCE(MAX(revision), 0) + 1 AS revision FROM task_definitions WHERE family = ${input.family}) AS next
+    RETURNING arn`);
+  const [row] = await deps.db.select().from(taskDefinitions).where(eq(taskDefinitions.arn, inserted[0].arn));
+  return { taskDefinition: toTaskDefinition(row), tags };
 }
 
 /** Resolves `family`, `family:revision` or a full ARN; a bare family means its latest ACTIVE revision. */
