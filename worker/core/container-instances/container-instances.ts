@@ -1,6 +1,7 @@
 /** DescribeContainerInstances and ListContainerInstances: read straight from the database. */
 import { and, asc, eq, inArray, ne } from 'drizzle-orm';
 import { type ContainerInstanceRow, containerInstances, tasks } from '../../../db/schema';
+import { CAPACITY_PROVIDER_ATTRIBUTE } from '../../../protocol/attributes';
 import { containerInstanceArn, resourceIdOf } from '../arn';
 import {
   allocationOf,
@@ -57,6 +58,8 @@ function toEcsContainerInstance(
   return {
     containerInstanceArn: row.arn,
     ec2InstanceId: row.instanceId,
+    // The pool this instance belongs to, as placement reads it (see protocol/attributes.ts).
+    capacityProviderName: view.attributes[CAPACITY_PROVIDER_ATTRIBUTE] ?? undefined,
     version: row.version,
     versionInfo: {
       agentVersion: row.agentVersion,

@@ -9,7 +9,7 @@ import { containerArn, taskArn } from '../arn';
 import type { CommandContext } from '../cluster/command-context';
 import type { CoreDeps } from '../deps';
 import { EcsError, invalidParameter } from '../errors';
-import type { PlacementConstraint, PlacementStrategy } from '../placement';
+import type { CapacityProviderStrategyItem, PlacementConstraint, PlacementStrategy } from '../placement';
 import { sha256Hex } from '../sha256';
 import type { Tag } from '../tags';
 import { requireTaskDefinition, toTaskDefinition } from '../task-definitions/task-definitions';
@@ -28,6 +28,11 @@ export interface RunTaskInput {
   placementStrategy?: PlacementStrategy[];
   placementConstraints?: PlacementConstraint[];
   launchType?: string;
+  /**
+   * Placed across these providers' pools by base and weight. Without it, the cluster's default
+   * strategy applies, unless launchType is given.
+   */
+  capacityProviderStrategy?: CapacityProviderStrategyItem[];
   tags?: Tag[];
   propagateTags?: PropagateTags;
   clientToken?: string;

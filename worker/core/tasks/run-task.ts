@@ -4,10 +4,17 @@
  */
 import { inArray } from 'drizzle-orm';
 import { runTaskRequests, tasks } from '../../../db/schema';
+import { capacityProviderArn } from '../arn';
+import { runTaskStrategy } from '../capacity-providers/strategy';
 import type { ClusterCommand, CommandContext } from '../cluster/command-context';
 import { invalidParameter } from '../errors';
 import { taskEventsInsert } from '../events/task-events';
-import { placeTasks, validatePlacement } from '../placement';
+import {
+  type PlacementRequest,
+  placeTasks,
+  placeTasksAcrossProviders,
+  validatePlacement,
+} from '../placement';
 import {
   dispatchPlan,
   prepareTask,
@@ -25,6 +32,7 @@ export const runTask: ClusterCommand<RunTaskInput, ReturnType<typeof dispatchPla
 async function planAndWriteRunTask(ctx: CommandContext, input: RunTaskInput): Promise<RunTaskPlan> {
   const { deps, cluster, view, random } = ctx;
   const count = validateRunTaskInput(input);
+  const providerStrategy = await runTaskStrategy(deps, cluster, input);
   refuseServiceTagSource(input.propagateTags);
   const token = await replayClientToken(deps, cluster.arn, input);
   if (token?.replayed) {
@@ -37,7 +45,7 @@ async function planAndWriteRunTask(ctx: CommandContext, input: RunTaskInput): Pr
   const strategies = input.placementStrategy ?? [];
   validatePlacement(strategies, prepared.constraints);
   if (view.instances.size === 0) throw invalidParameter('No Container Instances were found in your cluster.');
-  const placement = placeTasks(view.placementInstances(), {
+  const request: PlacementRequest = {
     count,
     cpu: prepared.shape.cpu,
     memoryMiB: prepared.shape.memoryMiB,
@@ -46,7 +54,14 @@ async function planAndWriteRunTask(ctx: CommandContext, input: RunTaskInput): Pr
     strategies,
     constraints: prepared.constraints,
     random,
-  });
+  };
+  const placement = providerStrategy
+    ? placeTasksAcrossProviders(view.placementInstances(), {
+        ...request,
+        strategy: providerStrategy,
+        providerArn: (name) => capacityProviderArn(deps.config, name),
+      })
+    : placeTasks(view.placementInstances(), request);
   const nowMs = deps.now();
   const rows = placement.placements.map(({ instanceArn }) =>
     taskRow(deps, cluster, prepared, instanceArn, input, nowMs),
