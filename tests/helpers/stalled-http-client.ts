@@ -1,0 +1,61 @@
+/**
+ * An HTTP client that sends a GET, reads the response head, and then stops reading, as a client
+ * that never consumes a stream does. A plain socket, not fetch: fetch would read ahead into its own
+ * buffers, and the point is to make the server face a socket nobody drains.
+ */
+import { connect } from 'node:net';
+
+export interface StalledClient {
+  status: number;
+  /** This end's port, which names the connection on the server's side. */
+  localPort: number;
+  /** The response head and body start, as far as the client read before it stopped. */
+  head: string;
+  /** Reads on; resolves with the byte count received once the server has closed the connection. */
+  readUntilServerCloses(timeoutMs: number): Promise<number>;
+  destroy(): void;
+}
+
+export function openStalledClient(endpoint: string, path: string): Promise<StalledClient> {
+  const url = new URL(endpoint);
+  const socket = connect(Number(url.port), url.hostname);
+  let receivedBytes = 0;
+  let head = '';
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  // A reset (the server drops the connection) is the expected end, not a failure.
+  socket.on('error', () => {});
+  socket.on('data', (chunk: Buffer) => {
+    receivedBytes += chunk.length;
+    if (!head) head = chunk.toString('latin1');
+  });
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: ${url.host}\r\nAccept: text/event-stream\r\n\r\n`);
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.once('data', () => {
+      socket.pause();
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0);
+      resolve({
+        status,
+        localPort: socket.localPort!,
+        head,
+        readUntilServerCloses: async (timeoutMs) => {
+          socket.resume();
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const timedOut = new Promise<never>((_, fail) => {
+            timer = setTimeout(
+              () => fail(new Error(`the server kept the stream open for ${timeoutMs} ms`)),
+              timeoutMs,
+            );
+          });
+          try {
+            await Promise.race([closed, timedOut]);
+          } finally {
+            clearTimeout(timer);
+          }
+          return receivedBytes;
+        },
+        destroy: () => socket.destroy(),
+      });
+    });
+  });
+}
