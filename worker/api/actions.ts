@@ -6,6 +6,7 @@
 import { createCapacityProvider } from '../core/capacity-providers/create';
 import { deleteCapacityProvider } from '../core/capacity-providers/delete';
 import { describeCapacityProviders } from '../core/capacity-providers/describe';
+import { updateCapacityProvider } from '../core/capacity-providers/update';
 import type { CommandInput, CommandName } from '../core/cluster/commands';
 import {
   clusterNameOf,
@@ -84,6 +85,7 @@ export const ACTIONS: Record<string, ActionHandler> = {
 
   CreateCapacityProvider: (input, { deps }) => createCapacityProvider(deps, input),
   DescribeCapacityProviders: (input, { deps }) => describeCapacityProviders(deps, input),
+  UpdateCapacityProvider: (input, { deps }) => updateCapacityProvider(deps, input),
   DeleteCapacityProvider: (input, { deps }) => deleteCapacityProvider(deps, input),
   PutClusterCapacityProviders: inRoom('putClusterCapacityProviders'),
 
