@@ -14,6 +14,7 @@
  * pipe from the Durable Object to the Worker. A client that never reads is dropped once those are
  * full, so it costs about 4 MiB of page reads, not the whole replay.
  */
+import { HEARTBEAT_INTERVAL_MS } from '../../../protocol';
 import type { CoreDeps } from '../deps';
 import { EcsError } from '../errors';
 import { eventsAfter, type StoredTaskEvent, sseMessage } from './task-events';
@@ -31,20 +32,12 @@ export const MAX_OPEN_STREAMS_PER_CLUSTER = 100;
  */
 export const STREAM_BUFFER_BYTES = 128 * 1024;
 
-/**
- * How often an idle stream sends a comment, unless a heartbeat interval is configured (this is the
- * agent link's default, HEARTBEAT_INTERVAL_MS; tests shorten both). The comment keeps proxies from
- * closing a quiet stream, and it is a write: Workers RPC tells the object that the reader of a
- * stream went away only when the object next writes to it.
- */
-const DEFAULT_KEEPALIVE_MS = 10_000;
-
 /** A client whose buffer stays full for this many keepalive intervals is not reading: drop it. */
 export const STALLED_KEEPALIVES_BEFORE_DROP = 3;
 
 /**
- * A stream ends cleanly after this many keepalive intervals (10 minutes by default); the client
- * reconnects with Last-Event-ID and loses nothing. It is the backstop for a client that left
+ * A stream ends cleanly after this many keepalive intervals (10 minutes at the default 10 s); the
+ * client reconnects with Last-Event-ID and loses nothing. It is the backstop for a client that left
  * without the runtime saying so: local workerd (Miniflare) never cancels a stream whose client
  * disconnected, so without it the stream would hold its slot until the object restarts.
  */
@@ -106,7 +99,10 @@ export class TaskEventFeed {
         `${clusterArn} already serves ${MAX_OPEN_STREAMS_PER_CLUSTER} task-event streams; retry later.`,
       );
     }
-    const keepaliveMs = this.deps.config.heartbeatIntervalMs ?? DEFAULT_KEEPALIVE_MS;
+    // An idle stream sends a comment every heartbeat interval (the agent link's; tests shorten it).
+    // It keeps proxies from closing a quiet stream, and it is a write: Workers RPC tells the object
+    // that the reader of a stream went away only when the object next writes to it.
+    const keepaliveMs = this.deps.config.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS;
     const source = new TaskEventSource(this.deps, this.turns, clusterArn, afterEventId, keepaliveMs, () =>
       this.streams.delete(source),
     );
@@ -229,8 +225,10 @@ class TaskEventSource {
     const stallMs = STALLED_KEEPALIVES_BEFORE_DROP * this.keepaliveMs;
     this.stallTimer = setTimeout(() => {
       this.finish();
-      // An error, not a close: a close would let the server flush the queue to a socket that
-      // nobody reads, holding the connection open; an error drops the connection at once.
+      // An error, not a close: a close would have the server flush the queue to a socket nobody
+      // reads, holding the connection open. An error aborts the response: on Node the socket is
+      // destroyed at once; on Workers once the runtime's pending write to the client completes
+      // (when it reads again or goes away). Either way this stream's slot and queue are free now.
       const dropped = new Error(
         `task-event stream dropped: its client read nothing for ${stallMs} ms; it may resume with Last-Event-ID`,
       );
