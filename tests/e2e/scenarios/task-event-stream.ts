@@ -119,6 +119,15 @@ export function defineTaskEventStreamScenarios(harness: EventStreamHarness) {
       });
     });
 
+    it('answers an unknown cluster and a resume point that is not an event id with the ECS error JSON', async () => {
+      const unknown = await fetch(streamUrl('no-such-cluster', '?after=0'));
+      expect(unknown.status).toBe(400);
+      expect(await unknown.json()).toMatchObject({ __type: 'ClusterNotFoundException' });
+      const badResume = await fetch(streamUrl(CLUSTER), { headers: { 'Last-Event-ID': 'yesterday' } });
+      expect(badResume.status).toBe(400);
+      expect(await badResume.json()).toMatchObject({ __type: 'InvalidParameterException' });
+    });
+
     it('refuses one stream past the per-cluster cap with 429, Retry-After and the ECS error', async () => {
       const abort = new AbortController();
       const caughtUp = { 'Last-Event-ID': String(plane.lastSeededEventId[CAPPED]) };
