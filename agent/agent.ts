@@ -67,7 +67,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
           instanceId: store.state.instanceId,
           hostname: hostName(),
           resources: detectedResources({ cpu: options.cpu, memoryMiB: options.memoryMiB }),
-          attributes: hostAttributes(version, options.attributes),
+          attributes: hostAttributes(version, options.attributes, options.capacityProvider),
           reservedPorts: options.reservedPorts,
           dockerVersion: version,
           tasks: await registry.helloSnapshot(),

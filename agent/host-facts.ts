@@ -3,6 +3,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { arch, cpus, hostname, totalmem } from 'node:os';
+import { CAPACITY_PROVIDER_ATTRIBUTE } from '../protocol/attributes';
 import type { AgentAttribute } from './options';
 
 /** CPU units per core, as ECS counts them. */
@@ -40,8 +41,16 @@ function ecsCpuArchitecture(): string {
   return nodeArch;
 }
 
-/** The ecs.* attributes ECS's own agent registers, then the operator's (which win on a name clash). */
-export function hostAttributes(dockerVersion: string, custom: AgentAttribute[]): AgentAttribute[] {
+/**
+ * The ecs.* attributes ECS's own agent registers, then the operator's (which win on a name clash),
+ * then the capacity provider's pool from `--capacity-provider`, which wins over an `--attribute` of
+ * the same name since it is the one flag that exists to set it.
+ */
+export function hostAttributes(
+  dockerVersion: string,
+  custom: AgentAttribute[],
+  capacityProvider?: string,
+): AgentAttribute[] {
   const byName = new Map<string, AgentAttribute>();
   const detected: AgentAttribute[] = [
     { name: 'ecs.os-type', value: 'linux' },
@@ -50,5 +59,8 @@ export function hostAttributes(dockerVersion: string, custom: AgentAttribute[]):
     { name: 'berth.docker-version', value: dockerVersion },
   ];
   for (const attribute of [...detected, ...custom]) byName.set(attribute.name, attribute);
+  if (capacityProvider !== undefined) {
+    byName.set(CAPACITY_PROVIDER_ATTRIBUTE, { name: CAPACITY_PROVIDER_ATTRIBUTE, value: capacityProvider });
+  }
   return [...byName.values()];
 }

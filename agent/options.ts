@@ -22,6 +22,11 @@ export interface AgentOptions {
   stateDir?: string;
   /** Host ports no task may be given (ECS's ECS_RESERVED_PORTS); DEFAULT_RESERVED_PORTS when omitted. */
   reservedPorts?: number[];
+  /**
+   * The capacity provider whose pool this host joins: registered as the attribute
+   * `berth.capacity-provider` (protocol/attributes.ts); in no pool when omitted.
+   */
+  capacityProvider?: string;
 }
 
 export const DEFAULT_STATE_DIR = './.berth/agent';
@@ -54,6 +59,7 @@ const KNOWN_FLAGS = [
   'memory',
   'state-dir',
   'reserved-ports',
+  'capacity-provider',
 ];
 
 function required(value: string | undefined, flag: string, envName: string): string {
@@ -86,6 +92,18 @@ function portList(value: string | undefined, flag: string): number[] | undefined
     }
     return port;
   });
+}
+
+/** A capacity provider's name, as CreateCapacityProvider allows it; an empty value means none. */
+function capacityProviderName(value: string | undefined): string | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const name = value.trim();
+  if (!/^[a-zA-Z0-9_-]{1,255}$/.test(name)) {
+    throw new Error(
+      `agent: --capacity-provider must be a capacity provider name (up to 255 letters, numbers, underscores and hyphens), got '${name}'`,
+    );
+  }
+  return name;
 }
 
 function parseAttribute(text: string): AgentAttribute {
@@ -129,6 +147,7 @@ export function parseAgentOptions(argv: string[], env: Env): AgentOptions {
     memoryMiB: positiveInteger(last('memory') ?? env.BERTH_AGENT_MEMORY, 'memory'),
     stateDir: last('state-dir') ?? env.BERTH_AGENT_STATE_DIR ?? DEFAULT_STATE_DIR,
     reservedPorts: portList(last('reserved-ports') ?? env.BERTH_AGENT_RESERVED_PORTS, 'reserved-ports'),
+    capacityProvider: capacityProviderName(last('capacity-provider') ?? env.BERTH_AGENT_CAPACITY_PROVIDER),
   };
 }
 
