@@ -12,7 +12,9 @@ import {
   DeleteClusterCommand,
   DescribeCapacityProvidersCommand,
   DescribeClustersCommand,
+  ListTagsForResourceCommand,
   PutClusterCapacityProvidersCommand,
+  TagResourceCommand,
 } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestControlPlane, type TestControlPlane } from '../helpers/control-plane';
@@ -266,5 +268,19 @@ describe('capacity providers', () => {
     await test.ecs.send(new DeleteClusterCommand({ cluster: 'born' }));
     const deleted = await test.ecs.send(new DeleteCapacityProviderCommand({ capacityProvider: 'born-with' }));
     expect(deleted.capacityProvider?.status).toBe('INACTIVE');
+  });
+
+  it('tags a provider by its ARN like any other resource, until it is deleted', async () => {
+    await create('tagged');
+    const resourceArn = `${ARN_PREFIX}tagged`;
+    await test.ecs.send(new TagResourceCommand({ resourceArn, tags: [{ key: 'tier', value: 'spot' }] }));
+    expect((await test.ecs.send(new ListTagsForResourceCommand({ resourceArn }))).tags).toEqual([
+      { key: 'tier', value: 'spot' },
+    ]);
+    await test.ecs.send(new DeleteCapacityProviderCommand({ capacityProvider: 'tagged' }));
+    await expect(test.ecs.send(new ListTagsForResourceCommand({ resourceArn }))).rejects.toMatchObject({
+      name: 'ClientException',
+      message: expect.stringMatching(/does not exist/),
+    });
   });
 });

@@ -12,7 +12,7 @@
  */
 import { and, eq, ne, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
-import { clusters, containerInstances, taskDefinitions, tasks } from '../../../db/schema';
+import { capacityProviders, clusters, containerInstances, taskDefinitions, tasks } from '../../../db/schema';
 import { clientError, EcsError, invalidParameter } from '../errors';
 
 export interface TaggableResource {
@@ -55,6 +55,16 @@ export const TAGGABLE_RESOURCES: Readonly<Record<string, TaggableResource>> = {
     tagsJson: containerInstances.tagsJson,
     inCluster: true,
     notFound: () => invalidParameter('resourceArn: The referenced container instance was not found.'),
+  },
+  'capacity-provider': {
+    table: capacityProviders,
+    arn: capacityProviders.arn,
+    tagsJson: capacityProviders.tagsJson,
+    exists: eq(capacityProviders.status, 'ACTIVE'),
+    notFound: () =>
+      clientError(
+        'The specified capacity provider does not exist. Specify a valid name or ARN and try again.',
+      ),
   },
 };
 
