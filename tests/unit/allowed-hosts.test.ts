@@ -27,13 +27,19 @@ describe('isAllowedHost', () => {
     for (const host of [
       'rebind.attacker.example',
       'rebind.attacker.example:8787',
-      '127.0.0.2',
-      '0.0.0.0',
       'localhost.attacker.example',
-      '[::2]',
+      '127.0.0.1.nip.io',
+      '10.0.0.5.attacker.example',
     ]) {
       expect({ host, allowed: isAllowedHost(host, LOOPBACK_HOST_NAMES) }).toEqual({ host, allowed: false });
     }
+  });
+
+  it('accepts any IP address, which no rebinding page can send, so agents can dial a control plane by its address', () => {
+    for (const host of ['10.0.0.5', '10.0.0.5:8787', '127.0.0.2', '[fd00::5]:8787', '[::2]']) {
+      expect({ host, allowed: isAllowedHost(host, LOOPBACK_HOST_NAMES) }).toEqual({ host, allowed: true });
+    }
+    expect(isAllowedHost('256.1.1.1', LOOPBACK_HOST_NAMES)).toBe(false);
   });
 
   it('refuses a missing, empty or malformed Host', () => {

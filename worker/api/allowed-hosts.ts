@@ -40,6 +40,12 @@ function nameMatches(pattern: string, name: string): boolean {
   return pattern === name;
 }
 
+const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)$/;
+
+function isIpLiteral(name: string): boolean {
+  return IPV4.test(name) || BRACKETED_IPV6.test(name);
+}
+
 /**
  * True when `hostHeader` (a request's `Host`, e.g. `localhost:8787`) names one of `allowed`.
  * A missing or malformed header is refused: every HTTP/1.1 client sends one.
@@ -48,6 +54,10 @@ export function isAllowedHost(hostHeader: string | undefined, allowed: readonly 
   if (!hostHeader) return false;
   const host = splitHost(hostHeader);
   if (!host || host.name.startsWith('*.')) return false;
+  // An IP address can't be rebound: a page's requests carry its own host name, never a literal
+  // address the attacker doesn't control. So agents and clients may always reach a control plane
+  // that listens beyond loopback by its address; only names must be listed.
+  if (isIpLiteral(host.name)) return true;
   return allowed.some((entry) => {
     const pattern = splitHost(entry);
     if (!pattern) return false;
