@@ -20,6 +20,10 @@ export const clusters = sqliteTable('clusters', {
   defaultCapacityProviderStrategyJson: text('default_capacity_provider_strategy_json')
     .notNull()
     .default('[]'),
+  /** ECS's ClusterConfiguration (executeCommandConfiguration, managedStorageConfiguration) as given. */
+  configurationJson: text('configuration_json').notNull().default('{}'),
+  /** ECS's ClusterServiceConnectDefaults (`{"namespace": ...}`), or null when the cluster has none. */
+  serviceConnectDefaultsJson: text('service_connect_defaults_json'),
   createdAtMs: integer('created_at_ms').notNull(),
 });
 
@@ -198,4 +202,20 @@ export const clusterDeadlines = sqliteTable(
     dueAtMs: integer('due_at_ms').notNull(),
   },
   (t) => [primaryKey({ columns: [t.clusterArn, t.name] })],
+);
+
+/**
+ * Account settings (PutAccountSetting and friends) per principal ARN. The account default
+ * (PutAccountSettingDefault) is the setting of the account's root principal, as in ECS; a setting
+ * nobody set is ECS's default and has no row (see worker/core/account-settings/).
+ */
+export const accountSettings = sqliteTable(
+  'account_settings',
+  {
+    principalArn: text('principal_arn').notNull(),
+    name: text('name').notNull(),
+    value: text('value').notNull(),
+    updatedAtMs: integer('updated_at_ms').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.principalArn, t.name] })],
 );

@@ -278,6 +278,8 @@ describe('the libSQL HTTP endpoint, through @libsql/client in HTTP mode', () => 
         settingsJson: '[]',
         capacityProvidersJson: '[]',
         defaultCapacityProviderStrategyJson: '[]',
+        configurationJson: '{}',
+        serviceConnectDefaultsJson: null,
       },
     ]);
   });

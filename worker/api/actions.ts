@@ -3,6 +3,12 @@
  * input against the model), call the domain, return its output shape.
  */
 
+import {
+  deleteAccountSetting,
+  listAccountSettings,
+  putAccountSetting,
+  putAccountSettingDefault,
+} from '../core/account-settings/account-settings';
 import { createCapacityProvider } from '../core/capacity-providers/create';
 import { deleteCapacityProvider } from '../core/capacity-providers/delete';
 import { describeCapacityProviders } from '../core/capacity-providers/describe';
@@ -15,6 +21,7 @@ import {
   describeClusters,
   listClusters,
 } from '../core/clusters/clusters';
+import { updateCluster, updateClusterSettings } from '../core/clusters/update-cluster';
 import {
   describeContainerInstances,
   listAttributes,
@@ -52,12 +59,18 @@ function inRoom<K extends CommandName>(command: K): ActionHandler {
 export const ACTIONS: Record<string, ActionHandler> = {
   CreateCluster: (input, { deps }) =>
     createCluster(deps, input).then(async (row) => ({
-      cluster: (await describeClusters(deps, { clusters: [row.name], include: ['TAGS', 'SETTINGS'] }))
-        .clusters[0],
+      cluster: (
+        await describeClusters(deps, {
+          clusters: [row.name],
+          include: ['TAGS', 'SETTINGS', 'CONFIGURATIONS'],
+        })
+      ).clusters[0],
     })),
   DescribeClusters: (input, { deps }) => describeClusters(deps, input),
   ListClusters: (input, { deps }) => listClusters(deps, input),
   DeleteCluster: (input, { deps }) => deleteCluster(deps, input),
+  UpdateCluster: (input, { deps }) => updateCluster(deps, input),
+  UpdateClusterSettings: (input, { deps }) => updateClusterSettings(deps, input),
 
   RegisterTaskDefinition: (input: RegisterTaskDefinitionInput, { deps }) =>
     registerTaskDefinition(deps, input),
@@ -92,4 +105,9 @@ export const ACTIONS: Record<string, ActionHandler> = {
   TagResource: (input, { deps }) => tagResource(deps, input),
   UntagResource: (input, { deps }) => untagResource(deps, input),
   ListTagsForResource: (input, { deps }) => listTagsForResource(deps, input),
+
+  PutAccountSetting: (input, { deps }) => putAccountSetting(deps, input),
+  PutAccountSettingDefault: (input, { deps }) => putAccountSettingDefault(deps, input),
+  ListAccountSettings: (input, { deps }) => listAccountSettings(deps, input),
+  DeleteAccountSetting: (input, { deps }) => deleteAccountSetting(deps, input),
 };

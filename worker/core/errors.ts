@@ -40,3 +40,8 @@ export class EcsError extends Error {
 export const invalidParameter = (message: string): EcsError =>
   new EcsError('InvalidParameterException', message);
 export const clientError = (message: string): EcsError => new EcsError('ClientException', message);
+
+/** Enough of a rejected value to recognise it in an error message, never all of a megabyte. */
+export function excerpt(value: string): string {
+  return value.length > 64 ? `${value.slice(0, 64)}...` : value;
+}

@@ -1,7 +1,8 @@
 /**
  * The API surface real ECS clients expect of the resources Berth has, on every runtime, through
- * the AWS SDK: unknown actions and the validation ECS does on Describe calls here, tags
- * (api-surface-tags.ts) beside it, all on one runtime start.
+ * the AWS SDK: unknown actions and the validation ECS does on Describe calls here; tags
+ * (api-surface-tags.ts) and cluster and account settings (api-surface-settings.ts) beside it, all
+ * on one runtime start.
  */
 import {
   DescribeContainerInstancesCommand,
@@ -14,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorOf } from '../../helpers/ecs-errors';
 import type { RuntimeHarness } from '../../helpers/runtimes';
 import { type ApiSurface, SURFACE_CLUSTER, startApiSurface } from './api-surface-context';
+import { defineSettingScenarios } from './api-surface-settings';
 import { defineTagScenarios } from './api-surface-tags';
 
 const TARGET_PREFIX = 'AmazonEC2ContainerServiceV20141113.';
@@ -112,5 +114,6 @@ export function defineApiSurfaceScenarios(harness: RuntimeHarness) {
     });
 
     defineTagScenarios(surface);
+    defineSettingScenarios(surface);
   });
 }

@@ -8,9 +8,16 @@ import {
 } from '../capacity-providers/association';
 import { capacityProvidersOf, defaultStrategyOf } from '../capacity-providers/capacity-providers';
 import type { CoreDeps } from '../deps';
-import { EcsError, invalidParameter } from '../errors';
+import { EcsError, excerpt, invalidParameter } from '../errors';
 import { pageResult, readPage } from '../pagination';
 import { type Tag, validateTags } from '../tags';
+import {
+  type ClusterConfiguration,
+  type ClusterSetting,
+  serviceConnectDefaultsJson,
+  settingsForNewCluster,
+  validateClusterConfiguration,
+} from './cluster-settings';
 
 const CLUSTER_NAME_PATTERN = /^[a-zA-Z0-9_-]{1,255}$/;
 export const DEFAULT_CLUSTER = 'default';
@@ -35,11 +42,6 @@ export function clusterNameOf(nameOrArn: string | undefined): string {
   return name;
 }
 
-/** Enough of a rejected value to recognise it, never all of a megabyte. */
-export function excerpt(value: string): string {
-  return value.length > 64 ? `${value.slice(0, 64)}...` : value;
-}
-
 /** The ACTIVE cluster a call names, or ClusterNotFoundException. */
 export async function requireCluster(deps: CoreDeps, nameOrArn: string | undefined): Promise<ClusterRow> {
   const name = clusterNameOf(nameOrArn);
@@ -50,9 +52,13 @@ export async function requireCluster(deps: CoreDeps, nameOrArn: string | undefin
 
 export async function createCluster(
   deps: CoreDeps,
-  input: { clusterName?: string; tags?: Tag[]; settings?: unknown[] } & Parameters<
-    typeof validateClusterCapacityProviders
-  >[0],
+  input: {
+    clusterName?: string;
+    tags?: Tag[];
+    settings?: ClusterSetting[];
+    configuration?: ClusterConfiguration;
+    serviceConnectDefaults?: { namespace: string };
+  } & Parameters<typeof validateClusterCapacityProviders>[0],
 ): Promise<ClusterRow> {
   const name = input.clusterName ?? DEFAULT_CLUSTER;
   if (!CLUSTER_NAME_PATTERN.test(name)) {
@@ -61,26 +67,37 @@ export async function createCluster(
     );
   }
   const tags = validateTags(input.tags);
+  const settings = await settingsForNewCluster(deps, input.settings);
+  const configuration = validateClusterConfiguration(input.configuration ?? {});
+  const serviceConnect = input.serviceConnectDefaults
+    ? serviceConnectDefaultsJson(input.serviceConnectDefaults)
+    : null;
   const withCapacityProviders =
     input.capacityProviders !== undefined || input.defaultCapacityProviderStrategy !== undefined;
   const capacity = validateClusterCapacityProviders(input);
   const arn = clusterArn(deps.config, name);
   // Refused before anything is written, so a bad provider creates no cluster.
   if (withCapacityProviders) await assertAssociable(deps, arn, capacity.capacityProviders);
+  // What this call gives a cluster it creates, or brings back after a deletion: a deleted
+  // cluster's tags, settings and configuration went with it, as in ECS.
+  const given = {
+    tagsJson: JSON.stringify(tags),
+    settingsJson: JSON.stringify(settings),
+    configurationJson: JSON.stringify(configuration),
+    serviceConnectDefaultsJson: serviceConnect,
+  };
   // CreateCluster is idempotent in ECS: an existing cluster is returned (and reactivated if deleted).
   const created = await deps.db
     .insert(clusters)
-    .values({
-      arn,
-      name,
-      status: 'ACTIVE',
-      tagsJson: JSON.stringify(tags),
-      settingsJson: JSON.stringify(input.settings ?? [{ name: 'containerInsights', value: 'disabled' }]),
-      createdAtMs: deps.now(),
-    })
+    .values({ arn, name, status: 'ACTIVE', ...given, createdAtMs: deps.now() })
     .onConflictDoUpdate({
       target: clusters.arn,
-      set: { status: 'ACTIVE', capacityProvidersJson: '[]', defaultCapacityProviderStrategyJson: '[]' },
+      set: {
+        status: 'ACTIVE',
+        ...given,
+        capacityProvidersJson: '[]',
+        defaultCapacityProviderStrategyJson: '[]',
+      },
       setWhere: ne(clusters.status, 'ACTIVE'),
     })
     .returning({ arn: clusters.arn });
@@ -163,11 +180,21 @@ export async function describeClusters(deps: CoreDeps, input: { clusters?: strin
       statistics: [],
       tags: include.has('TAGS') ? JSON.parse(row.tagsJson) : undefined,
       settings: include.has('SETTINGS') ? JSON.parse(row.settingsJson) : undefined,
+      configuration: include.has('CONFIGURATIONS') ? configurationOf(row) : undefined,
+      serviceConnectDefaults: row.serviceConnectDefaultsJson
+        ? JSON.parse(row.serviceConnectDefaultsJson)
+        : undefined,
       capacityProviders: capacityProvidersOf(row),
       defaultCapacityProviderStrategy: defaultStrategyOf(row),
     });
   }
   return { clusters: found, failures };
+}
+
+/** The stored configuration, or nothing when the cluster has none (ECS leaves `configuration` out then). */
+function configurationOf(row: ClusterRow): ClusterConfiguration | undefined {
+  const configuration = JSON.parse(row.configurationJson) as ClusterConfiguration;
+  return Object.keys(configuration).length > 0 ? configuration : undefined;
 }
 
 export async function deleteCluster(deps: CoreDeps, input: { cluster: string }) {

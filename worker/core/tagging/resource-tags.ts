@@ -5,18 +5,12 @@
  */
 import { sql } from 'drizzle-orm';
 import { parseEcsArn } from '../arn';
-import { excerpt, requireCluster } from '../clusters/clusters';
+import { requireCluster } from '../clusters/clusters';
+import { untilSwapped } from '../compare-and-swap';
 import type { CoreDeps } from '../deps';
-import { EcsError, invalidParameter } from '../errors';
+import { EcsError, excerpt, invalidParameter } from '../errors';
 import { MAX_TAGS, mergeTags, type Tag, validateTagKeys, validateTags } from '../tags';
 import { resourceWhere, TAGGABLE_RESOURCES, type TaggableResource } from './taggable-resources';
-
-/**
- * Concurrent tag writes on one resource retry their compare-and-swap. A failed swap means another
- * write landed, so every round some writer finishes and a call needs at most as many attempts as
- * there are writers at once; the cap only bounds one call's work under a flood of them.
- */
-const MAX_TAG_WRITE_ATTEMPTS = 100;
 
 interface ResolvedResource {
   arn: string;
@@ -66,19 +60,15 @@ async function changeTags(
   change: (current: Tag[]) => Tag[],
 ): Promise<void> {
   const { arn, resource } = target;
-  for (let attempt = 0; attempt < MAX_TAG_WRITE_ATTEMPTS; attempt++) {
+  await untilSwapped(`The tags of ${arn}`, async () => {
     const currentJson = await readTagsJson(deps, target);
     const nextJson = JSON.stringify(change(JSON.parse(currentJson) as Tag[]));
-    if (nextJson === currentJson) return;
+    if (nextJson === currentJson) return true;
     const result = await deps.db.run(
       sql`update ${resource.table} set ${sql.identifier(resource.tagsJson.name)} = ${nextJson} where ${resourceWhere(resource, arn)} and ${resource.tagsJson} = ${currentJson}`,
     );
-    if (result.rowsAffected > 0) return;
-  }
-  throw new EcsError(
-    'ServerException',
-    `The tags of ${arn} kept changing under concurrent writes; try again.`,
-  );
+    return result.rowsAffected > 0;
+  });
 }
 
 export async function tagResource(deps: CoreDeps, input: { resourceArn: string; tags: Tag[] }) {
