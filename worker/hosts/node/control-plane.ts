@@ -4,6 +4,7 @@
  * cluster with a timer for its deadlines (in-process-rooms.ts), and agent sockets on the same port
  * as the API (agent-sockets.ts). Settings come from the environment through the shared parser.
  */
+import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { type DatabaseLocation, openDatabase } from '../../../db/node-database';
 import { createApp } from '../../app';
@@ -39,8 +40,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   const app = createApp({ deps, coordinators: rooms, log });
 
   const host = options.host ?? '127.0.0.1';
-  const server = serve({ fetch: app.fetch, hostname: host, port: options.port ?? 8787 });
-  const agentSockets = serveAgentSockets(server as import('node:http').Server, deps, rooms, log);
+  // serve() makes an http.Server unless told otherwise (no createServer option is given here).
+  const server = serve({ fetch: app.fetch, hostname: host, port: options.port ?? 8787 }) as Server;
+  const agentSockets = serveAgentSockets(server, deps, rooms, log);
 
   await new Promise<void>((resolve) => {
     if (server.listening) resolve();
@@ -56,7 +58,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     close: async () => {
       rooms.stop();
       agentSockets.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // close() waits for open connections, and an event stream is one that never ends by itself.
+      server.closeAllConnections();
+      await closed;
       database.close();
     },
   };
