@@ -5,8 +5,8 @@
  */
 import { join } from 'node:path';
 import { type RunningAgent, startAgent } from '../../agent';
-import type { FleetStart, LoadCommand, LoadReport } from './fleet-messages';
 import { SimulatedRuntime } from '../../agent/runtime/simulated-runtime';
+import type { FleetStart, LoadCommand, LoadReport } from './fleet-messages';
 
 const READY_POLL_MS = 100;
 const NOTABLE_LOG_LIMIT = 20;

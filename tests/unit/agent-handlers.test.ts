@@ -16,9 +16,9 @@ import {
   handleControlFrame,
 } from '../../agent/handlers';
 import type { RunTask, StopTask, Welcome } from '../../agent/handlers/types';
+import { SimulatedRuntime } from '../../agent/runtime/simulated-runtime';
 import { STATE_FILE_NAME, StateStore } from '../../agent/state/state-file';
 import { TaskRegistry } from '../../agent/tasks/task-registry';
-import { SimulatedRuntime } from '../../agent/runtime/simulated-runtime';
 import type { AgentFrame } from '../../protocol/frames';
 import { controlFrameSchema } from '../../protocol/frames';
 import { buildContainer, buildTask } from '../helpers/fake-control-plane';

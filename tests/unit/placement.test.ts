@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EcsError } from '../../worker/core/errors';
-import type {
-  PlacementConstraint,
-  PlacementInstance,
-  PlacementRequest,
-  PlacementStrategy,
-} from '../../worker/core/placement';
+import type { PlacementConstraint, PlacementStrategy } from '../../worker/core/placement';
 import { placeTasks, validatePlacement } from '../../worker/core/placement';
 import { aPlacementInstance, aPlacementRequest } from '../helpers/builders';
 

@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type ObservedTask, TASK_STATUSES, taskStatusRank } from '../../protocol/agent-protocol';
-import type { TaskState } from '../../worker/core/tasks/task-record';
 import { applyReport, requestStop, stopWithoutAgent } from '../../worker/core/tasks/transitions';
 import { aTaskState } from '../helpers/builders';
 
