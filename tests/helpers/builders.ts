@@ -179,3 +179,7 @@ export function anObservedTask(
     ...overrides,
   };
 }
+
+/** `count` distinct tags, `<prefix>0`=`0`, `<prefix>1`=`1`, ...: for limits and races. */
+export const someTags = (prefix: string, count: number): { key: string; value: string }[] =>
+  Array.from({ length: count }, (_, i) => ({ key: `${prefix}${i}`, value: String(i) }));

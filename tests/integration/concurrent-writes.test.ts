@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCluster, describeClusters } from '../../worker/core/clusters/clusters';
 import { updateCluster, updateClusterSettings } from '../../worker/core/clusters/update-cluster';
 import { listTagsForResource, tagResource, untagResource } from '../../worker/core/tagging/resource-tags';
-import type { Tag } from '../../worker/core/tags';
+import { someTags } from '../helpers/builders';
 import { startTestControlPlane, type TestControlPlane } from '../helpers/control-plane';
 
 describe('concurrent writes outside the room', () => {
@@ -27,21 +27,19 @@ describe('concurrent writes outside the room', () => {
       resourceArn = (await createCluster(test.plane.deps, { clusterName: 'racing-tags' })).arn;
     });
 
-    const tagsNamed = (prefix: string, count: number): Tag[] =>
-      Array.from({ length: count }, (_, i) => ({ key: `${prefix}${i}`, value: String(i) }));
     const keysOf = async () =>
       (await listTagsForResource(test.plane.deps, { resourceArn })).tags.map((t) => t.key).sort();
 
     it('land every one of many TagResource calls made at once on one resource', async () => {
-      const tags = tagsNamed('at-once-', 30);
+      const tags = someTags('at-once-', 30);
       await Promise.all(tags.map((tag) => tagResource(test.plane.deps, { resourceArn, tags: [tag] })));
       expect(await keysOf()).toEqual(tags.map((t) => t.key).sort());
     });
 
     it('land every UntagResource call made at once, alongside TagResource calls', async () => {
-      const added = tagsNamed('added-', 10);
+      const added = someTags('added-', 10);
       await Promise.all([
-        ...tagsNamed('at-once-', 30).map((tag) =>
+        ...someTags('at-once-', 30).map((tag) =>
           untagResource(test.plane.deps, { resourceArn, tagKeys: [tag.key!] }),
         ),
         ...added.map((tag) => tagResource(test.plane.deps, { resourceArn, tags: [tag] })),

@@ -3,7 +3,9 @@
  * and a hand-driven agent (tasks start on it without Docker), so every file runs on one start.
  */
 import {
+  type Cluster,
   CreateClusterCommand,
+  DescribeClustersCommand,
   type ECSClient,
   RegisterTaskDefinitionCommand,
   StartTaskCommand,
@@ -26,6 +28,8 @@ export interface ApiSurface {
   instanceCredential: string;
   /** StartTask of SURFACE_FAMILY on the agent's instance; the input's members override. */
   startTask(input?: Partial<StartTaskCommandInput>): Promise<Task>;
+  /** DescribeClusters of one cluster, with its settings and configuration. */
+  describeCluster(name: string): Promise<Cluster>;
 }
 
 export async function startApiSurface(harness: RuntimeHarness): Promise<ApiSurface> {
@@ -61,6 +65,12 @@ export async function startApiSurface(harness: RuntimeHarness): Promise<ApiSurfa
         }),
       );
       return out.tasks![0];
+    },
+    async describeCluster(name) {
+      const out = await ecs.send(
+        new DescribeClustersCommand({ clusters: [name], include: ['SETTINGS', 'CONFIGURATIONS'] }),
+      );
+      return out.clusters![0];
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * Tags through the AWS SDK: TagResource, UntagResource and ListTagsForResource on every taggable
- * resource by ARN, ECS's limits and errors, `include: ["TAGS"]`, tags propagated from a task
- * definition to its tasks, and tags that survive the writes a cluster's room makes to the same rows.
+ * resource by ARN, ECS's limits and errors, `include: ["TAGS"]`, and tags that survive the writes
+ * a cluster's room makes to the same rows. Tags propagated to new tasks: api-surface-propagate-tags.ts.
  */
 import {
   CreateClusterCommand,
@@ -13,7 +13,6 @@ import {
   ListTagsForResourceCommand,
   PutAttributesCommand,
   RegisterTaskDefinitionCommand,
-  RunTaskCommand,
   StopTaskCommand,
   type Tag,
   TagResourceCommand,
@@ -21,17 +20,14 @@ import {
   UpdateContainerInstancesStateCommand,
 } from '@aws-sdk/client-ecs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { someTags } from '../../helpers/builders';
 import { errorOf } from '../../helpers/ecs-errors';
 import { connectRawAgent, helloFrame } from '../../helpers/raw-agent';
 import { waitFor } from '../../helpers/wait';
-import { type ApiSurface, SURFACE_CLUSTER, SURFACE_FAMILY } from './api-surface-context';
+import { type ApiSurface, SURFACE_CLUSTER } from './api-surface-context';
 
 const ARN_PREFIX = 'arn:aws:ecs:us-east-1:000000000000';
 const TAGGED_FAMILY = 'surface-tagged';
-
-/** `count` tags named `<prefix>0`, `<prefix>1`, ... */
-const manyTags = (prefix: string, count: number): Tag[] =>
-  Array.from({ length: count }, (_, i) => ({ key: `${prefix}${i}`, value: String(i) }));
 
 export function defineTagScenarios(surface: ApiSurface) {
   describe('tags', () => {
@@ -139,13 +135,13 @@ export function defineTagScenarios(surface: ApiSurface) {
 
     it('refuses more than 50 tags on a resource after merging, and leaves its tags as they were', async () => {
       const resourceArn = (await surface.startTask()).taskArn!;
-      await tag(resourceArn, manyTags('first', 30));
-      const tooMany = await errorOf(tag(resourceArn, manyTags('second', 21)));
+      await tag(resourceArn, someTags('first', 30));
+      const tooMany = await errorOf(tag(resourceArn, someTags('second', 21)));
       expect(tooMany).toMatchObject({ name: 'LimitExceededException', status: 400 });
       expect(tooMany.message).toMatch(/51 tags/);
       expect(await tagsOf(resourceArn)).toHaveLength(30);
       // Overwriting keys it has adds none: 30 old keys plus 20 new is exactly the limit.
-      await tag(resourceArn, [...manyTags('first', 30), ...manyTags('second', 20)]);
+      await tag(resourceArn, [...someTags('first', 30), ...someTags('second', 20)]);
       expect(await tagsOf(resourceArn)).toHaveLength(50);
     });
 
@@ -210,10 +206,10 @@ export function defineTagScenarios(surface: ApiSurface) {
 
     it('lands every one of many concurrent TagResource calls on one resource', async () => {
       const resourceArn = (await surface.startTask()).taskArn!;
-      await Promise.all(manyTags('parallel', 20).map((t) => tag(resourceArn, [t])));
+      await Promise.all(someTags('parallel', 20).map((t) => tag(resourceArn, [t])));
       const keys = (await tagsOf(resourceArn))!.map((t) => t.key).sort();
       expect(keys).toEqual(
-        manyTags('parallel', 20)
+        someTags('parallel', 20)
           .map((t) => t.key)
           .sort(),
       );
@@ -270,69 +266,6 @@ export function defineTagScenarios(surface: ApiSurface) {
 
       expect(await tagsOf(task.taskArn!)).toContainEqual({ key: 'kept', value: 'task' });
       expect(await tagsOf(instanceArn)).toContainEqual({ key: 'kept', value: 'instance' });
-    });
-
-    describe('propagateTags', () => {
-      const runOrStart = {
-        RunTask: async (input: { tags?: Tag[]; propagateTags?: 'TASK_DEFINITION' | 'SERVICE' | 'NONE' }) =>
-          (
-            await surface.ecs.send(
-              new RunTaskCommand({ cluster: SURFACE_CLUSTER, taskDefinition: TAGGED_FAMILY, ...input }),
-            )
-          ).tasks![0],
-        StartTask: (input: { tags?: Tag[]; propagateTags?: 'TASK_DEFINITION' | 'SERVICE' | 'NONE' }) =>
-          surface.startTask({ taskDefinition: TAGGED_FAMILY, ...input }),
-      };
-
-      for (const [action, start] of Object.entries(runOrStart)) {
-        it(`${action} copies the task definition's tags onto the task with TASK_DEFINITION, the call's own winning on a key clash`, async () => {
-          const task = await start({
-            propagateTags: 'TASK_DEFINITION',
-            tags: [
-              { key: 'tier', value: 'db' },
-              { key: 'owner', value: 'me' },
-            ],
-          });
-          const expected = [
-            { key: 'team', value: 'red' },
-            { key: 'tier', value: 'db' },
-            { key: 'owner', value: 'me' },
-          ];
-          expect(task.tags).toEqual(expected);
-          expect(await tagsOf(task.taskArn!)).toEqual(expected);
-        });
-
-        it(`${action} copies nothing with NONE or without propagateTags`, async () => {
-          const own = [{ key: 'owner', value: 'me' }];
-          expect((await start({ propagateTags: 'NONE', tags: own })).tags).toEqual(own);
-          expect((await start({ tags: own })).tags).toEqual(own);
-        });
-
-        it(`${action} refuses a task that would have more than 50 tags with its task definition's`, async () => {
-          const error = await errorOf(start({ propagateTags: 'TASK_DEFINITION', tags: manyTags('own', 49) }));
-          expect(error).toMatchObject({ name: 'InvalidParameterException', status: 400 });
-          expect(error.message).toMatch(/51 tags/);
-        });
-      }
-
-      it('StartTask accepts SERVICE, which has nothing to copy until services exist', async () => {
-        const task = await runOrStart.StartTask({ propagateTags: 'SERVICE' });
-        expect(task.tags).toEqual([]);
-      });
-
-      it('RunTask refuses SERVICE, as ECS does: its tasks belong to no service', async () => {
-        const error = await errorOf(runOrStart.RunTask({ propagateTags: 'SERVICE' }));
-        expect(error).toMatchObject({ name: 'InvalidParameterException', status: 400 });
-        expect(error.message).toMatch(/propagateTags/);
-      });
-
-      it('copies nothing from a task definition without tags', async () => {
-        const task = await surface.startTask({
-          taskDefinition: SURFACE_FAMILY,
-          propagateTags: 'TASK_DEFINITION',
-        });
-        expect(task.tags).toEqual([]);
-      });
     });
   });
 }

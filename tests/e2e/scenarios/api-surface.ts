@@ -1,8 +1,8 @@
 /**
  * The API surface real ECS clients expect of the resources Berth has, on every runtime, through
- * the AWS SDK: unknown actions and the validation ECS does on Describe calls here; tags
- * (api-surface-tags.ts) and cluster and account settings (api-surface-settings.ts) beside it, all
- * on one runtime start.
+ * the AWS SDK: unknown actions and the validation ECS does on Describe calls here; beside it, all
+ * on one runtime start, tags (api-surface-tags.ts, api-surface-propagate-tags.ts) and cluster and
+ * account settings (api-surface-cluster-settings.ts, api-surface-account-settings.ts).
  */
 import {
   DescribeContainerInstancesCommand,
@@ -14,8 +14,10 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorOf } from '../../helpers/ecs-errors';
 import type { RuntimeHarness } from '../../helpers/runtimes';
+import { defineAccountSettingScenarios } from './api-surface-account-settings';
+import { defineClusterSettingScenarios } from './api-surface-cluster-settings';
 import { type ApiSurface, SURFACE_CLUSTER, startApiSurface } from './api-surface-context';
-import { defineSettingScenarios } from './api-surface-settings';
+import { definePropagateTagScenarios } from './api-surface-propagate-tags';
 import { defineTagScenarios } from './api-surface-tags';
 
 const TARGET_PREFIX = 'AmazonEC2ContainerServiceV20141113.';
@@ -114,6 +116,8 @@ export function defineApiSurfaceScenarios(harness: RuntimeHarness) {
     });
 
     defineTagScenarios(surface);
-    defineSettingScenarios(surface);
+    definePropagateTagScenarios(surface);
+    defineClusterSettingScenarios(surface);
+    defineAccountSettingScenarios(surface);
   });
 }

@@ -1,20 +1,16 @@
 /**
- * Cluster settings and configuration (UpdateCluster, UpdateClusterSettings, CreateCluster) and
- * account settings (PutAccountSetting, PutAccountSettingDefault, ListAccountSettings,
- * DeleteAccountSetting) through the AWS SDK, with the effect they have in Berth.
+ * Account settings through the AWS SDK: PutAccountSetting, PutAccountSettingDefault,
+ * ListAccountSettings and DeleteAccountSetting per principal, with the effect they have in Berth.
  */
 import {
   CreateClusterCommand,
   DeleteAccountSettingCommand,
-  DescribeClustersCommand,
   ListAccountSettingsCommand,
   type ListAccountSettingsCommandInput,
   PutAccountSettingCommand,
   PutAccountSettingDefaultCommand,
   type Setting,
   type SettingName,
-  UpdateClusterCommand,
-  UpdateClusterSettingsCommand,
 } from '@aws-sdk/client-ecs';
 import { describe, expect, it } from 'vitest';
 import { errorOf } from '../../helpers/ecs-errors';
@@ -38,139 +34,8 @@ const SETTING_NAMES: SettingName[] = [
   'fargateEventWindows',
 ];
 
-const EXEC_CONFIGURATION = {
-  executeCommandConfiguration: {
-    kmsKeyId: 'alias/exec',
-    logging: 'OVERRIDE' as const,
-    logConfiguration: { s3BucketName: 'exec-logs', s3KeyPrefix: 'sessions/', s3EncryptionEnabled: true },
-  },
-};
-
-export function defineSettingScenarios(surface: ApiSurface) {
-  const describeCluster = async (cluster: string) =>
-    (
-      await surface.ecs.send(
-        new DescribeClustersCommand({ clusters: [cluster], include: ['SETTINGS', 'CONFIGURATIONS'] }),
-      )
-    ).clusters![0];
-
-  describe('cluster settings and configuration', () => {
-    it('turns containerInsights on with UpdateClusterSettings and shows it in DescribeClusters with include SETTINGS', async () => {
-      await surface.ecs.send(new CreateClusterCommand({ clusterName: 'insights' }));
-      expect((await describeCluster('insights')).settings).toEqual([
-        { name: 'containerInsights', value: 'disabled' },
-      ]);
-      const updated = await surface.ecs.send(
-        new UpdateClusterSettingsCommand({
-          cluster: 'insights',
-          settings: [{ name: 'containerInsights', value: 'enhanced' }],
-        }),
-      );
-      expect(updated.cluster!.settings).toEqual([{ name: 'containerInsights', value: 'enhanced' }]);
-      expect((await describeCluster('insights')).settings).toEqual([
-        { name: 'containerInsights', value: 'enhanced' },
-      ]);
-    });
-
-    it('stores the configuration and Service Connect defaults UpdateCluster gives, returns them, and keeps what a later call leaves out', async () => {
-      await surface.ecs.send(new CreateClusterCommand({ clusterName: 'configured' }));
-      const updated = await surface.ecs.send(
-        new UpdateClusterCommand({
-          cluster: 'configured',
-          configuration: EXEC_CONFIGURATION,
-          serviceConnectDefaults: { namespace: 'internal' },
-        }),
-      );
-      expect(updated.cluster!.configuration).toEqual(EXEC_CONFIGURATION);
-      expect(updated.cluster!.serviceConnectDefaults).toEqual({ namespace: 'internal' });
-
-      // Only managed storage: the exec configuration stays; settings alone: both stay.
-      await surface.ecs.send(
-        new UpdateClusterCommand({
-          cluster: 'configured',
-          configuration: { managedStorageConfiguration: { kmsKeyId: 'alias/storage' } },
-        }),
-      );
-      await surface.ecs.send(
-        new UpdateClusterCommand({
-          cluster: 'configured',
-          settings: [{ name: 'containerInsights', value: 'enabled' }],
-        }),
-      );
-      const described = await describeCluster('configured');
-      expect(described.configuration).toEqual({
-        ...EXEC_CONFIGURATION,
-        managedStorageConfiguration: { kmsKeyId: 'alias/storage' },
-      });
-      expect(described.settings).toEqual([{ name: 'containerInsights', value: 'enabled' }]);
-      expect(described.serviceConnectDefaults).toEqual({ namespace: 'internal' });
-      // Without include CONFIGURATIONS there is no configuration, as in ECS.
-      const plain = (await surface.ecs.send(new DescribeClustersCommand({ clusters: ['configured'] })))
-        .clusters![0];
-      expect(plain.configuration).toBeUndefined();
-
-      // An empty namespace removes the Service Connect defaults.
-      await surface.ecs.send(
-        new UpdateClusterCommand({ cluster: 'configured', serviceConnectDefaults: { namespace: '' } }),
-      );
-      expect((await describeCluster('configured')).serviceConnectDefaults).toBeUndefined();
-    });
-
-    it('stores the configuration CreateCluster gives and returns it', async () => {
-      const created = await surface.ecs.send(
-        new CreateClusterCommand({ clusterName: 'born-configured', configuration: EXEC_CONFIGURATION }),
-      );
-      expect(created.cluster!.configuration).toEqual(EXEC_CONFIGURATION);
-      expect((await describeCluster('born-configured')).configuration).toEqual(EXEC_CONFIGURATION);
-    });
-
-    it('refuses bad settings, an OVERRIDE without its log configuration, bad namespaces and unknown clusters', async () => {
-      const cases: [Promise<unknown>, string, RegExp][] = [
-        [
-          surface.ecs.send(
-            new UpdateClusterSettingsCommand({
-              cluster: 'insights',
-              settings: [{ name: 'containerInsights', value: 'on' }],
-            }),
-          ),
-          'InvalidParameterException',
-          /settings\[0\]\.value/,
-        ],
-        [
-          surface.ecs.send(
-            new UpdateClusterCommand({
-              cluster: 'insights',
-              configuration: { executeCommandConfiguration: { logging: 'OVERRIDE' } },
-            }),
-          ),
-          'InvalidParameterException',
-          /logConfiguration/,
-        ],
-        [
-          surface.ecs.send(
-            new UpdateClusterCommand({ cluster: 'insights', serviceConnectDefaults: { namespace: 'a<b' } }),
-          ),
-          'InvalidParameterException',
-          /namespace/,
-        ],
-        [
-          surface.ecs.send(
-            new UpdateClusterSettingsCommand({
-              cluster: 'no-such-cluster',
-              settings: [{ name: 'containerInsights', value: 'enabled' }],
-            }),
-          ),
-          'ClusterNotFoundException',
-          /not found/,
-        ],
-      ];
-      for (const [call, name, message] of cases) {
-        const error = await errorOf(call);
-        expect(error).toMatchObject({ name, status: 400 });
-        expect(error.message).toMatch(message);
-      }
-    });
-  });
+export function defineAccountSettingScenarios(surface: ApiSurface) {
+  const describeCluster = (name: string) => surface.describeCluster(name);
 
   describe('account settings', () => {
     /** Every page of ListAccountSettings (ECS answers at most 10 settings a page). */
