@@ -15,7 +15,7 @@ import {
   validateClusterConfiguration,
   validateClusterSettings,
 } from './cluster-settings';
-import { describeClusters, requireCluster } from './clusters';
+import { clusterNameOf, describeClusters, requireCluster } from './clusters';
 
 export interface UpdateClusterInput {
   cluster: string;
@@ -33,12 +33,11 @@ export async function updateCluster(deps: CoreDeps, input: UpdateClusterInput) {
   const configuration = input.configuration && validateClusterConfiguration(input.configuration);
   const serviceConnect =
     input.serviceConnectDefaults && serviceConnectDefaultsJson(input.serviceConnectDefaults);
-  let name = '';
+  const name = clusterNameOf(input.cluster);
   // Settings and configuration are merged into what is stored, so the write is conditional on
   // them being unchanged: two concurrent updates of different settings both land.
   await untilSwapped(`Cluster ${input.cluster}`, async () => {
-    const row = await requireCluster(deps, input.cluster);
-    name = row.name;
+    const row = await requireCluster(deps, name);
     const next = {
       settingsJson: settings
         ? JSON.stringify(mergeClusterSettings(JSON.parse(row.settingsJson), settings))
