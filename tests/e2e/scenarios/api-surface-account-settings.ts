@@ -13,6 +13,7 @@ import {
   type SettingName,
 } from '@aws-sdk/client-ecs';
 import { describe, expect, it } from 'vitest';
+import model from '../../../worker/api/model/ecs-model.generated.json';
 import { errorOf } from '../../helpers/ecs-errors';
 import type { ApiSurface } from './api-surface-context';
 
@@ -20,19 +21,7 @@ const ACCOUNT = '000000000000';
 const ROOT = `arn:aws:iam::${ACCOUNT}:root`;
 const USER = `arn:aws:iam::${ACCOUNT}:user/ops/alice`;
 /** The model's SettingName enum, in its order. */
-const SETTING_NAMES: SettingName[] = [
-  'serviceLongArnFormat',
-  'taskLongArnFormat',
-  'containerInstanceLongArnFormat',
-  'awsvpcTrunking',
-  'containerInsights',
-  'fargateFIPSMode',
-  'tagResourceAuthorization',
-  'fargateTaskRetirementWaitPeriod',
-  'guardDutyActivate',
-  'defaultLogDriverMode',
-  'fargateEventWindows',
-];
+const SETTING_NAMES = model.shapes.SettingName.enum as SettingName[];
 
 export function defineAccountSettingScenarios(surface: ApiSurface) {
   const describeCluster = (name: string) => surface.describeCluster(name);

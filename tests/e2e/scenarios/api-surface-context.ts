@@ -10,6 +10,7 @@ import {
   RegisterTaskDefinitionCommand,
   StartTaskCommand,
   type StartTaskCommandInput,
+  type Tag,
   type Task,
 } from '@aws-sdk/client-ecs';
 import { connectRawAgent, helloFrame, type RawAgent } from '../../helpers/raw-agent';
@@ -28,6 +29,8 @@ export interface ApiSurface {
   instanceCredential: string;
   /** StartTask of SURFACE_FAMILY on the agent's instance; the input's members override. */
   startTask(input?: Partial<StartTaskCommandInput>): Promise<Task>;
+  /** Registers a one-container family (what SURFACE_FAMILY is) with these tags; its ARN. */
+  registerFamily(family: string, tags?: Tag[]): Promise<string>;
   /** DescribeClusters of one cluster, with its settings and configuration. */
   describeCluster(name: string): Promise<Cluster>;
 }
@@ -36,12 +39,17 @@ export async function startApiSurface(harness: RuntimeHarness): Promise<ApiSurfa
   const runtime = await harness.start();
   const { ecs } = runtime;
   await ecs.send(new CreateClusterCommand({ clusterName: SURFACE_CLUSTER }));
-  await ecs.send(
-    new RegisterTaskDefinitionCommand({
-      family: SURFACE_FAMILY,
-      containerDefinitions: [{ name: 'main', image: 'busybox', memory: 16 }],
-    }),
-  );
+  const registerFamily = async (family: string, tags?: Tag[]) =>
+    (
+      await ecs.send(
+        new RegisterTaskDefinitionCommand({
+          family,
+          containerDefinitions: [{ name: 'main', image: 'busybox', memory: 16 }],
+          tags,
+        }),
+      )
+    ).taskDefinition!.taskDefinitionArn!;
+  await registerFamily(SURFACE_FAMILY);
   const agent = await connectRawAgent(
     runtime.endpoint,
     SURFACE_CLUSTER,
@@ -66,6 +74,7 @@ export async function startApiSurface(harness: RuntimeHarness): Promise<ApiSurfa
       );
       return out.tasks![0];
     },
+    registerFamily,
     async describeCluster(name) {
       const out = await ecs.send(
         new DescribeClustersCommand({ clusters: [name], include: ['SETTINGS', 'CONFIGURATIONS'] }),

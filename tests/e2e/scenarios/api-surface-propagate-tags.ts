@@ -2,12 +2,7 @@
  * `propagateTags` on RunTask and StartTask through the AWS SDK: a task definition's tags copied
  * onto its new tasks under the call's own, within the 50-tag limit.
  */
-import {
-  ListTagsForResourceCommand,
-  RegisterTaskDefinitionCommand,
-  RunTaskCommand,
-  type Tag,
-} from '@aws-sdk/client-ecs';
+import { ListTagsForResourceCommand, RunTaskCommand, type Tag } from '@aws-sdk/client-ecs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { someTags } from '../../helpers/builders';
 import { errorOf } from '../../helpers/ecs-errors';
@@ -24,16 +19,10 @@ export function definePropagateTagScenarios(surface: ApiSurface) {
 
   describe('propagateTags', () => {
     beforeAll(async () => {
-      await surface.ecs.send(
-        new RegisterTaskDefinitionCommand({
-          family: TAGGED_FAMILY,
-          containerDefinitions: [{ name: 'main', image: 'busybox', memory: 16 }],
-          tags: [
-            { key: 'team', value: 'red' },
-            { key: 'tier', value: 'web' },
-          ],
-        }),
-      );
+      await surface.registerFamily(TAGGED_FAMILY, [
+        { key: 'team', value: 'red' },
+        { key: 'tier', value: 'web' },
+      ]);
     });
 
     const runOrStart = {

@@ -12,7 +12,6 @@ import {
   DescribeTasksCommand,
   ListTagsForResourceCommand,
   PutAttributesCommand,
-  RegisterTaskDefinitionCommand,
   StopTaskCommand,
   type Tag,
   TagResourceCommand,
@@ -40,20 +39,11 @@ export function defineTagScenarios(surface: ApiSurface) {
       surface.ecs.send(new TagResourceCommand({ resourceArn, tags }));
 
     beforeAll(async () => {
-      const { ecs } = surface;
       arns.cluster = `${ARN_PREFIX}:cluster/${SURFACE_CLUSTER}`;
-      arns.taskDefinition = (
-        await ecs.send(
-          new RegisterTaskDefinitionCommand({
-            family: TAGGED_FAMILY,
-            containerDefinitions: [{ name: 'main', image: 'busybox', memory: 16 }],
-            tags: [
-              { key: 'team', value: 'red' },
-              { key: 'tier', value: 'web' },
-            ],
-          }),
-        )
-      ).taskDefinition!.taskDefinitionArn!;
+      arns.taskDefinition = await surface.registerFamily(TAGGED_FAMILY, [
+        { key: 'team', value: 'red' },
+        { key: 'tier', value: 'web' },
+      ]);
       arns.task = (await surface.startTask()).taskArn!;
       arns.containerInstance = surface.instanceArn;
     });
