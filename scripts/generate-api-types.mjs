@@ -5,9 +5,8 @@
  * or returns the wrong shape, or an action the model doesn't have, fails type-checking.
  *
  * Types follow the JSON 1.1 wire, not an SDK's in-memory form: timestamps are epoch seconds (or
- * the ISO strings clients may send), enums are strings (the model lists their values in a comment;
- * validation, not the type, keeps inputs inside them), and the model's `required` members are not
- * optional.
+ * the ISO strings clients may send), enums are unions of their values (validation keeps inputs
+ * inside them), and the model's `required` members are not optional.
  *
  *   node scripts/generate-api-types.mjs           # rewrite the file
  *   node scripts/generate-api-types.mjs --check   # exit 1 if the committed file is stale
@@ -36,17 +35,13 @@ function typeOf(service, shapeName) {
   if (shape.type === 'structure') return shapeName;
   if (shape.type === 'list') return `${wrap(typeOf(service, shape.member.shape))}[]`;
   if (shape.type === 'map') return `Record<string, ${typeOf(service, shape.value.shape)}>`;
+  if (shape.enum) return shape.enum.map((value) => JSON.stringify(value)).join(' | ');
   const scalar = SCALARS[shape.type];
   if (!scalar) throw new Error(`shape ${shapeName} has a type (${shape.type}) this generator doesn't know`);
   return scalar;
 }
 
 const wrap = (type) => (type.includes(' ') ? `(${type})` : type);
-
-function memberComment(service, memberShapeName) {
-  const shape = service.shapes[memberShapeName];
-  return shape?.enum ? `  /** One of: ${shape.enum.join(', ')}. */\n` : '';
-}
 
 function structureText(service, name) {
   const shape = service.shapes[name];
@@ -55,7 +50,7 @@ function structureText(service, name) {
   if (shape.document || members.length === 0) return `export type ${name} = Record<string, unknown>;\n`;
   const lines = members.map(
     ([member, ref]) =>
-      `${memberComment(service, ref.shape)}  ${member}${required.has(member) ? '' : '?'}: ${typeOf(service, ref.shape)};`,
+      `  ${member}${required.has(member) ? '' : '?'}: ${typeOf(service, ref.shape)};`,
   );
   return `export interface ${name} {\n${lines.join('\n')}\n}\n`;
 }

@@ -36,38 +36,31 @@ export interface AttachmentStateChange {
 export interface Attribute {
   name: string;
   value?: string;
-  /** One of: container-instance. */
-  targetType?: string;
+  targetType?: "container-instance";
   targetId?: string;
 }
 
 export interface AutoRepairConfiguration {
-  /** One of: ENABLED, DISABLED. */
-  actionsStatus?: string;
+  actionsStatus?: "ENABLED" | "DISABLED";
 }
 
 export interface AutoScalingGroupProvider {
   autoScalingGroupArn: string;
   managedScaling?: ManagedScaling;
-  /** One of: ENABLED, DISABLED. */
-  managedTerminationProtection?: string;
-  /** One of: ENABLED, DISABLED. */
-  managedDraining?: string;
+  managedTerminationProtection?: "ENABLED" | "DISABLED";
+  managedDraining?: "ENABLED" | "DISABLED";
 }
 
 export interface AutoScalingGroupProviderUpdate {
   managedScaling?: ManagedScaling;
-  /** One of: ENABLED, DISABLED. */
-  managedTerminationProtection?: string;
-  /** One of: ENABLED, DISABLED. */
-  managedDraining?: string;
+  managedTerminationProtection?: "ENABLED" | "DISABLED";
+  managedDraining?: "ENABLED" | "DISABLED";
 }
 
 export interface AwsVpcConfiguration {
   subnets: string[];
   securityGroups?: string[];
-  /** One of: ENABLED, DISABLED. */
-  assignPublicIp?: string;
+  assignPublicIp?: "ENABLED" | "DISABLED";
 }
 
 export interface BaselineEbsBandwidthMbpsRequest {
@@ -84,16 +77,13 @@ export interface CapacityProvider {
   capacityProviderArn?: string;
   name?: string;
   cluster?: string;
-  /** One of: PROVISIONING, ACTIVE, DEPROVISIONING, INACTIVE. */
-  status?: string;
+  status?: "PROVISIONING" | "ACTIVE" | "DEPROVISIONING" | "INACTIVE";
   autoScalingGroupProvider?: AutoScalingGroupProvider;
   managedInstancesProvider?: ManagedInstancesProvider;
-  /** One of: CREATE_IN_PROGRESS, CREATE_COMPLETE, CREATE_FAILED, DELETE_IN_PROGRESS, DELETE_COMPLETE, DELETE_FAILED, UPDATE_IN_PROGRESS, UPDATE_COMPLETE, UPDATE_FAILED. */
-  updateStatus?: string;
+  updateStatus?: "CREATE_IN_PROGRESS" | "CREATE_COMPLETE" | "CREATE_FAILED" | "DELETE_IN_PROGRESS" | "DELETE_COMPLETE" | "DELETE_FAILED" | "UPDATE_IN_PROGRESS" | "UPDATE_COMPLETE" | "UPDATE_FAILED";
   updateStatusReason?: string;
   tags?: Tag[];
-  /** One of: EC2_AUTOSCALING, MANAGED_INSTANCES, FARGATE, FARGATE_SPOT. */
-  type?: string;
+  type?: "EC2_AUTOSCALING" | "MANAGED_INSTANCES" | "FARGATE" | "FARGATE_SPOT";
 }
 
 export interface CapacityProviderStrategyItem {
@@ -104,8 +94,7 @@ export interface CapacityProviderStrategyItem {
 
 export interface CapacityReservationRequest {
   reservationGroupArn?: string;
-  /** One of: RESERVATIONS_ONLY, RESERVATIONS_FIRST, RESERVATIONS_EXCLUDED. */
-  reservationPreference?: string;
+  reservationPreference?: "RESERVATIONS_ONLY" | "RESERVATIONS_FIRST" | "RESERVATIONS_EXCLUDED";
 }
 
 export interface Cluster {
@@ -141,8 +130,7 @@ export interface ClusterServiceConnectDefaultsRequest {
 }
 
 export interface ClusterSetting {
-  /** One of: containerInsights. */
-  name?: string;
+  name?: "containerInsights";
   value?: string;
 }
 
@@ -158,8 +146,7 @@ export interface Container {
   reason?: string;
   networkBindings?: NetworkBinding[];
   networkInterfaces?: NetworkInterface[];
-  /** One of: HEALTHY, UNHEALTHY, UNKNOWN. */
-  healthStatus?: string;
+  healthStatus?: "HEALTHY" | "UNHEALTHY" | "UNKNOWN";
   managedAgents?: ManagedAgent[];
   cpu?: string;
   memory?: string;
@@ -189,8 +176,7 @@ export interface ContainerDefinition {
   dependsOn?: ContainerDependency[];
   startTimeout?: number;
   stopTimeout?: number;
-  /** One of: enabled, disabled. */
-  versionConsistency?: string;
+  versionConsistency?: "enabled" | "disabled";
   hostname?: string;
   user?: string;
   workingDirectory?: string;
@@ -215,8 +201,7 @@ export interface ContainerDefinition {
 
 export interface ContainerDependency {
   containerName: string;
-  /** One of: START, COMPLETE, SUCCESS, HEALTHY. */
-  condition: string;
+  condition: "START" | "COMPLETE" | "SUCCESS" | "HEALTHY";
 }
 
 export interface ContainerImage {
@@ -238,8 +223,7 @@ export interface ContainerInstance {
   agentConnected?: boolean;
   runningTasksCount?: number;
   pendingTasksCount?: number;
-  /** One of: PENDING, STAGING, STAGED, UPDATING, UPDATED, FAILED. */
-  agentUpdateStatus?: string;
+  agentUpdateStatus?: "PENDING" | "STAGING" | "STAGED" | "UPDATING" | "UPDATED" | "FAILED";
   attributes?: Attribute[];
   registeredAt?: EcsTimestamp;
   attachments?: Attachment[];
@@ -248,8 +232,7 @@ export interface ContainerInstance {
 }
 
 export interface ContainerInstanceHealthStatus {
-  /** One of: OK, IMPAIRED, INSUFFICIENT_DATA, INITIALIZING. */
-  overallStatus?: string;
+  overallStatus?: "OK" | "IMPAIRED" | "INSUFFICIENT_DATA" | "INITIALIZING";
   details?: InstanceHealthCheckResult[];
 }
 
@@ -283,8 +266,7 @@ export interface ContainerStateChange {
 export interface ContinueServiceDeploymentRequest {
   serviceDeploymentArn: string;
   hookId: string;
-  /** One of: ROLLBACK, CONTINUE. */
-  action?: string;
+  action?: "ROLLBACK" | "CONTINUE";
 }
 
 export interface ContinueServiceDeploymentResponse {
@@ -324,8 +306,7 @@ export interface CreateDaemonRequest {
   capacityProviderArns: string[];
   deploymentConfiguration?: DaemonDeploymentConfiguration;
   tags?: Tag[];
-  /** One of: DAEMON, NONE. */
-  propagateTags?: string;
+  propagateTags?: "DAEMON" | "NONE";
   enableECSManagedTags?: boolean;
   enableExecuteCommand?: boolean;
   clientToken?: string;
@@ -333,8 +314,7 @@ export interface CreateDaemonRequest {
 
 export interface CreateDaemonResponse {
   daemonArn?: string;
-  /** One of: ACTIVE, DELETE_IN_PROGRESS. */
-  status?: string;
+  status?: "ACTIVE" | "DELETE_IN_PROGRESS";
   createdAt?: EcsTimestamp;
   deploymentArn?: string;
 }
@@ -361,8 +341,7 @@ export interface CreateExpressGatewayServiceResponse {
 export interface CreateManagedInstancesProviderConfiguration {
   infrastructureRoleArn: string;
   instanceLaunchTemplate: InstanceLaunchTemplate;
-  /** One of: CAPACITY_PROVIDER, NONE. */
-  propagateTags?: string;
+  propagateTags?: "CAPACITY_PROVIDER" | "NONE";
   infrastructureOptimization?: InfrastructureOptimization;
   autoRepairConfiguration?: AutoRepairConfiguration;
 }
@@ -371,14 +350,12 @@ export interface CreateServiceRequest {
   cluster?: string;
   serviceName: string;
   taskDefinition?: string;
-  /** One of: ENABLED, DISABLED. */
-  availabilityZoneRebalancing?: string;
+  availabilityZoneRebalancing?: "ENABLED" | "DISABLED";
   loadBalancers?: LoadBalancer[];
   serviceRegistries?: ServiceRegistry[];
   desiredCount?: number;
   clientToken?: string;
-  /** One of: EC2, FARGATE, EXTERNAL, MANAGED_INSTANCES. */
-  launchType?: string;
+  launchType?: "EC2" | "FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES";
   capacityProviderStrategy?: CapacityProviderStrategyItem[];
   platformVersion?: string;
   role?: string;
@@ -387,13 +364,11 @@ export interface CreateServiceRequest {
   placementStrategy?: PlacementStrategy[];
   networkConfiguration?: NetworkConfiguration;
   healthCheckGracePeriodSeconds?: number;
-  /** One of: REPLICA, DAEMON. */
-  schedulingStrategy?: string;
+  schedulingStrategy?: "REPLICA" | "DAEMON";
   deploymentController?: DeploymentController;
   tags?: Tag[];
   enableECSManagedTags?: boolean;
-  /** One of: TASK_DEFINITION, SERVICE, NONE. */
-  propagateTags?: string;
+  propagateTags?: "TASK_DEFINITION" | "SERVICE" | "NONE";
   enableExecuteCommand?: boolean;
   serviceConnectConfiguration?: ServiceConnectConfiguration;
   volumeConfigurations?: ServiceVolumeConfiguration[];
@@ -412,8 +387,7 @@ export interface CreateTaskSetRequest {
   networkConfiguration?: NetworkConfiguration;
   loadBalancers?: LoadBalancer[];
   serviceRegistries?: ServiceRegistry[];
-  /** One of: EC2, FARGATE, EXTERNAL, MANAGED_INSTANCES. */
-  launchType?: string;
+  launchType?: "EC2" | "FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES";
   capacityProviderStrategy?: CapacityProviderStrategyItem[];
   platformVersion?: string;
   scale?: Scale;
@@ -442,8 +416,7 @@ export interface DaemonCapacityProvider {
 
 export interface DaemonCircuitBreaker {
   failureCount?: number;
-  /** One of: TRIGGERED, MONITORING, MONITORING_COMPLETE, DISABLED. */
-  status?: string;
+  status?: "TRIGGERED" | "MONITORING" | "MONITORING_COMPLETE" | "DISABLED";
   threshold?: number;
 }
 
@@ -488,8 +461,7 @@ export interface DaemonContainerImage {
 export interface DaemonDeployment {
   daemonDeploymentArn?: string;
   clusterArn?: string;
-  /** One of: PENDING, SUCCESSFUL, STOPPED, STOP_REQUESTED, IN_PROGRESS, ROLLBACK_IN_PROGRESS, ROLLBACK_SUCCESSFUL, ROLLBACK_FAILED. */
-  status?: string;
+  status?: "PENDING" | "SUCCESSFUL" | "STOPPED" | "STOP_REQUESTED" | "IN_PROGRESS" | "ROLLBACK_IN_PROGRESS" | "ROLLBACK_SUCCESSFUL" | "ROLLBACK_FAILED";
   statusReason?: string;
   targetDaemonRevision?: DaemonDeploymentRevisionDetail;
   sourceDaemonRevisions?: DaemonDeploymentRevisionDetail[];
@@ -504,8 +476,7 @@ export interface DaemonDeployment {
 }
 
 export interface DaemonDeploymentAlarms {
-  /** One of: TRIGGERED, MONITORING, MONITORING_COMPLETE, DISABLED. */
-  status?: string;
+  status?: "TRIGGERED" | "MONITORING" | "MONITORING_COMPLETE" | "DISABLED";
   alarmNames?: string[];
   triggeredAlarmNames?: string[];
 }
@@ -533,8 +504,7 @@ export interface DaemonDeploymentSummary {
   daemonDeploymentArn?: string;
   daemonArn?: string;
   clusterArn?: string;
-  /** One of: PENDING, SUCCESSFUL, STOPPED, STOP_REQUESTED, IN_PROGRESS, ROLLBACK_IN_PROGRESS, ROLLBACK_SUCCESSFUL, ROLLBACK_FAILED. */
-  status?: string;
+  status?: "PENDING" | "SUCCESSFUL" | "STOPPED" | "STOP_REQUESTED" | "IN_PROGRESS" | "ROLLBACK_IN_PROGRESS" | "ROLLBACK_SUCCESSFUL" | "ROLLBACK_FAILED";
   statusReason?: string;
   targetDaemonRevisionArn?: string;
   createdAt?: EcsTimestamp;
@@ -546,8 +516,7 @@ export interface DaemonDeploymentSummary {
 export interface DaemonDetail {
   daemonArn?: string;
   clusterArn?: string;
-  /** One of: ACTIVE, DELETE_IN_PROGRESS. */
-  status?: string;
+  status?: "ACTIVE" | "DELETE_IN_PROGRESS";
   currentRevisions?: DaemonRevisionDetail[];
   deploymentArn?: string;
   createdAt?: EcsTimestamp;
@@ -568,8 +537,7 @@ export interface DaemonRevision {
   daemonTaskDefinitionArn?: string;
   createdAt?: EcsTimestamp;
   containerImages?: DaemonContainerImage[];
-  /** One of: DAEMON, NONE. */
-  propagateTags?: string;
+  propagateTags?: "DAEMON" | "NONE";
   enableECSManagedTags?: boolean;
   enableExecuteCommand?: boolean;
 }
@@ -589,8 +557,7 @@ export interface DaemonRollback {
 
 export interface DaemonSummary {
   daemonArn?: string;
-  /** One of: ACTIVE, DELETE_IN_PROGRESS. */
-  status?: string;
+  status?: "ACTIVE" | "DELETE_IN_PROGRESS";
   createdAt?: EcsTimestamp;
   updatedAt?: EcsTimestamp;
 }
@@ -605,8 +572,7 @@ export interface DaemonTaskDefinition {
   volumes?: DaemonVolume[];
   cpu?: string;
   memory?: string;
-  /** One of: ACTIVE, DELETE_IN_PROGRESS, DELETED. */
-  status?: string;
+  status?: "ACTIVE" | "DELETE_IN_PROGRESS" | "DELETED";
   registeredAt?: EcsTimestamp;
   deleteRequestedAt?: EcsTimestamp;
   registeredBy?: string;
@@ -617,8 +583,7 @@ export interface DaemonTaskDefinitionSummary {
   registeredAt?: EcsTimestamp;
   registeredBy?: string;
   deleteRequestedAt?: EcsTimestamp;
-  /** One of: ACTIVE, DELETE_IN_PROGRESS, DELETED. */
-  status?: string;
+  status?: "ACTIVE" | "DELETE_IN_PROGRESS" | "DELETED";
 }
 
 export interface DaemonVolume {
@@ -627,8 +592,7 @@ export interface DaemonVolume {
 }
 
 export interface DeleteAccountSettingRequest {
-  /** One of: serviceLongArnFormat, taskLongArnFormat, containerInstanceLongArnFormat, awsvpcTrunking, containerInsights, fargateFIPSMode, tagResourceAuthorization, fargateTaskRetirementWaitPeriod, guardDutyActivate, defaultLogDriverMode, fargateEventWindows. */
-  name: string;
+  name: "serviceLongArnFormat" | "taskLongArnFormat" | "containerInstanceLongArnFormat" | "awsvpcTrunking" | "containerInsights" | "fargateFIPSMode" | "tagResourceAuthorization" | "fargateTaskRetirementWaitPeriod" | "guardDutyActivate" | "defaultLogDriverMode" | "fargateEventWindows";
   principalArn?: string;
 }
 
@@ -668,8 +632,7 @@ export interface DeleteDaemonRequest {
 
 export interface DeleteDaemonResponse {
   daemonArn?: string;
-  /** One of: ACTIVE, DELETE_IN_PROGRESS. */
-  status?: string;
+  status?: "ACTIVE" | "DELETE_IN_PROGRESS";
   createdAt?: EcsTimestamp;
   updatedAt?: EcsTimestamp;
   deploymentArn?: string;
@@ -732,13 +695,11 @@ export interface Deployment {
   createdAt?: EcsTimestamp;
   updatedAt?: EcsTimestamp;
   capacityProviderStrategy?: CapacityProviderStrategyItem[];
-  /** One of: EC2, FARGATE, EXTERNAL, MANAGED_INSTANCES. */
-  launchType?: string;
+  launchType?: "EC2" | "FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES";
   platformVersion?: string;
   platformFamily?: string;
   networkConfiguration?: NetworkConfiguration;
-  /** One of: COMPLETED, FAILED, IN_PROGRESS. */
-  rolloutState?: string;
+  rolloutState?: "COMPLETED" | "FAILED" | "IN_PROGRESS";
   rolloutStateReason?: string;
   serviceConnectConfiguration?: ServiceConnectConfiguration;
   serviceConnectResources?: ServiceConnectServiceResource[];
@@ -763,8 +724,7 @@ export interface DeploymentConfiguration {
   maximumPercent?: number;
   minimumHealthyPercent?: number;
   alarms?: DeploymentAlarms;
-  /** One of: ROLLING, BLUE_GREEN, LINEAR, CANARY. */
-  strategy?: string;
+  strategy?: "ROLLING" | "BLUE_GREEN" | "LINEAR" | "CANARY";
   bakeTimeInMinutes?: number;
   lifecycleHooks?: DeploymentLifecycleHook[];
   linearConfiguration?: LinearConfiguration;
@@ -772,8 +732,7 @@ export interface DeploymentConfiguration {
 }
 
 export interface DeploymentController {
-  /** One of: ECS, CODE_DEPLOY, EXTERNAL. */
-  type: string;
+  type: "ECS" | "CODE_DEPLOY" | "EXTERNAL";
 }
 
 export interface DeploymentEphemeralStorage {
@@ -781,31 +740,26 @@ export interface DeploymentEphemeralStorage {
 }
 
 export interface DeploymentLifecycleHook {
-  /** One of: AWS_LAMBDA, PAUSE. */
-  targetType?: string;
+  targetType?: "AWS_LAMBDA" | "PAUSE";
   hookTargetArn?: string;
   roleArn?: string;
-  lifecycleStages?: string[];
+  lifecycleStages?: ("RECONCILE_SERVICE" | "PRE_SCALE_UP" | "POST_SCALE_UP" | "TEST_TRAFFIC_SHIFT" | "POST_TEST_TRAFFIC_SHIFT" | "PRE_PRODUCTION_TRAFFIC_SHIFT" | "PRODUCTION_TRAFFIC_SHIFT" | "POST_PRODUCTION_TRAFFIC_SHIFT")[];
   hookDetails?: HookDetails;
   timeoutConfiguration?: DeploymentLifecycleHookTimeoutConfiguration;
 }
 
 export interface DeploymentLifecycleHookDetail {
   hookId?: string;
-  /** One of: AWS_LAMBDA, PAUSE. */
-  targetType?: string;
+  targetType?: "AWS_LAMBDA" | "PAUSE";
   targetArn?: string;
-  /** One of: AWAITING_ACTION, IN_PROGRESS, SUCCEEDED, FAILED, TIMED_OUT. */
-  status?: string;
+  status?: "AWAITING_ACTION" | "IN_PROGRESS" | "SUCCEEDED" | "FAILED" | "TIMED_OUT";
   expiresAt?: EcsTimestamp;
-  /** One of: ROLLBACK, CONTINUE. */
-  timeoutAction?: string;
+  timeoutAction?: "ROLLBACK" | "CONTINUE";
 }
 
 export interface DeploymentLifecycleHookTimeoutConfiguration {
   timeoutInMinutes?: number;
-  /** One of: ROLLBACK, CONTINUE. */
-  action?: string;
+  action?: "ROLLBACK" | "CONTINUE";
 }
 
 export interface DeregisterContainerInstanceRequest {
@@ -829,7 +783,7 @@ export interface DeregisterTaskDefinitionResponse {
 export interface DescribeCapacityProvidersRequest {
   capacityProviders?: string[];
   cluster?: string;
-  include?: string[];
+  include?: "TAGS"[];
   maxResults?: number;
   nextToken?: string;
 }
@@ -842,7 +796,7 @@ export interface DescribeCapacityProvidersResponse {
 
 export interface DescribeClustersRequest {
   clusters?: string[];
-  include?: string[];
+  include?: ("ATTACHMENTS" | "CONFIGURATIONS" | "SETTINGS" | "STATISTICS" | "TAGS")[];
 }
 
 export interface DescribeClustersResponse {
@@ -853,7 +807,7 @@ export interface DescribeClustersResponse {
 export interface DescribeContainerInstancesRequest {
   cluster?: string;
   containerInstances: string[];
-  include?: string[];
+  include?: ("TAGS" | "CONTAINER_INSTANCE_HEALTH")[];
 }
 
 export interface DescribeContainerInstancesResponse {
@@ -897,7 +851,7 @@ export interface DescribeDaemonTaskDefinitionResponse {
 
 export interface DescribeExpressGatewayServiceRequest {
   serviceArn: string;
-  include?: string[];
+  include?: "TAGS"[];
 }
 
 export interface DescribeExpressGatewayServiceResponse {
@@ -925,7 +879,7 @@ export interface DescribeServiceRevisionsResponse {
 export interface DescribeServicesRequest {
   cluster?: string;
   services: string[];
-  include?: string[];
+  include?: "TAGS"[];
 }
 
 export interface DescribeServicesResponse {
@@ -935,7 +889,7 @@ export interface DescribeServicesResponse {
 
 export interface DescribeTaskDefinitionRequest {
   taskDefinition: string;
-  include?: string[];
+  include?: "TAGS"[];
 }
 
 export interface DescribeTaskDefinitionResponse {
@@ -947,7 +901,7 @@ export interface DescribeTaskSetsRequest {
   cluster: string;
   service: string;
   taskSets?: string[];
-  include?: string[];
+  include?: "TAGS"[];
 }
 
 export interface DescribeTaskSetsResponse {
@@ -958,7 +912,7 @@ export interface DescribeTaskSetsResponse {
 export interface DescribeTasksRequest {
   cluster?: string;
   tasks: string[];
-  include?: string[];
+  include?: "TAGS"[];
 }
 
 export interface DescribeTasksResponse {
@@ -969,7 +923,7 @@ export interface DescribeTasksResponse {
 export interface Device {
   hostPath: string;
   containerPath?: string;
-  permissions?: string[];
+  permissions?: ("read" | "write" | "mknod")[];
 }
 
 export interface DiscoverPollEndpointRequest {
@@ -984,8 +938,7 @@ export interface DiscoverPollEndpointResponse {
 }
 
 export interface DockerVolumeConfiguration {
-  /** One of: task, shared. */
-  scope?: string;
+  scope?: "task" | "shared";
   autoprovision?: boolean;
   driver?: string;
   driverOpts?: Record<string, string>;
@@ -993,11 +946,9 @@ export interface DockerVolumeConfiguration {
 }
 
 export interface EBSTagSpecification {
-  /** One of: volume. */
-  resourceType: string;
+  resourceType: "volume";
   tags?: Tag[];
-  /** One of: TASK_DEFINITION, SERVICE, NONE. */
-  propagateTags?: string;
+  propagateTags?: "TASK_DEFINITION" | "SERVICE" | "NONE";
 }
 
 export interface ECSExpressGatewayService {
@@ -1023,23 +974,20 @@ export interface ECSManagedResources {
 
 export interface EFSAuthorizationConfig {
   accessPointId?: string;
-  /** One of: ENABLED, DISABLED. */
-  iam?: string;
+  iam?: "ENABLED" | "DISABLED";
 }
 
 export interface EFSVolumeConfiguration {
   fileSystemId: string;
   rootDirectory?: string;
-  /** One of: ENABLED, DISABLED. */
-  transitEncryption?: string;
+  transitEncryption?: "ENABLED" | "DISABLED";
   transitEncryptionPort?: number;
   authorizationConfig?: EFSAuthorizationConfig;
 }
 
 export interface EnvironmentFile {
   value: string;
-  /** One of: s3. */
-  type: string;
+  type: "s3";
 }
 
 export interface EphemeralStorage {
@@ -1048,8 +996,7 @@ export interface EphemeralStorage {
 
 export interface ExecuteCommandConfiguration {
   kmsKeyId?: string;
-  /** One of: NONE, DEFAULT, OVERRIDE. */
-  logging?: string;
+  logging?: "NONE" | "DEFAULT" | "OVERRIDE";
   logConfiguration?: ExecuteCommandLogConfiguration;
 }
 
@@ -1095,8 +1042,7 @@ export interface ExpressGatewayRepositoryCredentials {
 export interface ExpressGatewayScalingTarget {
   minTaskCount?: number;
   maxTaskCount?: number;
-  /** One of: AVERAGE_CPU, AVERAGE_MEMORY, REQUEST_COUNT_PER_TARGET. */
-  autoScalingMetric?: string;
+  autoScalingMetric?: "AVERAGE_CPU" | "AVERAGE_MEMORY" | "REQUEST_COUNT_PER_TARGET";
   autoScalingTargetValue?: number;
 }
 
@@ -1125,8 +1071,7 @@ export interface ExpressGatewayServiceNetworkConfiguration {
 }
 
 export interface ExpressGatewayServiceStatus {
-  /** One of: ACTIVE, DRAINING, INACTIVE. */
-  statusCode?: string;
+  statusCode?: "ACTIVE" | "DRAINING" | "INACTIVE";
   statusReason?: string;
 }
 
@@ -1148,8 +1093,7 @@ export interface Failure {
 }
 
 export interface FirelensConfiguration {
-  /** One of: fluentd, fluentbit. */
-  type: string;
+  type: "fluentd" | "fluentbit";
   options?: Record<string, string>;
 }
 
@@ -1197,16 +1141,13 @@ export interface InfrastructureOptimization {
 }
 
 export interface IngressPathSummary {
-  /** One of: PUBLIC, PRIVATE. */
-  accessType: string;
+  accessType: "PUBLIC" | "PRIVATE";
   endpoint: string;
 }
 
 export interface InstanceHealthCheckResult {
-  /** One of: CONTAINER_RUNTIME, ACCELERATED_COMPUTE, DAEMON. */
-  type?: string;
-  /** One of: OK, IMPAIRED, INSUFFICIENT_DATA, INITIALIZING. */
-  status?: string;
+  type?: "CONTAINER_RUNTIME" | "ACCELERATED_COMPUTE" | "DAEMON";
+  status?: "OK" | "IMPAIRED" | "INSUFFICIENT_DATA" | "INITIALIZING";
   statusReason?: string;
   lastUpdated?: EcsTimestamp;
   lastStatusChange?: EcsTimestamp;
@@ -1217,10 +1158,8 @@ export interface InstanceLaunchTemplate {
   networkConfiguration: ManagedInstancesNetworkConfiguration;
   storageConfiguration?: ManagedInstancesStorageConfiguration;
   localStorageConfiguration?: ManagedInstancesLocalStorageConfiguration;
-  /** One of: BASIC, DETAILED. */
-  monitoring?: string;
-  /** One of: ON_DEMAND, SPOT, RESERVED. */
-  capacityOptionType?: string;
+  monitoring?: "BASIC" | "DETAILED";
+  capacityOptionType?: "ON_DEMAND" | "SPOT" | "RESERVED";
   instanceMetadataTagsPropagation?: boolean;
   instanceRequirements?: InstanceRequirementsRequest;
   fipsEnabled?: boolean;
@@ -1233,8 +1172,7 @@ export interface InstanceLaunchTemplateUpdate {
   storageConfiguration?: ManagedInstancesStorageConfiguration;
   instanceMetadataTagsPropagation?: boolean;
   localStorageConfiguration?: ManagedInstancesLocalStorageConfiguration;
-  /** One of: BASIC, DETAILED. */
-  monitoring?: string;
+  monitoring?: "BASIC" | "DETAILED";
   instanceRequirements?: InstanceRequirementsRequest;
   capacityReservations?: CapacityReservationRequest;
 }
@@ -1242,27 +1180,24 @@ export interface InstanceLaunchTemplateUpdate {
 export interface InstanceRequirementsRequest {
   vCpuCount: VCpuCountRangeRequest;
   memoryMiB: MemoryMiBRequest;
-  cpuManufacturers?: string[];
+  cpuManufacturers?: ("intel" | "amd" | "amazon-web-services")[];
   memoryGiBPerVCpu?: MemoryGiBPerVCpuRequest;
   excludedInstanceTypes?: string[];
-  instanceGenerations?: string[];
+  instanceGenerations?: ("current" | "previous")[];
   spotMaxPricePercentageOverLowestPrice?: number;
   onDemandMaxPricePercentageOverLowestPrice?: number;
-  /** One of: included, required, excluded. */
-  bareMetal?: string;
-  /** One of: included, required, excluded. */
-  burstablePerformance?: string;
+  bareMetal?: "included" | "required" | "excluded";
+  burstablePerformance?: "included" | "required" | "excluded";
   requireHibernateSupport?: boolean;
   networkInterfaceCount?: NetworkInterfaceCountRequest;
-  /** One of: included, required, excluded. */
-  localStorage?: string;
-  localStorageTypes?: string[];
+  localStorage?: "included" | "required" | "excluded";
+  localStorageTypes?: ("hdd" | "ssd")[];
   totalLocalStorageGB?: TotalLocalStorageGBRequest;
   baselineEbsBandwidthMbps?: BaselineEbsBandwidthMbpsRequest;
-  acceleratorTypes?: string[];
+  acceleratorTypes?: ("gpu" | "fpga" | "inference")[];
   acceleratorCount?: AcceleratorCountRequest;
-  acceleratorManufacturers?: string[];
-  acceleratorNames?: string[];
+  acceleratorManufacturers?: ("amazon-web-services" | "amd" | "nvidia" | "xilinx" | "habana")[];
+  acceleratorNames?: ("a100" | "inferentia" | "k520" | "k80" | "m60" | "radeon-pro-v520" | "t4" | "vu9p" | "v100" | "a10g" | "h100" | "t4g")[];
   acceleratorTotalMemoryMiB?: AcceleratorTotalMemoryMiBRequest;
   networkBandwidthGbps?: NetworkBandwidthGbpsRequest;
   allowedInstanceTypes?: string[];
@@ -1295,8 +1230,7 @@ export interface LinuxParameters {
 }
 
 export interface ListAccountSettingsRequest {
-  /** One of: serviceLongArnFormat, taskLongArnFormat, containerInstanceLongArnFormat, awsvpcTrunking, containerInsights, fargateFIPSMode, tagResourceAuthorization, fargateTaskRetirementWaitPeriod, guardDutyActivate, defaultLogDriverMode, fargateEventWindows. */
-  name?: string;
+  name?: "serviceLongArnFormat" | "taskLongArnFormat" | "containerInstanceLongArnFormat" | "awsvpcTrunking" | "containerInsights" | "fargateFIPSMode" | "tagResourceAuthorization" | "fargateTaskRetirementWaitPeriod" | "guardDutyActivate" | "defaultLogDriverMode" | "fargateEventWindows";
   value?: string;
   principalArn?: string;
   effectiveSettings?: boolean;
@@ -1311,8 +1245,7 @@ export interface ListAccountSettingsResponse {
 
 export interface ListAttributesRequest {
   cluster?: string;
-  /** One of: container-instance. */
-  targetType: string;
+  targetType: "container-instance";
   attributeName?: string;
   attributeValue?: string;
   nextToken?: string;
@@ -1339,8 +1272,7 @@ export interface ListContainerInstancesRequest {
   filter?: string;
   nextToken?: string;
   maxResults?: number;
-  /** One of: ACTIVE, DRAINING, REGISTERING, DEREGISTERING, REGISTRATION_FAILED. */
-  status?: string;
+  status?: "ACTIVE" | "DRAINING" | "REGISTERING" | "DEREGISTERING" | "REGISTRATION_FAILED";
 }
 
 export interface ListContainerInstancesResponse {
@@ -1350,7 +1282,7 @@ export interface ListContainerInstancesResponse {
 
 export interface ListDaemonDeploymentsRequest {
   daemonArn: string;
-  status?: string[];
+  status?: ("PENDING" | "SUCCESSFUL" | "STOPPED" | "STOP_REQUESTED" | "IN_PROGRESS" | "ROLLBACK_IN_PROGRESS" | "ROLLBACK_SUCCESSFUL" | "ROLLBACK_FAILED")[];
   createdAt?: CreatedAt;
   maxResults?: number;
   nextToken?: string;
@@ -1364,12 +1296,9 @@ export interface ListDaemonDeploymentsResponse {
 export interface ListDaemonTaskDefinitionsRequest {
   familyPrefix?: string;
   family?: string;
-  /** One of: LAST_REGISTERED. */
-  revision?: string;
-  /** One of: ACTIVE, DELETE_IN_PROGRESS, ALL. */
-  status?: string;
-  /** One of: ASC, DESC. */
-  sort?: string;
+  revision?: "LAST_REGISTERED";
+  status?: "ACTIVE" | "DELETE_IN_PROGRESS" | "ALL";
+  sort?: "ASC" | "DESC";
   nextToken?: string;
   maxResults?: number;
 }
@@ -1394,7 +1323,7 @@ export interface ListDaemonsResponse {
 export interface ListServiceDeploymentsRequest {
   service: string;
   cluster?: string;
-  status?: string[];
+  status?: ("PENDING" | "SUCCESSFUL" | "STOPPED" | "STOP_REQUESTED" | "IN_PROGRESS" | "ROLLBACK_REQUESTED" | "ROLLBACK_IN_PROGRESS" | "ROLLBACK_SUCCESSFUL" | "ROLLBACK_FAILED")[];
   createdAt?: CreatedAt;
   nextToken?: string;
   maxResults?: number;
@@ -1420,12 +1349,9 @@ export interface ListServicesRequest {
   cluster?: string;
   nextToken?: string;
   maxResults?: number;
-  /** One of: EC2, FARGATE, EXTERNAL, MANAGED_INSTANCES. */
-  launchType?: string;
-  /** One of: REPLICA, DAEMON. */
-  schedulingStrategy?: string;
-  /** One of: CUSTOMER, ECS. */
-  resourceManagementType?: string;
+  launchType?: "EC2" | "FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES";
+  schedulingStrategy?: "REPLICA" | "DAEMON";
+  resourceManagementType?: "CUSTOMER" | "ECS";
 }
 
 export interface ListServicesResponse {
@@ -1443,8 +1369,7 @@ export interface ListTagsForResourceResponse {
 
 export interface ListTaskDefinitionFamiliesRequest {
   familyPrefix?: string;
-  /** One of: ACTIVE, INACTIVE, ALL. */
-  status?: string;
+  status?: "ACTIVE" | "INACTIVE" | "ALL";
   nextToken?: string;
   maxResults?: number;
 }
@@ -1456,10 +1381,8 @@ export interface ListTaskDefinitionFamiliesResponse {
 
 export interface ListTaskDefinitionsRequest {
   familyPrefix?: string;
-  /** One of: ACTIVE, INACTIVE, DELETE_IN_PROGRESS. */
-  status?: string;
-  /** One of: ASC, DESC. */
-  sort?: string;
+  status?: "ACTIVE" | "INACTIVE" | "DELETE_IN_PROGRESS";
+  sort?: "ASC" | "DESC";
   nextToken?: string;
   maxResults?: number;
 }
@@ -1477,10 +1400,8 @@ export interface ListTasksRequest {
   maxResults?: number;
   startedBy?: string;
   serviceName?: string;
-  /** One of: RUNNING, PENDING, STOPPED. */
-  desiredStatus?: string;
-  /** One of: EC2, FARGATE, EXTERNAL, MANAGED_INSTANCES. */
-  launchType?: string;
+  desiredStatus?: "RUNNING" | "PENDING" | "STOPPED";
+  launchType?: "EC2" | "FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES";
   daemonName?: string;
 }
 
@@ -1498,32 +1419,28 @@ export interface LoadBalancer {
 }
 
 export interface LogConfiguration {
-  /** One of: json-file, syslog, journald, gelf, fluentd, awslogs, splunk, awsfirelens. */
-  logDriver: string;
+  logDriver: "json-file" | "syslog" | "journald" | "gelf" | "fluentd" | "awslogs" | "splunk" | "awsfirelens";
   options?: Record<string, string>;
   secretOptions?: Secret[];
 }
 
 export interface ManagedAgent {
   lastStartedAt?: EcsTimestamp;
-  /** One of: ExecuteCommandAgent. */
-  name?: string;
+  name?: "ExecuteCommandAgent";
   reason?: string;
   lastStatus?: string;
 }
 
 export interface ManagedAgentStateChange {
   containerName: string;
-  /** One of: ExecuteCommandAgent. */
-  managedAgentName: string;
+  managedAgentName: "ExecuteCommandAgent";
   status: string;
   reason?: string;
 }
 
 export interface ManagedApplicationAutoScalingPolicy {
   arn?: string;
-  /** One of: PROVISIONING, ACTIVE, DEPROVISIONING, DELETED, FAILED. */
-  status: string;
+  status: "PROVISIONING" | "ACTIVE" | "DEPROVISIONING" | "DELETED" | "FAILED";
   statusReason?: string;
   updatedAt: EcsTimestamp;
   policyType: string;
@@ -1538,16 +1455,14 @@ export interface ManagedAutoScaling {
 
 export interface ManagedCertificate {
   arn?: string;
-  /** One of: PROVISIONING, ACTIVE, DEPROVISIONING, DELETED, FAILED. */
-  status: string;
+  status: "PROVISIONING" | "ACTIVE" | "DEPROVISIONING" | "DELETED" | "FAILED";
   statusReason?: string;
   updatedAt: EcsTimestamp;
   domainName: string;
 }
 
 export interface ManagedIngressPath {
-  /** One of: PUBLIC, PRIVATE. */
-  accessType: string;
+  accessType: "PUBLIC" | "PRIVATE";
   endpoint: string;
   loadBalancer?: ManagedLoadBalancer;
   loadBalancerSecurityGroups?: ManagedSecurityGroup[];
@@ -1569,8 +1484,7 @@ export interface ManagedInstancesNetworkConfiguration {
 export interface ManagedInstancesProvider {
   infrastructureRoleArn?: string;
   instanceLaunchTemplate?: InstanceLaunchTemplate;
-  /** One of: CAPACITY_PROVIDER, NONE. */
-  propagateTags?: string;
+  propagateTags?: "CAPACITY_PROVIDER" | "NONE";
   infrastructureOptimization?: InfrastructureOptimization;
   autoRepairConfiguration?: AutoRepairConfiguration;
 }
@@ -1581,24 +1495,21 @@ export interface ManagedInstancesStorageConfiguration {
 
 export interface ManagedListener {
   arn?: string;
-  /** One of: PROVISIONING, ACTIVE, DEPROVISIONING, DELETED, FAILED. */
-  status: string;
+  status: "PROVISIONING" | "ACTIVE" | "DEPROVISIONING" | "DELETED" | "FAILED";
   statusReason?: string;
   updatedAt: EcsTimestamp;
 }
 
 export interface ManagedListenerRule {
   arn?: string;
-  /** One of: PROVISIONING, ACTIVE, DEPROVISIONING, DELETED, FAILED. */
-  status: string;
+  status: "PROVISIONING" | "ACTIVE" | "DEPROVISIONING" | "DELETED" | "FAILED";
   statusReason?: string;
   updatedAt: EcsTimestamp;
 }
 
 export interface ManagedLoadBalancer {
   arn?: string;
-  /** One of: PROVISIONING, ACTIVE, DEPROVISIONING, DELETED, FAILED. */
-  status: string;
+  status: "PROVISIONING" | "ACTIVE" | "DEPROVISIONING" | "DELETED" | "FAILED";
   statusReason?: string;
   updatedAt: EcsTimestamp;
   scheme: string;
@@ -1608,8 +1519,7 @@ export interface ManagedLoadBalancer {
 
 export interface ManagedLogGroup {
   arn?: string;
-  /** One of: PROVISIONING, ACTIVE, DEPROVISIONING, DELETED, FAILED. */
-  status: string;
+  status: "PROVISIONING" | "ACTIVE" | "DEPROVISIONING" | "DELETED" | "FAILED";
   statusReason?: string;
   updatedAt: EcsTimestamp;
   logGroupName: string;
@@ -1617,16 +1527,14 @@ export interface ManagedLogGroup {
 
 export interface ManagedMetricAlarm {
   arn?: string;
-  /** One of: PROVISIONING, ACTIVE, DEPROVISIONING, DELETED, FAILED. */
-  status: string;
+  status: "PROVISIONING" | "ACTIVE" | "DEPROVISIONING" | "DELETED" | "FAILED";
   statusReason?: string;
   updatedAt: EcsTimestamp;
 }
 
 export interface ManagedScalableTarget {
   arn?: string;
-  /** One of: PROVISIONING, ACTIVE, DEPROVISIONING, DELETED, FAILED. */
-  status: string;
+  status: "PROVISIONING" | "ACTIVE" | "DEPROVISIONING" | "DELETED" | "FAILED";
   statusReason?: string;
   updatedAt: EcsTimestamp;
   minCapacity: number;
@@ -1634,8 +1542,7 @@ export interface ManagedScalableTarget {
 }
 
 export interface ManagedScaling {
-  /** One of: ENABLED, DISABLED. */
-  status?: string;
+  status?: "ENABLED" | "DISABLED";
   targetCapacity?: number;
   minimumScalingStepSize?: number;
   maximumScalingStepSize?: number;
@@ -1644,8 +1551,7 @@ export interface ManagedScaling {
 
 export interface ManagedSecurityGroup {
   arn?: string;
-  /** One of: PROVISIONING, ACTIVE, DEPROVISIONING, DELETED, FAILED. */
-  status: string;
+  status: "PROVISIONING" | "ACTIVE" | "DEPROVISIONING" | "DELETED" | "FAILED";
   statusReason?: string;
   updatedAt: EcsTimestamp;
 }
@@ -1657,8 +1563,7 @@ export interface ManagedStorageConfiguration {
 
 export interface ManagedTargetGroup {
   arn?: string;
-  /** One of: PROVISIONING, ACTIVE, DEPROVISIONING, DELETED, FAILED. */
-  status: string;
+  status: "PROVISIONING" | "ACTIVE" | "DEPROVISIONING" | "DELETED" | "FAILED";
   statusReason?: string;
   updatedAt: EcsTimestamp;
   healthCheckPath: string;
@@ -1691,8 +1596,7 @@ export interface NetworkBinding {
   bindIP?: string;
   containerPort?: number;
   hostPort?: number;
-  /** One of: tcp, udp. */
-  protocol?: string;
+  protocol?: "tcp" | "udp";
   containerPortRange?: string;
   hostPortRange?: string;
 }
@@ -1713,31 +1617,26 @@ export interface NetworkInterfaceCountRequest {
 }
 
 export interface PlacementConstraint {
-  /** One of: distinctInstance, memberOf. */
-  type?: string;
+  type?: "distinctInstance" | "memberOf";
   expression?: string;
 }
 
 export interface PlacementStrategy {
-  /** One of: random, spread, binpack. */
-  type?: string;
+  type?: "random" | "spread" | "binpack";
   field?: string;
 }
 
 export interface PlatformDevice {
   id: string;
-  /** One of: GPU. */
-  type: string;
+  type: "GPU";
 }
 
 export interface PortMapping {
   containerPort?: number;
   hostPort?: number;
-  /** One of: tcp, udp. */
-  protocol?: string;
+  protocol?: "tcp" | "udp";
   name?: string;
-  /** One of: http, http2, grpc. */
-  appProtocol?: string;
+  appProtocol?: "http" | "http2" | "grpc";
   containerPortRange?: string;
 }
 
@@ -1748,15 +1647,13 @@ export interface ProtectedTask {
 }
 
 export interface ProxyConfiguration {
-  /** One of: APPMESH. */
-  type?: string;
+  type?: "APPMESH";
   containerName: string;
   properties?: KeyValuePair[];
 }
 
 export interface PutAccountSettingDefaultRequest {
-  /** One of: serviceLongArnFormat, taskLongArnFormat, containerInstanceLongArnFormat, awsvpcTrunking, containerInsights, fargateFIPSMode, tagResourceAuthorization, fargateTaskRetirementWaitPeriod, guardDutyActivate, defaultLogDriverMode, fargateEventWindows. */
-  name: string;
+  name: "serviceLongArnFormat" | "taskLongArnFormat" | "containerInstanceLongArnFormat" | "awsvpcTrunking" | "containerInsights" | "fargateFIPSMode" | "tagResourceAuthorization" | "fargateTaskRetirementWaitPeriod" | "guardDutyActivate" | "defaultLogDriverMode" | "fargateEventWindows";
   value: string;
 }
 
@@ -1765,8 +1662,7 @@ export interface PutAccountSettingDefaultResponse {
 }
 
 export interface PutAccountSettingRequest {
-  /** One of: serviceLongArnFormat, taskLongArnFormat, containerInstanceLongArnFormat, awsvpcTrunking, containerInsights, fargateFIPSMode, tagResourceAuthorization, fargateTaskRetirementWaitPeriod, guardDutyActivate, defaultLogDriverMode, fargateEventWindows. */
-  name: string;
+  name: "serviceLongArnFormat" | "taskLongArnFormat" | "containerInstanceLongArnFormat" | "awsvpcTrunking" | "containerInsights" | "fargateFIPSMode" | "tagResourceAuthorization" | "fargateTaskRetirementWaitPeriod" | "guardDutyActivate" | "defaultLogDriverMode" | "fargateEventWindows";
   value: string;
   principalArn?: string;
 }
@@ -1829,19 +1725,16 @@ export interface RegisterTaskDefinitionRequest {
   family: string;
   taskRoleArn?: string;
   executionRoleArn?: string;
-  /** One of: bridge, host, awsvpc, none. */
-  networkMode?: string;
+  networkMode?: "bridge" | "host" | "awsvpc" | "none";
   containerDefinitions: ContainerDefinition[];
   volumes?: Volume[];
   placementConstraints?: TaskDefinitionPlacementConstraint[];
-  requiresCompatibilities?: string[];
+  requiresCompatibilities?: ("EC2" | "FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES")[];
   cpu?: string;
   memory?: string;
   tags?: Tag[];
-  /** One of: host, task. */
-  pidMode?: string;
-  /** One of: host, task, none. */
-  ipcMode?: string;
+  pidMode?: "host" | "task";
+  ipcMode?: "host" | "task" | "none";
   proxyConfiguration?: ProxyConfiguration;
   inferenceAccelerators?: InferenceAccelerator[];
   ephemeralStorage?: EphemeralStorage;
@@ -1873,8 +1766,7 @@ export interface Resource {
 
 export interface ResourceRequirement {
   value: string;
-  /** One of: GPU, InferenceAccelerator. */
-  type: string;
+  type: "GPU" | "InferenceAccelerator";
 }
 
 export interface Rollback {
@@ -1890,15 +1782,13 @@ export interface RunTaskRequest {
   enableECSManagedTags?: boolean;
   enableExecuteCommand?: boolean;
   group?: string;
-  /** One of: EC2, FARGATE, EXTERNAL, MANAGED_INSTANCES. */
-  launchType?: string;
+  launchType?: "EC2" | "FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES";
   networkConfiguration?: NetworkConfiguration;
   overrides?: TaskOverride;
   placementConstraints?: PlacementConstraint[];
   placementStrategy?: PlacementStrategy[];
   platformVersion?: string;
-  /** One of: TASK_DEFINITION, SERVICE, NONE. */
-  propagateTags?: string;
+  propagateTags?: "TASK_DEFINITION" | "SERVICE" | "NONE";
   referenceId?: string;
   startedBy?: string;
   tags?: Tag[];
@@ -1913,10 +1803,8 @@ export interface RunTaskResponse {
 }
 
 export interface RuntimePlatform {
-  /** One of: X86_64, ARM64. */
-  cpuArchitecture?: string;
-  /** One of: WINDOWS_SERVER_2019_FULL, WINDOWS_SERVER_2019_CORE, WINDOWS_SERVER_2016_FULL, WINDOWS_SERVER_2004_CORE, WINDOWS_SERVER_2022_CORE, WINDOWS_SERVER_2022_FULL, WINDOWS_SERVER_2025_CORE, WINDOWS_SERVER_2025_FULL, WINDOWS_SERVER_20H2_CORE, LINUX. */
-  operatingSystemFamily?: string;
+  cpuArchitecture?: "X86_64" | "ARM64";
+  operatingSystemFamily?: "WINDOWS_SERVER_2019_FULL" | "WINDOWS_SERVER_2019_CORE" | "WINDOWS_SERVER_2016_FULL" | "WINDOWS_SERVER_2004_CORE" | "WINDOWS_SERVER_2022_CORE" | "WINDOWS_SERVER_2022_FULL" | "WINDOWS_SERVER_2025_CORE" | "WINDOWS_SERVER_2025_FULL" | "WINDOWS_SERVER_20H2_CORE" | "LINUX";
 }
 
 export interface S3FilesVolumeConfiguration {
@@ -1928,8 +1816,7 @@ export interface S3FilesVolumeConfiguration {
 
 export interface Scale {
   value?: number;
-  /** One of: PERCENT. */
-  unit?: string;
+  unit?: "PERCENT";
 }
 
 export interface Secret {
@@ -1947,8 +1834,7 @@ export interface Service {
   desiredCount?: number;
   runningCount?: number;
   pendingCount?: number;
-  /** One of: EC2, FARGATE, EXTERNAL, MANAGED_INSTANCES. */
-  launchType?: string;
+  launchType?: "EC2" | "FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES";
   capacityProviderStrategy?: CapacityProviderStrategyItem[];
   platformVersion?: string;
   platformFamily?: string;
@@ -1965,26 +1851,20 @@ export interface Service {
   placementStrategy?: PlacementStrategy[];
   networkConfiguration?: NetworkConfiguration;
   healthCheckGracePeriodSeconds?: number;
-  /** One of: REPLICA, DAEMON. */
-  schedulingStrategy?: string;
+  schedulingStrategy?: "REPLICA" | "DAEMON";
   deploymentController?: DeploymentController;
   tags?: Tag[];
   createdBy?: string;
   enableECSManagedTags?: boolean;
-  /** One of: TASK_DEFINITION, SERVICE, NONE. */
-  propagateTags?: string;
+  propagateTags?: "TASK_DEFINITION" | "SERVICE" | "NONE";
   enableExecuteCommand?: boolean;
-  /** One of: ENABLED, DISABLED. */
-  availabilityZoneRebalancing?: string;
-  /** One of: CUSTOMER, ECS. */
-  resourceManagementType?: string;
+  availabilityZoneRebalancing?: "ENABLED" | "DISABLED";
+  resourceManagementType?: "CUSTOMER" | "ECS";
 }
 
 export interface ServiceConnectAccessLogConfiguration {
-  /** One of: TEXT, JSON. */
-  format: string;
-  /** One of: DISABLED, ENABLED. */
-  includeQueryParameters?: string;
+  format: "TEXT" | "JSON";
+  includeQueryParameters?: "DISABLED" | "ENABLED";
 }
 
 export interface ServiceConnectClientAlias {
@@ -2056,11 +1936,9 @@ export interface ServiceDeployment {
   updatedAt?: EcsTimestamp;
   sourceServiceRevisions?: ServiceRevisionSummary[];
   targetServiceRevision?: ServiceRevisionSummary;
-  /** One of: PENDING, SUCCESSFUL, STOPPED, STOP_REQUESTED, IN_PROGRESS, ROLLBACK_REQUESTED, ROLLBACK_IN_PROGRESS, ROLLBACK_SUCCESSFUL, ROLLBACK_FAILED. */
-  status?: string;
+  status?: "PENDING" | "SUCCESSFUL" | "STOPPED" | "STOP_REQUESTED" | "IN_PROGRESS" | "ROLLBACK_REQUESTED" | "ROLLBACK_IN_PROGRESS" | "ROLLBACK_SUCCESSFUL" | "ROLLBACK_FAILED";
   statusReason?: string;
-  /** One of: RECONCILE_SERVICE, PRE_SCALE_UP, SCALE_UP, POST_SCALE_UP, TEST_TRAFFIC_SHIFT, POST_TEST_TRAFFIC_SHIFT, PRODUCTION_TRAFFIC_SHIFT, POST_PRODUCTION_TRAFFIC_SHIFT, BAKE_TIME, CLEAN_UP. */
-  lifecycleStage?: string;
+  lifecycleStage?: "RECONCILE_SERVICE" | "PRE_SCALE_UP" | "SCALE_UP" | "POST_SCALE_UP" | "TEST_TRAFFIC_SHIFT" | "POST_TEST_TRAFFIC_SHIFT" | "PRODUCTION_TRAFFIC_SHIFT" | "POST_PRODUCTION_TRAFFIC_SHIFT" | "BAKE_TIME" | "CLEAN_UP";
   lifecycleHookDetails?: DeploymentLifecycleHookDetail[];
   deploymentConfiguration?: DeploymentConfiguration;
   rollback?: Rollback;
@@ -2069,8 +1947,7 @@ export interface ServiceDeployment {
 }
 
 export interface ServiceDeploymentAlarms {
-  /** One of: TRIGGERED, MONITORING, MONITORING_COMPLETE, DISABLED. */
-  status?: string;
+  status?: "TRIGGERED" | "MONITORING" | "MONITORING_COMPLETE" | "DISABLED";
   alarmNames?: string[];
   triggeredAlarmNames?: string[];
 }
@@ -2083,14 +1960,12 @@ export interface ServiceDeploymentBrief {
   createdAt?: EcsTimestamp;
   finishedAt?: EcsTimestamp;
   targetServiceRevisionArn?: string;
-  /** One of: PENDING, SUCCESSFUL, STOPPED, STOP_REQUESTED, IN_PROGRESS, ROLLBACK_REQUESTED, ROLLBACK_IN_PROGRESS, ROLLBACK_SUCCESSFUL, ROLLBACK_FAILED. */
-  status?: string;
+  status?: "PENDING" | "SUCCESSFUL" | "STOPPED" | "STOP_REQUESTED" | "IN_PROGRESS" | "ROLLBACK_REQUESTED" | "ROLLBACK_IN_PROGRESS" | "ROLLBACK_SUCCESSFUL" | "ROLLBACK_FAILED";
   statusReason?: string;
 }
 
 export interface ServiceDeploymentCircuitBreaker {
-  /** One of: TRIGGERED, MONITORING, MONITORING_COMPLETE, DISABLED. */
-  status?: string;
+  status?: "TRIGGERED" | "MONITORING" | "MONITORING_COMPLETE" | "DISABLED";
   failureCount?: number;
   threshold?: number;
 }
@@ -2112,8 +1987,7 @@ export interface ServiceManagedEBSVolumeConfiguration {
   throughput?: number;
   tagSpecifications?: EBSTagSpecification[];
   roleArn: string;
-  /** One of: ext3, ext4, xfs, ntfs. */
-  filesystemType?: string;
+  filesystemType?: "ext3" | "ext4" | "xfs" | "ntfs";
 }
 
 export interface ServiceRegistry {
@@ -2129,8 +2003,7 @@ export interface ServiceRevision {
   clusterArn?: string;
   taskDefinition?: string;
   capacityProviderStrategy?: CapacityProviderStrategyItem[];
-  /** One of: EC2, FARGATE, EXTERNAL, MANAGED_INSTANCES. */
-  launchType?: string;
+  launchType?: "EC2" | "FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES";
   platformVersion?: string;
   platformFamily?: string;
   loadBalancers?: LoadBalancer[];
@@ -2173,12 +2046,10 @@ export interface Session {
 }
 
 export interface Setting {
-  /** One of: serviceLongArnFormat, taskLongArnFormat, containerInstanceLongArnFormat, awsvpcTrunking, containerInsights, fargateFIPSMode, tagResourceAuthorization, fargateTaskRetirementWaitPeriod, guardDutyActivate, defaultLogDriverMode, fargateEventWindows. */
-  name?: string;
+  name?: "serviceLongArnFormat" | "taskLongArnFormat" | "containerInstanceLongArnFormat" | "awsvpcTrunking" | "containerInsights" | "fargateFIPSMode" | "tagResourceAuthorization" | "fargateTaskRetirementWaitPeriod" | "guardDutyActivate" | "defaultLogDriverMode" | "fargateEventWindows";
   value?: string;
   principalArn?: string;
-  /** One of: user, aws_managed. */
-  type?: string;
+  type?: "user" | "aws_managed";
 }
 
 export interface StartTaskRequest {
@@ -2189,8 +2060,7 @@ export interface StartTaskRequest {
   group?: string;
   networkConfiguration?: NetworkConfiguration;
   overrides?: TaskOverride;
-  /** One of: TASK_DEFINITION, SERVICE, NONE. */
-  propagateTags?: string;
+  propagateTags?: "TASK_DEFINITION" | "SERVICE" | "NONE";
   referenceId?: string;
   startedBy?: string;
   tags?: Tag[];
@@ -2205,8 +2075,7 @@ export interface StartTaskResponse {
 
 export interface StopServiceDeploymentRequest {
   serviceDeploymentArn: string;
-  /** One of: ABORT, ROLLBACK. */
-  stopType?: string;
+  stopType?: "ABORT" | "ROLLBACK";
 }
 
 export interface StopServiceDeploymentResponse {
@@ -2287,8 +2156,7 @@ export interface Task {
   availabilityZone?: string;
   capacityProviderName?: string;
   clusterArn?: string;
-  /** One of: CONNECTED, DISCONNECTED. */
-  connectivity?: string;
+  connectivity?: "CONNECTED" | "DISCONNECTED";
   connectivityAt?: EcsTimestamp;
   containerInstanceArn?: string;
   containers?: Container[];
@@ -2298,12 +2166,10 @@ export interface Task {
   enableExecuteCommand?: boolean;
   executionStoppedAt?: EcsTimestamp;
   group?: string;
-  /** One of: HEALTHY, UNHEALTHY, UNKNOWN. */
-  healthStatus?: string;
+  healthStatus?: "HEALTHY" | "UNHEALTHY" | "UNKNOWN";
   inferenceAccelerators?: InferenceAccelerator[];
   lastStatus?: string;
-  /** One of: EC2, FARGATE, EXTERNAL, MANAGED_INSTANCES. */
-  launchType?: string;
+  launchType?: "EC2" | "FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES";
   memory?: string;
   overrides?: TaskOverride;
   platformVersion?: string;
@@ -2312,8 +2178,7 @@ export interface Task {
   pullStoppedAt?: EcsTimestamp;
   startedAt?: EcsTimestamp;
   startedBy?: string;
-  /** One of: TaskFailedToStart, EssentialContainerExited, UserInitiated, ServiceSchedulerInitiated, SpotInterruption, TerminationNotice. */
-  stopCode?: string;
+  stopCode?: "TaskFailedToStart" | "EssentialContainerExited" | "UserInitiated" | "ServiceSchedulerInitiated" | "SpotInterruption" | "TerminationNotice";
   stoppedAt?: EcsTimestamp;
   stoppedReason?: string;
   stoppingAt?: EcsTimestamp;
@@ -2331,24 +2196,20 @@ export interface TaskDefinition {
   family?: string;
   taskRoleArn?: string;
   executionRoleArn?: string;
-  /** One of: bridge, host, awsvpc, none. */
-  networkMode?: string;
+  networkMode?: "bridge" | "host" | "awsvpc" | "none";
   revision?: number;
   volumes?: Volume[];
-  /** One of: ACTIVE, INACTIVE, DELETE_IN_PROGRESS. */
-  status?: string;
+  status?: "ACTIVE" | "INACTIVE" | "DELETE_IN_PROGRESS";
   requiresAttributes?: Attribute[];
   placementConstraints?: TaskDefinitionPlacementConstraint[];
-  compatibilities?: string[];
+  compatibilities?: ("EC2" | "FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES")[];
   runtimePlatform?: RuntimePlatform;
-  requiresCompatibilities?: string[];
+  requiresCompatibilities?: ("EC2" | "FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES")[];
   cpu?: string;
   memory?: string;
   inferenceAccelerators?: InferenceAccelerator[];
-  /** One of: host, task. */
-  pidMode?: string;
-  /** One of: host, task, none. */
-  ipcMode?: string;
+  pidMode?: "host" | "task";
+  ipcMode?: "host" | "task" | "none";
   proxyConfiguration?: ProxyConfiguration;
   registeredAt?: EcsTimestamp;
   deregisteredAt?: EcsTimestamp;
@@ -2359,8 +2220,7 @@ export interface TaskDefinition {
 }
 
 export interface TaskDefinitionPlacementConstraint {
-  /** One of: memberOf. */
-  type?: string;
+  type?: "memberOf";
   expression?: string;
 }
 
@@ -2381,8 +2241,7 @@ export interface TaskManagedEBSVolumeConfiguration {
   tagSpecifications?: EBSTagSpecification[];
   roleArn: string;
   terminationPolicy?: TaskManagedEBSVolumeTerminationPolicy;
-  /** One of: ext3, ext4, xfs, ntfs. */
-  filesystemType?: string;
+  filesystemType?: "ext3" | "ext4" | "xfs" | "ntfs";
 }
 
 export interface TaskManagedEBSVolumeTerminationPolicy {
@@ -2413,8 +2272,7 @@ export interface TaskSet {
   runningCount?: number;
   createdAt?: EcsTimestamp;
   updatedAt?: EcsTimestamp;
-  /** One of: EC2, FARGATE, EXTERNAL, MANAGED_INSTANCES. */
-  launchType?: string;
+  launchType?: "EC2" | "FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES";
   capacityProviderStrategy?: CapacityProviderStrategyItem[];
   platformVersion?: string;
   platformFamily?: string;
@@ -2422,8 +2280,7 @@ export interface TaskSet {
   loadBalancers?: LoadBalancer[];
   serviceRegistries?: ServiceRegistry[];
   scale?: Scale;
-  /** One of: STEADY_STATE, STABILIZING. */
-  stabilityStatus?: string;
+  stabilityStatus?: "STEADY_STATE" | "STABILIZING";
   stabilityStatusAt?: EcsTimestamp;
   tags?: Tag[];
   fargateEphemeralStorage?: DeploymentEphemeralStorage;
@@ -2451,8 +2308,7 @@ export interface TotalLocalStorageGBRequest {
 }
 
 export interface Ulimit {
-  /** One of: core, cpu, data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack. */
-  name: string;
+  name: "core" | "cpu" | "data" | "fsize" | "locks" | "memlock" | "msgqueue" | "nice" | "nofile" | "nproc" | "rss" | "rtprio" | "rttime" | "sigpending" | "stack";
   softLimit: number;
   hardLimit: number;
 }
@@ -2507,8 +2363,7 @@ export interface UpdateContainerAgentResponse {
 export interface UpdateContainerInstancesStateRequest {
   cluster?: string;
   containerInstances: string[];
-  /** One of: ACTIVE, DRAINING, REGISTERING, DEREGISTERING, REGISTRATION_FAILED. */
-  status: string;
+  status: "ACTIVE" | "DRAINING" | "REGISTERING" | "DEREGISTERING" | "REGISTRATION_FAILED";
 }
 
 export interface UpdateContainerInstancesStateResponse {
@@ -2521,16 +2376,14 @@ export interface UpdateDaemonRequest {
   daemonTaskDefinitionArn: string;
   capacityProviderArns: string[];
   deploymentConfiguration?: DaemonDeploymentConfiguration;
-  /** One of: DAEMON, NONE. */
-  propagateTags?: string;
+  propagateTags?: "DAEMON" | "NONE";
   enableECSManagedTags?: boolean;
   enableExecuteCommand?: boolean;
 }
 
 export interface UpdateDaemonResponse {
   daemonArn?: string;
-  /** One of: ACTIVE, DELETE_IN_PROGRESS. */
-  status?: string;
+  status?: "ACTIVE" | "DELETE_IN_PROGRESS";
   createdAt?: EcsTimestamp;
   updatedAt?: EcsTimestamp;
   deploymentArn?: string;
@@ -2555,8 +2408,7 @@ export interface UpdateExpressGatewayServiceResponse {
 export interface UpdateManagedInstancesProviderConfiguration {
   infrastructureRoleArn: string;
   instanceLaunchTemplate: InstanceLaunchTemplateUpdate;
-  /** One of: CAPACITY_PROVIDER, NONE. */
-  propagateTags?: string;
+  propagateTags?: "CAPACITY_PROVIDER" | "NONE";
   infrastructureOptimization?: InfrastructureOptimization;
   autoRepairConfiguration?: AutoRepairConfiguration;
 }
@@ -2578,8 +2430,7 @@ export interface UpdateServiceRequest {
   taskDefinition?: string;
   capacityProviderStrategy?: CapacityProviderStrategyItem[];
   deploymentConfiguration?: DeploymentConfiguration;
-  /** One of: ENABLED, DISABLED. */
-  availabilityZoneRebalancing?: string;
+  availabilityZoneRebalancing?: "ENABLED" | "DISABLED";
   networkConfiguration?: NetworkConfiguration;
   placementConstraints?: PlacementConstraint[];
   placementStrategy?: PlacementStrategy[];
@@ -2590,8 +2441,7 @@ export interface UpdateServiceRequest {
   enableExecuteCommand?: boolean;
   enableECSManagedTags?: boolean;
   loadBalancers?: LoadBalancer[];
-  /** One of: TASK_DEFINITION, SERVICE, NONE. */
-  propagateTags?: string;
+  propagateTags?: "TASK_DEFINITION" | "SERVICE" | "NONE";
   serviceRegistries?: ServiceRegistry[];
   serviceConnectConfiguration?: ServiceConnectConfiguration;
   volumeConfigurations?: ServiceVolumeConfiguration[];
