@@ -4,12 +4,10 @@
  *   berth server       the control plane alone
  *   berth agent        a host agent (see agent/index.ts for its options)
  *   berth join-token   mint a join token for a cluster
+ * Each command loads only its own code: an agent on a host (and every restart of it) never loads
+ * the control plane, which tsx would otherwise transpile on every start.
  */
-import { parseAgentOptions, startAgent } from '../agent';
-import { startControlPlane } from '../worker/hosts/node/control-plane';
 import { flag, type ParsedArgs, parseArgs } from './args';
-import { localDatabase, mintJoinTokenLocally } from './local-database';
-import { startLocalBerth } from './start';
 
 const USAGE = `usage: berth <command> [options]
 
@@ -22,7 +20,8 @@ commands:
   join-token  mint a join token: --cluster NAME [--data-dir DIR | --database-url URL]
 `;
 
-function serverSettings(args: ParsedArgs) {
+async function serverSettings(args: ParsedArgs) {
+  const { localDatabase } = await import('./local-database');
   return {
     host: flag(args, 'host') ?? process.env.HOST ?? '127.0.0.1',
     port: Number(flag(args, 'port') ?? process.env.PORT ?? 8787),
@@ -34,11 +33,14 @@ async function main(argv: string[]) {
   const [command, ...rest] = argv;
   const args = parseArgs(rest);
   switch (command) {
-    case 'start':
-      await startLocalBerth(serverSettings(args));
+    case 'start': {
+      const { startLocalBerth } = await import('./start');
+      await startLocalBerth(await serverSettings(args));
       return;
+    }
     case 'server': {
-      const settings = serverSettings(args);
+      const settings = await serverSettings(args);
+      const { startControlPlane } = await import('../worker/hosts/node/control-plane');
       const plane = await startControlPlane(settings);
       console.log(`berth: control plane listening on ${plane.url}`);
       const stop = () => void plane.close().then(() => process.exit(0));
@@ -47,6 +49,7 @@ async function main(argv: string[]) {
       return;
     }
     case 'agent': {
+      const { parseAgentOptions, startAgent } = await import('../agent');
       const agent = await startAgent(parseAgentOptions(rest, process.env));
       const stop = () => void agent.stop().then(() => process.exit(0));
       process.once('SIGINT', stop);
@@ -56,6 +59,7 @@ async function main(argv: string[]) {
     case 'join-token': {
       const cluster = flag(args, 'cluster');
       if (!cluster) throw new Error('join-token: --cluster <name> is required');
+      const { localDatabase, mintJoinTokenLocally } = await import('./local-database');
       console.log(await mintJoinTokenLocally(localDatabase(args), cluster));
       return;
     }
