@@ -5,6 +5,7 @@
  * Times are epoch milliseconds.
  */
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import type { CapacityProvider, Task } from '../worker/ecs-types.generated';
 
 export const clusters = sqliteTable('clusters', {
   arn: text('arn').primaryKey(),
@@ -96,7 +97,7 @@ export const tasks = sqliteTable(
     networkMode: text('network_mode').notNull(),
     group: text('group_name').notNull(),
     startedBy: text('started_by'),
-    launchType: text('launch_type').notNull().default('EC2'),
+    launchType: text('launch_type').$type<NonNullable<Task['launchType']>>().notNull().default('EC2'),
     lastStatus: text('last_status').notNull(),
     desiredStatus: text('desired_status').notNull(),
     /** Bumped on every desired-status change; commands carry it so a late duplicate can't act twice. */
@@ -161,7 +162,7 @@ export const capacityProviders = sqliteTable('capacity_providers', {
   status: text('status', { enum: ['ACTIVE', 'INACTIVE'] }).notNull(),
   /** ECS's AutoScalingGroupProvider as described back, ECS's defaults filled in; Berth scales nothing with it. */
   autoScalingGroupProviderJson: text('auto_scaling_group_provider_json').notNull(),
-  updateStatus: text('update_status'),
+  updateStatus: text('update_status').$type<NonNullable<CapacityProvider['updateStatus']>>(),
   updateStatusReason: text('update_status_reason'),
   tagsJson: text('tags_json').notNull().default('[]'),
   createdAtMs: integer('created_at_ms').notNull(),

@@ -2,7 +2,9 @@
 /**
  * Writes TypeScript types for every ECS operation's input and output from the ECS API model, so the
  * action table (worker/api/actions.ts) is typed by the wire contract itself: a handler that takes
- * or returns the wrong shape, or an action the model doesn't have, fails type-checking.
+ * or returns the wrong shape, or an action the model doesn't have, fails type-checking. The file
+ * (worker/ecs-types.generated.ts) is types only, so the domain (worker/core) uses the same shapes
+ * for what it takes and answers without importing anything of the HTTP front.
  *
  * Types follow the JSON 1.1 wire, not an SDK's in-memory form: timestamps are epoch seconds (or
  * the ISO strings clients may send), enums are unions of their values (validation keeps inputs
@@ -16,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 
 const SOURCE_LABEL = 'worker/api/model/source/ecs-2014-11-13.service.json';
 const SOURCE_URL = new URL(`../${SOURCE_LABEL}`, import.meta.url);
-const OUTPUT_URL = new URL('../worker/api/model/ecs-types.generated.ts', import.meta.url);
+const OUTPUT_URL = new URL('../worker/ecs-types.generated.ts', import.meta.url);
 
 const SCALARS = {
   string: 'string',
@@ -49,8 +51,7 @@ function structureText(service, name) {
   const members = Object.entries(shape.members ?? {});
   if (shape.document || members.length === 0) return `export type ${name} = Record<string, unknown>;\n`;
   const lines = members.map(
-    ([member, ref]) =>
-      `  ${member}${required.has(member) ? '' : '?'}: ${typeOf(service, ref.shape)};`,
+    ([member, ref]) => `  ${member}${required.has(member) ? '' : '?'}: ${typeOf(service, ref.shape)};`,
   );
   return `export interface ${name} {\n${lines.join('\n')}\n}\n`;
 }

@@ -52,7 +52,7 @@ describe('concurrent writes outside the room', () => {
     it('land every one of concurrent updates of its settings and of each configuration member', async () => {
       const { deps } = test.plane;
       await createCluster(deps, { clusterName: 'racing-updates' });
-      const executeCommandConfiguration = { logging: 'NONE' };
+      const executeCommandConfiguration = { logging: 'NONE' as const };
       const managedStorageConfiguration = { kmsKeyId: 'alias/storage' };
       for (let round = 0; round < 5; round++) {
         await Promise.all([
@@ -70,7 +70,7 @@ describe('concurrent writes outside the room', () => {
           clusters: ['racing-updates'],
           include: ['SETTINGS', 'CONFIGURATIONS'],
         })
-      ).clusters as { settings: unknown; configuration: unknown; serviceConnectDefaults: unknown }[];
+      ).clusters;
       // The last round (4) asked for enhanced.
       expect(cluster.settings).toEqual([{ name: 'containerInsights', value: 'enhanced' }]);
       expect(cluster.configuration).toEqual({ executeCommandConfiguration, managedStorageConfiguration });

@@ -181,7 +181,7 @@ describe('the cluster Durable Object host', () => {
     const { socket } = await connectAgent(wake());
     const outcome = await runTaskThrough(wake());
     if (!outcome.ok) throw new Error(outcome.message);
-    const taskArn = outcome.value.tasks[0].taskArn;
+    const taskArn = outcome.value.tasks[0].taskArn!;
 
     const report: AgentFrame = {
       type: 'taskState',

@@ -13,7 +13,7 @@ import { createCapacityProvider } from '../core/capacity-providers/create';
 import { deleteCapacityProvider } from '../core/capacity-providers/delete';
 import { describeCapacityProviders } from '../core/capacity-providers/describe';
 import { updateCapacityProvider } from '../core/capacity-providers/update';
-import type { CommandInput, CommandName } from '../core/cluster/commands';
+import type { CommandInput, CommandName, CommandOutput } from '../core/cluster/commands';
 import {
   clusterNameOf,
   createCluster,
@@ -37,8 +37,8 @@ import {
   listTaskDefinitions,
   registerTaskDefinition,
 } from '../core/task-definitions/task-definitions';
-import type { RegisterTaskDefinitionInput } from '../core/task-definitions/types';
-import { describeTasks, type ListTasksInput, listTasks } from '../core/tasks/task-queries';
+import { describeTasks, listTasks } from '../core/tasks/task-queries';
+import type { EcsOperationName, EcsOperations } from '../ecs-types.generated';
 import type { CoordinatorDirectory } from './coordinator-directory';
 
 export interface ApiContext {
@@ -46,17 +46,27 @@ export interface ApiContext {
   coordinators: CoordinatorDirectory;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: each handler narrows its already-validated input to its own shape
-type ActionInput = any;
-type ActionHandler = (input: ActionInput, ctx: ApiContext) => Promise<unknown>;
+/**
+ * A handler of action K: takes K's input shape, returns K's output shape, both from the ECS model
+ * (ecs-types.generated.ts). The input has already been validated and cleaned by the front.
+ */
+export type ActionHandler<K extends EcsOperationName> = (
+  input: EcsOperations[K]['input'],
+  ctx: ApiContext,
+) => Promise<EcsOperations[K]['output']>;
+
+/** Only actions of the model may appear, each with its own shapes. */
+export type ActionTable = { [K in EcsOperationName]?: ActionHandler<K> };
 
 /** An action that is a write of one cluster: run as that cluster's command, in its room. */
-function inRoom<K extends CommandName>(command: K): ActionHandler {
-  return (input: CommandInput<K> & { cluster?: string }, { coordinators }) =>
+function inRoom<K extends CommandName>(
+  command: K,
+): (input: CommandInput<K> & { cluster?: string }, ctx: ApiContext) => Promise<CommandOutput<K>> {
+  return (input, { coordinators }) =>
     coordinators.forCluster(clusterNameOf(input.cluster)).execute(command, input);
 }
 
-export const ACTIONS: Record<string, ActionHandler> = {
+export const ACTIONS: ActionTable = {
   CreateCluster: (input, { deps }) =>
     createCluster(deps, input).then(async (row) => ({
       cluster: (
@@ -72,8 +82,7 @@ export const ACTIONS: Record<string, ActionHandler> = {
   UpdateCluster: (input, { deps }) => updateCluster(deps, input),
   UpdateClusterSettings: (input, { deps }) => updateClusterSettings(deps, input),
 
-  RegisterTaskDefinition: (input: RegisterTaskDefinitionInput, { deps }) =>
-    registerTaskDefinition(deps, input),
+  RegisterTaskDefinition: (input, { deps }) => registerTaskDefinition(deps, input),
   DescribeTaskDefinition: (input, { deps }) => describeTaskDefinition(deps, input),
   ListTaskDefinitions: (input, { deps }) => listTaskDefinitions(deps, input),
   ListTaskDefinitionFamilies: (input, { deps }) => listTaskDefinitionFamilies(deps, input),
@@ -83,7 +92,7 @@ export const ACTIONS: Record<string, ActionHandler> = {
   RunTask: inRoom('runTask'),
   StopTask: inRoom('stopTask'),
   DescribeTasks: (input, { deps }) => describeTasks(deps, input),
-  ListTasks: (input: ListTasksInput, { deps }) => listTasks(deps, input),
+  ListTasks: (input, { deps }) => listTasks(deps, input),
 
   StartTask: inRoom('startTask'),
 

@@ -6,6 +6,7 @@
  */
 import type { Context } from 'hono';
 import { EcsError, type EcsErrorName } from '../core/errors';
+import type { EcsOperationName, EcsOperations } from '../ecs-types.generated';
 import { ACTIONS, type ApiContext } from './actions';
 import { isKnownOperation, validateInput } from './model/validate-input';
 
@@ -97,6 +98,28 @@ function parseInput(text: string): unknown {
   }
 }
 
+/**
+ * Runs action K's handler on the request body (`text`), validated against K's input shape. Indexing
+ * the table by K gives K's own handler, so TypeScript checks the call; this is the one place the
+ * untyped request meets the typed table, hence the one cast: validateInput has checked the body
+ * against K's input shape in the ECS model, the shape EcsOperations[K]['input'] is generated from,
+ * and returns a cleaned copy of it (the api-types unit test keeps both generated files in step
+ * with the model).
+ */
+function runAction<K extends EcsOperationName>(
+  action: K,
+  text: string,
+  ctx: ApiContext,
+): Promise<EcsOperations[K]['output']> {
+  const handler = ACTIONS[action];
+  if (!handler) {
+    throw new EcsError('UnsupportedFeatureException', `${action} is not supported by Berth yet.`);
+  }
+  // Handlers get the validated copy, never the raw body: nulls and unknown members are gone.
+  const input = validateInput(action, parseInput(text)) as EcsOperations[K]['input'];
+  return handler(input, ctx);
+}
+
 export async function handleEcsRequest(c: Context, ctx: ApiContext, log: (line: string) => void) {
   const requestId = crypto.randomUUID();
   try {
@@ -114,17 +137,10 @@ export async function handleEcsRequest(c: Context, ctx: ApiContext, log: (line: 
       );
     }
     const action = target.slice(TARGET_PREFIX.length);
-    const handler = ACTIONS[action];
-    if (!handler) {
-      const known = isKnownOperation(action);
-      throw new EcsError(
-        known ? 'UnsupportedFeatureException' : 'UnknownOperationException',
-        known ? `${action} is not supported by Berth yet.` : `Unknown action '${action}'.`,
-      );
+    if (!isKnownOperation(action)) {
+      throw new EcsError('UnknownOperationException', `Unknown action '${action}'.`);
     }
-    // Handlers get the validated copy, never the raw body: nulls and unknown members are gone.
-    const input = validateInput(action, parseInput(text));
-    const output = await handler(input, ctx);
+    const output = await runAction(action, text, ctx);
     return respond(c, 200, output ?? {}, requestId);
   } catch (error) {
     return renderError(c, error, requestId, log);

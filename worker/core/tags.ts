@@ -1,9 +1,7 @@
+import type { Tag } from '../ecs-types.generated';
 import { invalidParameter } from './errors';
 
-export interface Tag {
-  key?: string;
-  value?: string;
-}
+export type { Tag };
 
 /** ECS's limit of tags per resource, counted after merging (TagResource, propagated tags). */
 export const MAX_TAGS = 50;

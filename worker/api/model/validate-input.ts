@@ -12,6 +12,7 @@
  * integers for `long`. The request body as a whole is capped before this runs (body-limit.ts).
  */
 import { EcsError, invalidParameter } from '../../core/errors';
+import type { EcsOperationName } from '../../ecs-types.generated';
 import model from './ecs-model.generated.json';
 import type { ApiModel, ShapeModel } from './model-types';
 
@@ -35,7 +36,11 @@ export function operationNames(): string[] {
   return Object.keys(API_MODEL.operations);
 }
 
-export function isKnownOperation(name: string): boolean {
+/**
+ * An operation of the model. ecs-types.generated.ts is generated from the same model, so the name
+ * is one of its EcsOperationName.
+ */
+export function isKnownOperation(name: string): name is EcsOperationName {
   return Object.hasOwn(API_MODEL.operations, name);
 }
 

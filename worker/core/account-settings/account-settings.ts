@@ -9,17 +9,23 @@
  */
 import { and, eq, inArray } from 'drizzle-orm';
 import { accountSettings } from '../../../db/schema';
+import type {
+  DeleteAccountSettingRequest,
+  DeleteAccountSettingResponse,
+  ListAccountSettingsRequest,
+  ListAccountSettingsResponse,
+  PutAccountSettingDefaultRequest,
+  PutAccountSettingRequest,
+  PutAccountSettingResponse,
+  Setting,
+} from '../../ecs-types.generated';
 import type { BerthConfig, CoreDeps } from '../deps';
 import { excerpt, invalidParameter } from '../errors';
 import { pageResult, readPage } from '../pagination';
 import { checkValue, checkWritable, SETTING_NAMES, SETTING_RULES, type SettingName } from './setting-rules';
 
-export interface AccountSetting {
-  name: SettingName;
-  value: string;
-  principalArn: string;
-  type: 'user' | 'aws_managed';
-}
+/** A setting as Berth reports it: the model's, every member present. */
+export type AccountSetting = Required<Setting>;
 
 export const rootPrincipalArn = (config: Pick<BerthConfig, 'accountId'>) =>
   `arn:aws:iam::${config.accountId}:root`;
@@ -58,7 +64,11 @@ const settingOf = (name: SettingName, value: string, principalArn: string): Acco
   type: SETTING_RULES[name].type,
 });
 
-async function putSetting(deps: CoreDeps, principalArn: string, input: { name: string; value: string }) {
+async function putSetting(
+  deps: CoreDeps,
+  principalArn: string,
+  input: PutAccountSettingDefaultRequest,
+): Promise<PutAccountSettingResponse> {
   const name = settingNameOf(input.name);
   checkWritable(name, principalArn === rootPrincipalArn(deps.config));
   const value = checkValue(name, input.value);
@@ -72,15 +82,12 @@ async function putSetting(deps: CoreDeps, principalArn: string, input: { name: s
   return { setting: settingOf(name, value, principalArn) };
 }
 
-export function putAccountSetting(
-  deps: CoreDeps,
-  input: { name: string; value: string; principalArn?: string },
-) {
+export function putAccountSetting(deps: CoreDeps, input: PutAccountSettingRequest) {
   return putSetting(deps, principalOf(deps, input.principalArn), input);
 }
 
 /** The setting of every principal that has none of its own: the root's. */
-export function putAccountSettingDefault(deps: CoreDeps, input: { name: string; value: string }) {
+export function putAccountSettingDefault(deps: CoreDeps, input: PutAccountSettingDefaultRequest) {
   return putSetting(deps, rootPrincipalArn(deps.config), input);
 }
 
@@ -113,15 +120,8 @@ export async function effectiveAccountSetting(deps: CoreDeps, name: SettingName)
 
 export async function listAccountSettings(
   deps: CoreDeps,
-  input: {
-    name?: string;
-    value?: string;
-    principalArn?: string;
-    effectiveSettings?: boolean;
-    nextToken?: string;
-    maxResults?: number;
-  },
-) {
+  input: ListAccountSettingsRequest,
+): Promise<ListAccountSettingsResponse> {
   if (input.value !== undefined && input.name === undefined) {
     throw invalidParameter('value: a setting name must be given with it');
   }
@@ -151,7 +151,10 @@ export async function listAccountSettings(
  * Removes the principal's own setting, so the root's (or ECS's default) applies to it again.
  * Answers with the value that was removed, or, when there was none, the one that applies.
  */
-export async function deleteAccountSetting(deps: CoreDeps, input: { name: string; principalArn?: string }) {
+export async function deleteAccountSetting(
+  deps: CoreDeps,
+  input: DeleteAccountSettingRequest,
+): Promise<DeleteAccountSettingResponse> {
   const principalArn = principalOf(deps, input.principalArn);
   const name = settingNameOf(input.name);
   checkWritable(name, principalArn === rootPrincipalArn(deps.config));

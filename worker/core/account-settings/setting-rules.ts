@@ -10,8 +10,13 @@
  * - `containerInsights`: the value a new cluster's containerInsights setting takes when
  *   CreateCluster names none.
  */
+import type { Setting } from '../../ecs-types.generated';
 import { invalidParameter } from '../errors';
 
+/** The model's SettingName enum. */
+export type SettingName = NonNullable<Setting['name']>;
+
+/** Every setting name, in the model's order (ListAccountSettings answers in it). */
 export const SETTING_NAMES = [
   'serviceLongArnFormat',
   'taskLongArnFormat',
@@ -24,16 +29,14 @@ export const SETTING_NAMES = [
   'guardDutyActivate',
   'defaultLogDriverMode',
   'fargateEventWindows',
-] as const;
-
-export type SettingName = (typeof SETTING_NAMES)[number];
+] as const satisfies readonly SettingName[];
 
 interface SettingRule {
   values: readonly string[];
   /** ECS's value for an account where neither the principal nor the root set it. */
   defaultValue: string;
   /** `aws_managed` settings are read-only to callers (ECS's SettingType). */
-  type: 'user' | 'aws_managed';
+  type: NonNullable<Setting['type']>;
   /** Only the root principal may set it (ECS: "You must use the root user when you set ..."). */
   rootOnly?: boolean;
   /** A value the rule refuses even though ECS knows it, with the reason. */

@@ -11,9 +11,9 @@
  */
 import { and, eq, type SQL, sql } from 'drizzle-orm';
 import { type ClusterRow, capacityProviders, clusters } from '../../../db/schema';
+import type { CapacityProviderStrategyItem, CreateClusterRequest } from '../../ecs-types.generated';
 import type { CoreDeps } from '../deps';
 import { EcsError, invalidParameter } from '../errors';
-import type { CapacityProviderStrategyItem } from '../placement';
 import { findCapacityProviders, refuseFargate } from './capacity-providers';
 import { validateStrategy } from './strategy';
 
@@ -27,10 +27,9 @@ export interface ClusterCapacityProviders {
 }
 
 /** The lists as the caller gave them, checked without the database; ECS's field names in every error. */
-export function validateClusterCapacityProviders(input: {
-  capacityProviders?: string[];
-  defaultCapacityProviderStrategy?: CapacityProviderStrategyItem[];
-}): ClusterCapacityProviders {
+export function validateClusterCapacityProviders(
+  input: Pick<CreateClusterRequest, 'capacityProviders' | 'defaultCapacityProviderStrategy'>,
+): ClusterCapacityProviders {
   const names = input.capacityProviders ?? [];
   if (names.length > MAX_CAPACITY_PROVIDERS_PER_CLUSTER) {
     throw invalidParameter(

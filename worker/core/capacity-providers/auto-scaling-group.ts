@@ -6,27 +6,14 @@
  * `managedScaling` scales nothing and `managedTerminationProtection` / `managedDraining` protect
  * and drain nothing; draining a host is UpdateContainerInstancesState's job.
  */
+import type {
+  AutoScalingGroupProvider,
+  AutoScalingGroupProviderUpdate,
+  ManagedScaling,
+} from '../../ecs-types.generated';
 import { invalidParameter } from '../errors';
 
-type Toggle = 'ENABLED' | 'DISABLED';
-
-export interface ManagedScaling {
-  status?: Toggle;
-  targetCapacity?: number;
-  minimumScalingStepSize?: number;
-  maximumScalingStepSize?: number;
-  instanceWarmupPeriod?: number;
-}
-
-export interface AutoScalingGroupProviderUpdate {
-  managedScaling?: ManagedScaling;
-  managedTerminationProtection?: Toggle;
-  managedDraining?: Toggle;
-}
-
-export interface AutoScalingGroupProvider extends AutoScalingGroupProviderUpdate {
-  autoScalingGroupArn: string;
-}
+export type { AutoScalingGroupProvider, AutoScalingGroupProviderUpdate };
 
 /** ECS's defaults for what a caller leaves out (the model documents each one). */
 const MANAGED_SCALING_DEFAULTS: Required<ManagedScaling> = {

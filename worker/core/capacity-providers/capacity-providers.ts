@@ -10,10 +10,15 @@
  */
 import { eq, inArray } from 'drizzle-orm';
 import { type CapacityProviderRow, type ClusterRow, capacityProviders } from '../../../db/schema';
+import type {
+  AutoScalingGroupProvider,
+  CapacityProvider,
+  CapacityProviderStrategyItem,
+  Tag,
+} from '../../ecs-types.generated';
 import { capacityProviderArn, parseEcsArn } from '../arn';
 import type { CoreDeps } from '../deps';
 import { clientError, invalidParameter } from '../errors';
-import type { CapacityProviderStrategyItem } from '../placement';
 
 const NAME_PATTERN = /^[a-zA-Z0-9_-]{1,255}$/;
 /** ECS keeps these prefixes for its own providers; a new name may not start with any, in any case. */
@@ -89,16 +94,19 @@ export async function requireActiveCapacityProvider(
 export const capacityProviderArnOf = (deps: CoreDeps, name: string) => capacityProviderArn(deps.config, name);
 
 /** ECS's CapacityProvider shape. Tags only when asked for, as DescribeCapacityProviders' `include` says. */
-export function toEcsCapacityProvider(row: CapacityProviderRow, options: { tags: boolean }) {
+export function toEcsCapacityProvider(
+  row: CapacityProviderRow,
+  options: { tags: boolean },
+): CapacityProvider {
   return {
     capacityProviderArn: row.arn,
     name: row.name,
     status: row.status,
     type: 'EC2_AUTOSCALING',
-    autoScalingGroupProvider: JSON.parse(row.autoScalingGroupProviderJson) as unknown,
+    autoScalingGroupProvider: JSON.parse(row.autoScalingGroupProviderJson) as AutoScalingGroupProvider,
     updateStatus: row.updateStatus ?? undefined,
     updateStatusReason: row.updateStatusReason ?? undefined,
-    tags: options.tags ? (JSON.parse(row.tagsJson) as unknown) : undefined,
+    tags: options.tags ? (JSON.parse(row.tagsJson) as Tag[]) : undefined,
   };
 }
 

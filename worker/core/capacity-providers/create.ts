@@ -5,25 +5,24 @@
  */
 import { eq } from 'drizzle-orm';
 import { capacityProviders } from '../../../db/schema';
+import type {
+  CreateCapacityProviderRequest,
+  CreateCapacityProviderResponse,
+} from '../../ecs-types.generated';
 import type { CoreDeps } from '../deps';
 import { clientError, invalidParameter } from '../errors';
-import { type Tag, validateTags } from '../tags';
-import { type AutoScalingGroupProvider, withEcsDefaults } from './auto-scaling-group';
+import { validateTags } from '../tags';
+import { withEcsDefaults } from './auto-scaling-group';
 import {
   capacityProviderArnOf,
   toEcsCapacityProvider,
   validateNewCapacityProviderName,
 } from './capacity-providers';
 
-export interface CreateCapacityProviderInput {
-  name: string;
-  cluster?: string;
-  autoScalingGroupProvider?: AutoScalingGroupProvider;
-  managedInstancesProvider?: unknown;
-  tags?: Tag[];
-}
-
-export async function createCapacityProvider(deps: CoreDeps, input: CreateCapacityProviderInput) {
+export async function createCapacityProvider(
+  deps: CoreDeps,
+  input: CreateCapacityProviderRequest,
+): Promise<CreateCapacityProviderResponse> {
   validateNewCapacityProviderName(input.name);
   // The two ECS fields that only Managed Instances providers use: refused by name, not ignored.
   if (input.managedInstancesProvider !== undefined) {

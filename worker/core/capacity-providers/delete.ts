@@ -8,6 +8,10 @@
  */
 import { and, eq, sql } from 'drizzle-orm';
 import { capacityProviders } from '../../../db/schema';
+import type {
+  DeleteCapacityProviderRequest,
+  DeleteCapacityProviderResponse,
+} from '../../ecs-types.generated';
 import type { CoreDeps } from '../deps';
 import { invalidParameter } from '../errors';
 import { clustersHolding } from './association';
@@ -18,8 +22,8 @@ const MAX_DELETE_ATTEMPTS = 3;
 
 export async function deleteCapacityProvider(
   deps: CoreDeps,
-  input: { capacityProvider: string; cluster?: string },
-) {
+  input: DeleteCapacityProviderRequest,
+): Promise<DeleteCapacityProviderResponse> {
   if (input.cluster !== undefined) {
     throw invalidParameter(
       'cluster: only Managed Instances capacity providers are deleted from a cluster; Berth has none, so leave cluster out',

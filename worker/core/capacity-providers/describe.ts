@@ -5,6 +5,12 @@
  */
 import { asc, eq } from 'drizzle-orm';
 import { type CapacityProviderRow, capacityProviders } from '../../../db/schema';
+import type {
+  CapacityProvider,
+  DescribeCapacityProvidersRequest,
+  DescribeCapacityProvidersResponse,
+  Failure,
+} from '../../ecs-types.generated';
 import { requireCluster } from '../clusters/clusters';
 import type { CoreDeps } from '../deps';
 import { invalidParameter } from '../errors';
@@ -17,19 +23,14 @@ import {
   toEcsCapacityProvider,
 } from './capacity-providers';
 
-export interface DescribeCapacityProvidersInput {
-  capacityProviders?: string[];
-  cluster?: string;
-  include?: string[];
-  maxResults?: number;
-  nextToken?: string;
-}
-
 /** ECS: up to 100 named at once; pages of 1 to 10 (10 by default) otherwise. */
 const MAX_NAMED = 100;
 const MAX_PAGE = 10;
 
-export async function describeCapacityProviders(deps: CoreDeps, input: DescribeCapacityProvidersInput) {
+export async function describeCapacityProviders(
+  deps: CoreDeps,
+  input: DescribeCapacityProvidersRequest,
+): Promise<DescribeCapacityProvidersResponse> {
   const tags = (input.include ?? []).includes('TAGS');
   const associated =
     input.cluster === undefined ? undefined : capacityProvidersOf(await requireCluster(deps, input.cluster));
@@ -72,7 +73,7 @@ async function describeNamed(
   references: string[],
   associated: string[] | undefined,
   tags: boolean,
-) {
+): Promise<DescribeCapacityProvidersResponse> {
   const names = references.map((reference, i) =>
     capacityProviderNameOf(deps, reference, `capacityProviders[${i}]`),
   );
@@ -84,8 +85,8 @@ async function describeNamed(
       )
     ).map((row) => [row.name, row]),
   );
-  const described: ReturnType<typeof toEcsCapacityProvider>[] = [];
-  const failures: { arn: string; reason: string; detail?: string }[] = [];
+  const described: CapacityProvider[] = [];
+  const failures: Failure[] = [];
   references.forEach((reference, i) => {
     const name = names[i];
     const row = name === undefined ? undefined : found.get(name);

@@ -5,22 +5,19 @@
  * instances (ECS's ResourceInUseException), which the room's view answers without a query.
  */
 import { CAPACITY_PROVIDER_ATTRIBUTE } from '../../../protocol/attributes';
+import type {
+  PutClusterCapacityProvidersRequest,
+  PutClusterCapacityProvidersResponse,
+} from '../../ecs-types.generated';
 import type { ClusterCommand, CommandContext } from '../cluster/command-context';
 import { describeClusters } from '../clusters/clusters';
 import { EcsError } from '../errors';
-import type { CapacityProviderStrategyItem } from '../placement';
 import { validateClusterCapacityProviders, writeClusterCapacityProviders } from './association';
 import { capacityProvidersOf } from './capacity-providers';
 
-export interface PutClusterCapacityProvidersInput {
-  cluster?: string;
-  capacityProviders: string[];
-  defaultCapacityProviderStrategy: CapacityProviderStrategyItem[];
-}
-
 export const putClusterCapacityProviders: ClusterCommand<
-  PutClusterCapacityProvidersInput,
-  { cluster: unknown }
+  PutClusterCapacityProvidersRequest,
+  PutClusterCapacityProvidersResponse
 > = async (ctx, input) => {
   const wanted = validateClusterCapacityProviders(input);
   const leaving = capacityProvidersOf(ctx.cluster).filter((name) => !wanted.capacityProviders.includes(name));

@@ -4,9 +4,9 @@
  * (placement/place-across-providers.ts); this file only decides what it is given.
  */
 import type { ClusterRow } from '../../../db/schema';
+import type { CapacityProviderStrategyItem, RunTaskRequest } from '../../ecs-types.generated';
 import type { CoreDeps } from '../deps';
 import { invalidParameter } from '../errors';
-import type { CapacityProviderStrategyItem } from '../placement';
 import {
   capacityProvidersOf,
   defaultStrategyOf,
@@ -64,7 +64,7 @@ export function validateStrategy(
 export async function runTaskStrategy(
   deps: CoreDeps,
   cluster: ClusterRow,
-  input: { launchType?: string; capacityProviderStrategy?: CapacityProviderStrategyItem[] },
+  input: Pick<RunTaskRequest, 'launchType' | 'capacityProviderStrategy'>,
 ): Promise<Required<CapacityProviderStrategyItem>[] | undefined> {
   const given = input.capacityProviderStrategy ?? [];
   if (given.length === 0) {

@@ -6,26 +6,22 @@
  */
 import { and, eq } from 'drizzle-orm';
 import { capacityProviders } from '../../../db/schema';
+import type {
+  UpdateCapacityProviderRequest,
+  UpdateCapacityProviderResponse,
+} from '../../ecs-types.generated';
 import type { CoreDeps } from '../deps';
 import { EcsError, invalidParameter } from '../errors';
-import {
-  type AutoScalingGroupProvider,
-  type AutoScalingGroupProviderUpdate,
-  withEcsDefaults,
-} from './auto-scaling-group';
+import { type AutoScalingGroupProvider, withEcsDefaults } from './auto-scaling-group';
 import { requireActiveCapacityProvider, toEcsCapacityProvider } from './capacity-providers';
-
-export interface UpdateCapacityProviderInput {
-  name: string;
-  cluster?: string;
-  autoScalingGroupProvider?: AutoScalingGroupProviderUpdate;
-  managedInstancesProvider?: unknown;
-}
 
 /** Each retry means another update landed in between; this many in a row takes a flood of writers. */
 const MAX_UPDATE_ATTEMPTS = 10;
 
-export async function updateCapacityProvider(deps: CoreDeps, input: UpdateCapacityProviderInput) {
+export async function updateCapacityProvider(
+  deps: CoreDeps,
+  input: UpdateCapacityProviderRequest,
+): Promise<UpdateCapacityProviderResponse> {
   if (input.managedInstancesProvider !== undefined) {
     throw invalidParameter(
       'managedInstancesProvider: Amazon ECS Managed Instances are not available in Berth; update autoScalingGroupProvider',

@@ -4,38 +4,27 @@
  * stored as given. Berth has no CloudWatch, KMS, S3 or Cloud Map: it keeps these so clients that
  * set them work and read them back, and so ECS Exec can read its configuration from the cluster.
  */
+import type {
+  ClusterConfiguration,
+  ClusterServiceConnectDefaultsRequest,
+  ClusterSetting,
+} from '../../ecs-types.generated';
 import { effectiveAccountSetting } from '../account-settings/account-settings';
 import { SETTING_RULES } from '../account-settings/setting-rules';
 import type { CoreDeps } from '../deps';
 import { excerpt, invalidParameter } from '../errors';
 
-export interface ClusterSetting {
-  name?: string;
-  value?: string;
-}
+export type { ClusterConfiguration, ClusterSetting };
 
-export interface ExecuteCommandLogConfiguration {
-  cloudWatchLogGroupName?: string;
-  cloudWatchEncryptionEnabled?: boolean;
-  s3BucketName?: string;
-  s3EncryptionEnabled?: boolean;
-  s3KeyPrefix?: string;
-}
-
-export interface ClusterConfiguration {
-  executeCommandConfiguration?: {
-    kmsKeyId?: string;
-    /** NONE, DEFAULT or OVERRIDE (the model's enum, checked at the front door). */
-    logging?: string;
-    logConfiguration?: ExecuteCommandLogConfiguration;
-  };
-  managedStorageConfiguration?: { kmsKeyId?: string; fargateEphemeralStorageKmsKeyId?: string };
-}
+type ClusterSettingName = NonNullable<ClusterSetting['name']>;
 
 /** The one cluster setting ECS has, with the values its account setting takes. */
-const CLUSTER_SETTING_VALUES: Readonly<Record<string, readonly string[]>> = {
+const CLUSTER_SETTING_VALUES: Readonly<Record<ClusterSettingName, readonly string[]>> = {
   containerInsights: SETTING_RULES.containerInsights.values,
 };
+
+const isClusterSettingName = (name: string): name is ClusterSettingName =>
+  Object.hasOwn(CLUSTER_SETTING_VALUES, name);
 
 export function validateClusterSettings(
   settings: ClusterSetting[],
@@ -44,8 +33,10 @@ export function validateClusterSettings(
   const seen = new Set<string>();
   return settings.map((setting, i) => {
     const name = setting.name ?? '';
-    const values = Object.hasOwn(CLUSTER_SETTING_VALUES, name) ? CLUSTER_SETTING_VALUES[name] : undefined;
-    if (!values) throw invalidParameter(`${field}[${i}].name: '${excerpt(name)}' is not a cluster setting`);
+    if (!isClusterSettingName(name)) {
+      throw invalidParameter(`${field}[${i}].name: '${excerpt(name)}' is not a cluster setting`);
+    }
+    const values = CLUSTER_SETTING_VALUES[name];
     if (!values.includes(setting.value ?? '')) {
       throw invalidParameter(`${field}[${i}].value: ${name} takes one of ${values.join(', ')}`);
     }
@@ -105,7 +96,7 @@ const NAMESPACE_FORBIDDEN = /[<>"/]/;
  * The stored Service Connect defaults: `{namespace}` as given (Berth has no Cloud Map to resolve
  * a name to an ARN), or null for ECS's empty namespace, which removes them.
  */
-export function serviceConnectDefaultsJson(defaults: { namespace: string }): string | null {
+export function serviceConnectDefaultsJson(defaults: ClusterServiceConnectDefaultsRequest): string | null {
   const { namespace } = defaults;
   if (namespace === '') return null;
   if (namespace.length > 1024) {

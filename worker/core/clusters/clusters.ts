@@ -1,5 +1,14 @@
 import { and, asc, eq, inArray, ne, sql } from 'drizzle-orm';
 import { type ClusterRow, clusters, containerInstances, tasks } from '../../../db/schema';
+import type {
+  Cluster,
+  CreateClusterRequest,
+  DeleteClusterRequest,
+  DeleteClusterResponse,
+  DescribeClustersRequest,
+  Failure,
+  ListClustersRequest,
+} from '../../ecs-types.generated';
 import { clusterArn, parseEcsArn } from '../arn';
 import {
   assertAssociable,
@@ -50,16 +59,7 @@ export async function requireCluster(deps: CoreDeps, nameOrArn: string | undefin
   return row;
 }
 
-export async function createCluster(
-  deps: CoreDeps,
-  input: {
-    clusterName?: string;
-    tags?: Tag[];
-    settings?: ClusterSetting[];
-    configuration?: ClusterConfiguration;
-    serviceConnectDefaults?: { namespace: string };
-  } & Parameters<typeof validateClusterCapacityProviders>[0],
-): Promise<ClusterRow> {
+export async function createCluster(deps: CoreDeps, input: CreateClusterRequest): Promise<ClusterRow> {
   const name = input.clusterName ?? DEFAULT_CLUSTER;
   if (!CLUSTER_NAME_PATTERN.test(name)) {
     throw invalidParameter(
@@ -107,7 +107,7 @@ export async function createCluster(
   return row;
 }
 
-export async function listClusters(deps: CoreDeps, input: { nextToken?: string; maxResults?: number }) {
+export async function listClusters(deps: CoreDeps, input: ListClustersRequest) {
   const page = readPage(input, 100, 100);
   const rows = await deps.db
     .select({ arn: clusters.arn })
@@ -153,7 +153,16 @@ async function countsFor(deps: CoreDeps, arns: string[]): Promise<Map<string, Cl
   return counts;
 }
 
-export async function describeClusters(deps: CoreDeps, input: { clusters?: string[]; include?: string[] }) {
+/** DescribeClusters' answer, both lists always present. */
+export interface DescribedClusters {
+  clusters: Cluster[];
+  failures: Failure[];
+}
+
+export async function describeClusters(
+  deps: CoreDeps,
+  input: DescribeClustersRequest,
+): Promise<DescribedClusters> {
   const names = (input.clusters?.length ? input.clusters : [DEFAULT_CLUSTER]).map(clusterNameOf);
   if (names.length > 100) throw invalidParameter('clusters: at most 100 clusters can be described at once');
   const rows = await deps.db.select().from(clusters).where(inArray(clusters.name, names));
@@ -163,8 +172,8 @@ export async function describeClusters(deps: CoreDeps, input: { clusters?: strin
     rows.map((r) => r.arn),
   );
   const include = new Set(input.include ?? []);
-  const found: unknown[] = [];
-  const failures: { arn: string; reason: string }[] = [];
+  const found: Cluster[] = [];
+  const failures: Failure[] = [];
   for (const name of names) {
     const row = byName.get(name);
     if (!row) {
@@ -178,11 +187,11 @@ export async function describeClusters(deps: CoreDeps, input: { clusters?: strin
       ...counts.get(row.arn),
       activeServicesCount: 0,
       statistics: [],
-      tags: include.has('TAGS') ? JSON.parse(row.tagsJson) : undefined,
-      settings: include.has('SETTINGS') ? JSON.parse(row.settingsJson) : undefined,
+      tags: include.has('TAGS') ? (JSON.parse(row.tagsJson) as Tag[]) : undefined,
+      settings: include.has('SETTINGS') ? (JSON.parse(row.settingsJson) as ClusterSetting[]) : undefined,
       configuration: include.has('CONFIGURATIONS') ? configurationOf(row) : undefined,
       serviceConnectDefaults: row.serviceConnectDefaultsJson
-        ? JSON.parse(row.serviceConnectDefaultsJson)
+        ? (JSON.parse(row.serviceConnectDefaultsJson) as Cluster['serviceConnectDefaults'])
         : undefined,
       capacityProviders: capacityProvidersOf(row),
       defaultCapacityProviderStrategy: defaultStrategyOf(row),
@@ -197,7 +206,10 @@ function configurationOf(row: ClusterRow): ClusterConfiguration | undefined {
   return Object.keys(configuration).length > 0 ? configuration : undefined;
 }
 
-export async function deleteCluster(deps: CoreDeps, input: { cluster: string }) {
+export async function deleteCluster(
+  deps: CoreDeps,
+  input: DeleteClusterRequest,
+): Promise<DeleteClusterResponse> {
   const row = await requireCluster(deps, input.cluster);
   const counts = (await countsFor(deps, [row.arn])).get(row.arn)!;
   if (counts.registeredContainerInstancesCount > 0) {

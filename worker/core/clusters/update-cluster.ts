@@ -4,11 +4,14 @@
  */
 import { and, eq } from 'drizzle-orm';
 import { clusters } from '../../../db/schema';
+import type {
+  UpdateClusterRequest,
+  UpdateClusterResponse,
+  UpdateClusterSettingsRequest,
+} from '../../ecs-types.generated';
 import { untilSwapped } from '../compare-and-swap';
 import type { CoreDeps } from '../deps';
 import {
-  type ClusterConfiguration,
-  type ClusterSetting,
   mergeClusterConfiguration,
   mergeClusterSettings,
   serviceConnectDefaultsJson,
@@ -17,18 +20,14 @@ import {
 } from './cluster-settings';
 import { clusterNameOf, describeClusters, requireCluster } from './clusters';
 
-export interface UpdateClusterInput {
-  cluster: string;
-  settings?: ClusterSetting[];
-  configuration?: ClusterConfiguration;
-  serviceConnectDefaults?: { namespace: string };
-}
-
 /**
  * Settings replace those of their name, configuration members replace theirs, and Service Connect
  * defaults replace the cluster's (an empty namespace removes them); what the call leaves out stays.
  */
-export async function updateCluster(deps: CoreDeps, input: UpdateClusterInput) {
+export async function updateCluster(
+  deps: CoreDeps,
+  input: UpdateClusterRequest,
+): Promise<UpdateClusterResponse> {
   const settings = input.settings && validateClusterSettings(input.settings);
   const configuration = input.configuration && validateClusterConfiguration(input.configuration);
   const serviceConnect =
@@ -71,7 +70,7 @@ export async function updateCluster(deps: CoreDeps, input: UpdateClusterInput) {
 
 export function updateClusterSettings(
   deps: CoreDeps,
-  input: { cluster: string; settings: ClusterSetting[] },
-) {
+  input: UpdateClusterSettingsRequest,
+): Promise<UpdateClusterResponse> {
   return updateCluster(deps, { cluster: input.cluster, settings: input.settings });
 }

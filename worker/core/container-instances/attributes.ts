@@ -4,36 +4,24 @@
  */
 import { eq } from 'drizzle-orm';
 import { containerInstances } from '../../../db/schema';
+import type { Attribute, PutAttributesRequest, PutAttributesResponse } from '../../ecs-types.generated';
 import { arnInCluster } from '../arn';
 import type { ClusterCommand, CommandContext } from '../cluster/command-context';
 import { EcsError, invalidParameter } from '../errors';
-
-export interface AttributeInput {
-  name: string;
-  value?: string;
-  targetType?: string;
-  targetId?: string;
-}
-
-export interface AttributesInput {
-  cluster?: string;
-  attributes: AttributeInput[];
-}
 
 const ATTRIBUTE_NAME = /^[a-zA-Z0-9_./-]{1,128}$/;
 const ATTRIBUTE_VALUE = /^[a-zA-Z0-9_.@/: -]{1,128}$/;
 const MAX_CUSTOM_ATTRIBUTES = 10;
 
-type AttributesOutput = Awaited<ReturnType<typeof changeAttributes>>;
-
-export const putAttributes: ClusterCommand<AttributesInput, AttributesOutput> = (ctx, input) =>
+/** PutAttributes and DeleteAttributes have the same input and output shapes in the model. */
+export const putAttributes: ClusterCommand<PutAttributesRequest, PutAttributesResponse> = (ctx, input) =>
   changeAttributes(ctx, input.attributes, 'put');
 
-export const deleteAttributes: ClusterCommand<AttributesInput, AttributesOutput> = (ctx, input) =>
+export const deleteAttributes: ClusterCommand<PutAttributesRequest, PutAttributesResponse> = (ctx, input) =>
   changeAttributes(ctx, input.attributes, 'delete');
 
 /** Attributes only target container instances in Berth, as in ECS's EC2 mode. */
-function requireTarget(ctx: CommandContext, attribute: AttributeInput, i: number) {
+function requireTarget(ctx: CommandContext, attribute: Attribute, i: number) {
   if (attribute.targetType !== undefined && attribute.targetType !== 'container-instance') {
     throw invalidParameter(`attributes[${i}].targetType: only container-instance is supported`);
   }
@@ -48,7 +36,7 @@ function requireTarget(ctx: CommandContext, attribute: AttributeInput, i: number
   return instance;
 }
 
-function validateAttribute(attribute: AttributeInput, i: number, withValue: boolean) {
+function validateAttribute(attribute: Attribute, i: number, withValue: boolean) {
   if (!ATTRIBUTE_NAME.test(attribute.name)) {
     throw invalidParameter(
       `attributes[${i}].name: up to 128 letters, numbers, hyphens, underscores, periods and slashes are allowed`,
@@ -61,7 +49,11 @@ function validateAttribute(attribute: AttributeInput, i: number, withValue: bool
   }
 }
 
-async function changeAttributes(ctx: CommandContext, attributes: AttributeInput[], mode: 'put' | 'delete') {
+async function changeAttributes(
+  ctx: CommandContext,
+  attributes: Attribute[],
+  mode: 'put' | 'delete',
+): Promise<PutAttributesResponse> {
   const { deps, view } = ctx;
   if (attributes.length < 1 || attributes.length > 10) {
     throw invalidParameter('attributes: between 1 and 10 attributes must be given');
@@ -71,12 +63,10 @@ async function changeAttributes(ctx: CommandContext, attributes: AttributeInput[
     validateAttribute(attribute, i, mode === 'put');
     return requireTarget(ctx, attribute, i);
   });
-  const next = new Map<string, { name: string; value?: string }[]>();
+  const next = new Map<string, Attribute[]>();
   attributes.forEach((attribute, i) => {
     const arn = targets[i].row.arn;
-    const current =
-      next.get(arn) ??
-      (JSON.parse(targets[i].row.customAttributesJson) as { name: string; value?: string }[]);
+    const current = next.get(arn) ?? (JSON.parse(targets[i].row.customAttributesJson) as Attribute[]);
     const others = current.filter((a) => a.name !== attribute.name);
     next.set(arn, mode === 'put' ? [...others, { name: attribute.name, value: attribute.value }] : others);
   });

@@ -2,6 +2,18 @@
 import { and, asc, eq, inArray, ne } from 'drizzle-orm';
 import { type ContainerInstanceRow, containerInstances, tasks } from '../../../db/schema';
 import { CAPACITY_PROVIDER_ATTRIBUTE } from '../../../protocol/attributes';
+import type {
+  Attribute,
+  ContainerInstance,
+  DescribeContainerInstancesRequest,
+  Failure,
+  ListAttributesRequest,
+  ListAttributesResponse,
+  ListContainerInstancesRequest,
+  ListContainerInstancesResponse,
+  Resource,
+  Tag,
+} from '../../ecs-types.generated';
 import { containerInstanceArn, resourceIdOf } from '../arn';
 import {
   allocationOf,
@@ -17,7 +29,7 @@ import { pageResult, readPage } from '../pagination';
 import { matchesClusterQuery, parseClusterQuery } from '../placement';
 import { epochSeconds } from '../time';
 
-const resource = (name: string, value: number) => ({
+const resource = (name: string, value: number): Resource => ({
   name,
   type: 'INTEGER',
   integerValue: value,
@@ -25,7 +37,7 @@ const resource = (name: string, value: number) => ({
   longValue: 0,
 });
 /** ECS lists ports as strings; a set, so each once, and in order so the output is stable. */
-const portsResource = (name: string, ports: readonly number[]) => ({
+const portsResource = (name: string, ports: readonly number[]): Resource => ({
   name,
   type: 'STRINGSET',
   stringSetValue: [...new Set(ports)].sort((a, b) => a - b).map(String),
@@ -49,7 +61,7 @@ function toEcsContainerInstance(
   row: ContainerInstanceRow,
   allocations: Map<string, TaskAllocation>,
   tags: boolean,
-) {
+): ContainerInstance {
   const reservedPorts = reservedPortsOf(row);
   const view = toPlacementInstance(row, allocations, attributesOf(row), reservedPorts);
   // As in ECS, "remaining" ports are the taken ones: what placement sees as used, reserved included.
@@ -88,14 +100,20 @@ function toEcsContainerInstance(
     ),
     registeredAt: epochSeconds(row.registeredAtMs),
     attachments: [],
-    tags: tags ? JSON.parse(row.tagsJson) : undefined,
+    tags: tags ? (JSON.parse(row.tagsJson) as Tag[]) : undefined,
   };
+}
+
+/** DescribeContainerInstances' answer, both lists always present. */
+export interface DescribedContainerInstances {
+  containerInstances: ContainerInstance[];
+  failures: Failure[];
 }
 
 export async function describeContainerInstances(
   deps: CoreDeps,
-  input: { cluster?: string; containerInstances: string[]; include?: string[] },
-) {
+  input: DescribeContainerInstancesRequest,
+): Promise<DescribedContainerInstances> {
   const cluster = await requireCluster(deps, input.cluster);
   if (input.containerInstances.length === 0) {
     throw invalidParameter('containerInstances: Container instances cannot be empty.');
@@ -126,13 +144,12 @@ export async function describeContainerInstances(
 
 export async function listContainerInstances(
   deps: CoreDeps,
-  input: { cluster?: string; filter?: string; status?: string; nextToken?: string; maxResults?: number },
-) {
+  input: ListContainerInstancesRequest,
+): Promise<ListContainerInstancesResponse> {
   const cluster = await requireCluster(deps, input.cluster);
   const page = readPage(input, 100, 100);
   const conditions = [eq(containerInstances.clusterArn, cluster.arn)];
-  if (input.status)
-    conditions.push(eq(containerInstances.status, input.status as ContainerInstanceRow['status']));
+  if (input.status) conditions.push(eq(containerInstances.status, input.status));
   else conditions.push(ne(containerInstances.status, 'INACTIVE'));
   let rows = await deps.db
     .select()
@@ -153,15 +170,8 @@ export async function listContainerInstances(
 
 export async function listAttributes(
   deps: CoreDeps,
-  input: {
-    cluster?: string;
-    targetType: string;
-    attributeName?: string;
-    attributeValue?: string;
-    nextToken?: string;
-    maxResults?: number;
-  },
-) {
+  input: ListAttributesRequest,
+): Promise<ListAttributesResponse> {
   const cluster = await requireCluster(deps, input.cluster);
   if (input.targetType !== 'container-instance') {
     throw invalidParameter('targetType: only container-instance is supported');
@@ -177,12 +187,14 @@ export async function listAttributes(
     .orderBy(asc(containerInstances.registeredAtMs), asc(containerInstances.arn));
   const all = rows.flatMap((row) =>
     [row.attributesJson, row.customAttributesJson].flatMap((json) =>
-      (JSON.parse(json) as { name: string; value?: string }[]).map((a) => ({
-        name: a.name,
-        value: a.value,
-        targetType: 'container-instance',
-        targetId: row.arn,
-      })),
+      (JSON.parse(json) as Attribute[]).map(
+        (a): Attribute => ({
+          name: a.name,
+          value: a.value,
+          targetType: 'container-instance',
+          targetId: row.arn,
+        }),
+      ),
     ),
   );
   const matching = all.filter(

@@ -7,6 +7,10 @@
 import { and, eq, inArray, ne } from 'drizzle-orm';
 import { containerInstances, tasks } from '../../../db/schema';
 import { CLOSE_CODES } from '../../../protocol/agent-protocol';
+import type {
+  DeregisterContainerInstanceRequest,
+  DeregisterContainerInstanceResponse,
+} from '../../ecs-types.generated';
 import { arnInCluster } from '../arn';
 import type { ClusterCommand } from '../cluster/command-context';
 import { invalidParameter } from '../errors';
@@ -14,17 +18,9 @@ import { taskStateOf } from '../tasks/task-record';
 import { stopWithoutAgent } from '../tasks/transitions';
 import { describeContainerInstances } from './container-instances';
 
-export interface DeregisterContainerInstanceInput {
-  cluster?: string;
-  containerInstance: string;
-  force?: boolean;
-}
-
-type DescribedInstance = Awaited<ReturnType<typeof describeContainerInstances>>['containerInstances'][number];
-
 export const deregisterContainerInstance: ClusterCommand<
-  DeregisterContainerInstanceInput,
-  { containerInstance: DescribedInstance | undefined }
+  DeregisterContainerInstanceRequest,
+  DeregisterContainerInstanceResponse
 > = async (ctx, input) => {
   const { deps, cluster, view } = ctx;
   const arn = arnInCluster(deps.config, 'container-instance', cluster.name, input.containerInstance);

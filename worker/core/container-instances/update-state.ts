@@ -4,20 +4,15 @@
  */
 import { eq } from 'drizzle-orm';
 import { type ContainerInstanceRow, containerInstances } from '../../../db/schema';
+import type { Failure, UpdateContainerInstancesStateRequest } from '../../ecs-types.generated';
 import { arnInCluster } from '../arn';
 import type { ClusterCommand, CommandContext } from '../cluster/command-context';
 import { invalidParameter } from '../errors';
-import { describeContainerInstances } from './container-instances';
-
-export interface UpdateContainerInstancesStateInput {
-  cluster?: string;
-  containerInstances: string[];
-  status: string;
-}
+import { type DescribedContainerInstances, describeContainerInstances } from './container-instances';
 
 export const updateContainerInstancesState: ClusterCommand<
-  UpdateContainerInstancesStateInput,
-  Awaited<ReturnType<typeof describeContainerInstances>>
+  UpdateContainerInstancesStateRequest,
+  DescribedContainerInstances
 > = async (ctx, input) => {
   if (input.status !== 'ACTIVE' && input.status !== 'DRAINING') {
     throw invalidParameter(`status: must be ACTIVE or DRAINING, got ${input.status}`);
@@ -38,7 +33,7 @@ async function setInstanceStatus(ctx: CommandContext, references: string[], stat
     throw invalidParameter('containerInstances: between 1 and 10 container instances must be given');
   }
   const updated: ContainerInstanceRow[] = [];
-  const failures: { arn: string; reason: string }[] = [];
+  const failures: Failure[] = [];
   for (const reference of references) {
     const arn = arnInCluster(deps.config, 'container-instance', cluster.name, reference);
     const instance = view.instances.get(arn);

@@ -19,7 +19,7 @@ const TIME_FIELDS = [
 ] as const;
 
 export function taskStateChangeEvent(deps: CoreDeps, row: TaskRow, eventId: string) {
-  const detail: Record<string, unknown> = toEcsTask(row, { tags: false });
+  const detail: Record<string, unknown> = { ...toEcsTask(row, { tags: false }) };
   for (const field of TIME_FIELDS) {
     const seconds = detail[field] as number | undefined;
     detail[field] = seconds === undefined ? undefined : new Date(seconds * 1000).toISOString();

@@ -23,16 +23,15 @@
  * which together cost no more than one `placeTasks` over the cluster.
  */
 import { CAPACITY_PROVIDER_ATTRIBUTE } from '../../../protocol/attributes';
+import type { CapacityProviderStrategyItem } from '../../ecs-types.generated';
 import { placeTasks } from './place-tasks';
 import type { PlacementFailure, PlacementInstance, PlacementRequest } from './types';
 
-export interface CapacityProviderStrategyItem {
-  capacityProvider: string;
-  /** Tasks placed on this provider before any weight applies; 0 when omitted. */
-  base?: number;
-  /** This provider's relative share of the tasks after the bases; 0 when omitted. */
-  weight?: number;
-}
+/**
+ * The model's item: `base` is the tasks placed on this provider before any weight applies, `weight`
+ * its relative share of the tasks after the bases; each 0 when omitted.
+ */
+export type { CapacityProviderStrategyItem };
 
 export interface ProviderPlacementRequest extends PlacementRequest {
   /** Validated: no provider twice, and some weight above 0 unless there is a single provider. */

@@ -3,6 +3,8 @@
  * cluster's container instances, calls `placeTasks`, and persists the result through the cluster's
  * coordinator, which is what keeps two placements from racing for the same resources.
  */
+import type { PlacementConstraint, PlacementStrategy } from '../../ecs-types.generated';
+
 export type TransportProtocol = 'tcp' | 'udp';
 
 export interface HostPort {
@@ -42,11 +44,8 @@ export interface PlacementInstance {
   taskGroups: string[];
 }
 
-export type PlacementStrategyType = 'random' | 'spread' | 'binpack';
-export type PlacementStrategy = { type: PlacementStrategyType; field?: string };
-
-export type PlacementConstraintType = 'distinctInstance' | 'memberOf';
-export type PlacementConstraint = { type: PlacementConstraintType; expression?: string };
+/** The model's shapes, as RunTask (and later services) give them; validatePlacement compiles them. */
+export type { PlacementConstraint, PlacementStrategy };
 
 export interface PlacementRequest {
   /** Tasks to place; every one needs the resources below. */

@@ -4,6 +4,14 @@
  * tags of tasks and container instances need no room.
  */
 import { sql } from 'drizzle-orm';
+import type {
+  ListTagsForResourceRequest,
+  ListTagsForResourceResponse,
+  TagResourceRequest,
+  TagResourceResponse,
+  UntagResourceRequest,
+  UntagResourceResponse,
+} from '../../ecs-types.generated';
 import { parseEcsArn } from '../arn';
 import { requireCluster } from '../clusters/clusters';
 import { untilSwapped } from '../compare-and-swap';
@@ -71,7 +79,7 @@ async function changeTags(
   });
 }
 
-export async function tagResource(deps: CoreDeps, input: { resourceArn: string; tags: Tag[] }) {
+export async function tagResource(deps: CoreDeps, input: TagResourceRequest): Promise<TagResourceResponse> {
   const tags = validateTags(input.tags);
   await changeTags(deps, await resolve(deps, input.resourceArn), (current) => {
     const merged = mergeTags(current, tags);
@@ -86,7 +94,10 @@ export async function tagResource(deps: CoreDeps, input: { resourceArn: string; 
   return {};
 }
 
-export async function untagResource(deps: CoreDeps, input: { resourceArn: string; tagKeys: string[] }) {
+export async function untagResource(
+  deps: CoreDeps,
+  input: UntagResourceRequest,
+): Promise<UntagResourceResponse> {
   const removed = new Set(validateTagKeys(input.tagKeys));
   await changeTags(deps, await resolve(deps, input.resourceArn), (current) =>
     current.filter((tag) => !removed.has(tag.key ?? '')),
@@ -94,7 +105,10 @@ export async function untagResource(deps: CoreDeps, input: { resourceArn: string
   return {};
 }
 
-export async function listTagsForResource(deps: CoreDeps, input: { resourceArn: string }) {
+export async function listTagsForResource(
+  deps: CoreDeps,
+  input: ListTagsForResourceRequest,
+): Promise<Required<ListTagsForResourceResponse>> {
   const tagsJson = await readTagsJson(deps, await resolve(deps, input.resourceArn));
   return { tags: JSON.parse(tagsJson) as Tag[] };
 }

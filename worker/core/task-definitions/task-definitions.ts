@@ -1,12 +1,26 @@
 import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import { type TaskDefinitionRow, taskDefinitions } from '../../../db/schema';
+import type {
+  DeleteTaskDefinitionsRequest,
+  DeleteTaskDefinitionsResponse,
+  DeregisterTaskDefinitionRequest,
+  DescribeTaskDefinitionRequest,
+  Failure,
+  ListTaskDefinitionFamiliesRequest,
+  ListTaskDefinitionsRequest,
+} from '../../ecs-types.generated';
 import { parseEcsArn, taskDefinitionArn } from '../arn';
 import type { CoreDeps } from '../deps';
 import { clientError, invalidParameter } from '../errors';
 import { pageResult, readPage } from '../pagination';
 import { type Tag, validateTags } from '../tags';
 import { epochSeconds } from '../time';
-import type { ContainerDefinition, RegisterTaskDefinitionInput, TaskDefinition } from './types';
+import type {
+  ContainerDefinition,
+  RegisterTaskDefinitionInput,
+  TaskDefinition,
+  TaskDefinitionBody,
+} from './types';
 import { validateTaskDefinitionInput } from './validate';
 
 /** ECS's default for a container that says nothing about `essential` or a port's protocol. */
@@ -22,7 +36,7 @@ function normalizeContainer(container: ContainerDefinition): ContainerDefinition
 }
 
 export function toTaskDefinition(row: TaskDefinitionRow): TaskDefinition {
-  const body = JSON.parse(row.bodyJson) as Omit<TaskDefinition, 'taskDefinitionArn' | 'revision' | 'status'>;
+  const body = JSON.parse(row.bodyJson) as TaskDefinitionBody;
   return {
     ...body,
     taskDefinitionArn: row.arn,
@@ -35,9 +49,9 @@ export function toTaskDefinition(row: TaskDefinitionRow): TaskDefinition {
 
 export async function registerTaskDefinition(deps: CoreDeps, input: RegisterTaskDefinitionInput) {
   validateTaskDefinitionInput(input);
-  const tags = validateTags(input.tags as Tag[] | undefined);
+  const tags = validateTags(input.tags);
   const { tags: _omitTags, ...definition } = input;
-  const body = {
+  const body: TaskDefinitionBody = {
     ...definition,
     containerDefinitions: input.containerDefinitions.map(normalizeContainer),
     networkMode: input.networkMode ?? 'bridge',
@@ -95,10 +109,7 @@ export async function requireTaskDefinition(deps: CoreDeps, reference: string, f
   return row;
 }
 
-export async function describeTaskDefinition(
-  deps: CoreDeps,
-  input: { taskDefinition: string; include?: string[] },
-) {
+export async function describeTaskDefinition(deps: CoreDeps, input: DescribeTaskDefinitionRequest) {
   const row = await requireTaskDefinition(deps, input.taskDefinition);
   return {
     taskDefinition: toTaskDefinition(row),
@@ -106,14 +117,9 @@ export async function describeTaskDefinition(
   };
 }
 
-const STATUS_VALUES = ['ACTIVE', 'INACTIVE', 'DELETE_IN_PROGRESS'] as const;
-
-export async function listTaskDefinitions(
-  deps: CoreDeps,
-  input: { familyPrefix?: string; status?: string; sort?: string; nextToken?: string; maxResults?: number },
-) {
+export async function listTaskDefinitions(deps: CoreDeps, input: ListTaskDefinitionsRequest) {
   const page = readPage(input, 100, 100);
-  const status = (input.status ?? 'ACTIVE') as (typeof STATUS_VALUES)[number];
+  const status = input.status ?? 'ACTIVE';
   const conditions = [eq(taskDefinitions.status, status)];
   // familyPrefix is a prefix of the family name, as in ECS.
   if (input.familyPrefix) conditions.push(familyStartsWith(input.familyPrefix));
@@ -129,10 +135,7 @@ export async function listTaskDefinitions(
   return { taskDefinitionArns: items.map((r) => r.arn), nextToken };
 }
 
-export async function listTaskDefinitionFamilies(
-  deps: CoreDeps,
-  input: { familyPrefix?: string; status?: string; nextToken?: string; maxResults?: number },
-) {
+export async function listTaskDefinitionFamilies(deps: CoreDeps, input: ListTaskDefinitionFamiliesRequest) {
   const page = readPage(input, 100, 100);
   const status = input.status ?? 'ACTIVE';
   const activeCount = sql<number>`sum(case when ${taskDefinitions.status} = 'ACTIVE' then 1 else 0 end)`;
@@ -155,7 +158,7 @@ export async function listTaskDefinitionFamilies(
   return { families: items.map((r) => r.family), nextToken };
 }
 
-export async function deregisterTaskDefinition(deps: CoreDeps, input: { taskDefinition: string }) {
+export async function deregisterTaskDefinition(deps: CoreDeps, input: DeregisterTaskDefinitionRequest) {
   const { row, hasRevision } = await findTaskDefinition(deps, input.taskDefinition);
   if (!hasRevision) throw clientError('taskDefinition: a revision must be given (family:revision or ARN)');
   if (!row) throw clientError('The specified task definition does not exist.');
@@ -168,12 +171,15 @@ export async function deregisterTaskDefinition(deps: CoreDeps, input: { taskDefi
   return { taskDefinition: toTaskDefinition(updated) };
 }
 
-export async function deleteTaskDefinitions(deps: CoreDeps, input: { taskDefinitions: string[] }) {
+export async function deleteTaskDefinitions(
+  deps: CoreDeps,
+  input: DeleteTaskDefinitionsRequest,
+): Promise<Required<DeleteTaskDefinitionsResponse>> {
   if (input.taskDefinitions.length < 1 || input.taskDefinitions.length > 10) {
     throw invalidParameter('taskDefinitions: between 1 and 10 task definitions can be deleted at once');
   }
   const deleted: TaskDefinition[] = [];
-  const failures: { arn: string; reason: string; detail?: string }[] = [];
+  const failures: Failure[] = [];
   for (const reference of input.taskDefinitions) {
     const { row, hasRevision } = await findTaskDefinition(deps, reference, 'taskDefinitions');
     if (!hasRevision || !row) {

@@ -3,25 +3,10 @@
  * each container's spec for the agent, and the CPU, memory and static host ports placement reserves.
  */
 import type { ContainerSpec } from '../../../protocol/agent-protocol';
+import type { ContainerOverride, TaskOverride } from '../../ecs-types.generated';
 import { invalidParameter } from '../errors';
 import type { ContainerDefinition, KeyValuePair, TaskDefinition } from '../task-definitions/types';
 import { containerMemoryMiB, parseTaskCpuUnits, parseTaskMemoryMiB } from '../task-definitions/validate';
-
-export interface ContainerOverride {
-  name?: string;
-  command?: string[];
-  environment?: KeyValuePair[];
-  cpu?: number;
-  memory?: number;
-  memoryReservation?: number;
-}
-
-export interface TaskOverrides {
-  containerOverrides?: ContainerOverride[];
-  cpu?: string;
-  memory?: string;
-  [opaque: string]: unknown;
-}
 
 export interface TaskShape {
   specs: ContainerSpec[];
@@ -70,7 +55,7 @@ function specOf(
   };
 }
 
-export function buildTaskShape(taskDefinition: TaskDefinition, overrides: TaskOverrides): TaskShape {
+export function buildTaskShape(taskDefinition: TaskDefinition, overrides: TaskOverride): TaskShape {
   const networkMode = (taskDefinition.networkMode ?? 'bridge') as TaskShape['networkMode'];
   const definitions = taskDefinition.containerDefinitions;
   (overrides.containerOverrides ?? []).forEach((o, i) => {

@@ -5,45 +5,22 @@
  */
 import { and, eq } from 'drizzle-orm';
 import { runTaskRequests, type TaskRow } from '../../../db/schema';
+import type { Failure, RunTaskRequest, TaskOverride } from '../../ecs-types.generated';
 import { containerArn, taskArn } from '../arn';
 import type { CommandContext } from '../cluster/command-context';
 import type { CoreDeps } from '../deps';
 import { EcsError, invalidParameter } from '../errors';
-import type { CapacityProviderStrategyItem, PlacementConstraint, PlacementStrategy } from '../placement';
+import type { PlacementConstraint } from '../placement';
 import { sha256Hex } from '../sha256';
 import type { Tag } from '../tags';
 import { requireTaskDefinition, toTaskDefinition } from '../task-definitions/task-definitions';
 import { refuseHostAccess } from '../task-definitions/validate-host-access';
-import { buildTaskShape, type TaskOverrides } from './build-task';
+import { buildTaskShape } from './build-task';
 import { type ContainerRecord, desiredTaskOf, toEcsTask } from './task-record';
-import { type PropagateTags, tagsForNewTask } from './task-tags';
-
-export interface RunTaskInput {
-  cluster?: string;
-  taskDefinition: string;
-  count?: number;
-  group?: string;
-  startedBy?: string;
-  overrides?: TaskOverrides;
-  placementStrategy?: PlacementStrategy[];
-  placementConstraints?: PlacementConstraint[];
-  launchType?: string;
-  /**
-   * Placed across these providers' pools by base and weight. Without it, the cluster's default
-   * strategy applies, unless launchType is given.
-   */
-  capacityProviderStrategy?: CapacityProviderStrategyItem[];
-  tags?: Tag[];
-  propagateTags?: PropagateTags;
-  clientToken?: string;
-  [opaque: string]: unknown;
-}
+import { tagsForNewTask } from './task-tags';
 
 /** A task that could not be placed: the instance and why (ECS reasons, plus MISSING for an unknown instance). */
-export interface TaskFailure {
-  arn: string;
-  reason: string;
-}
+export type TaskFailure = Failure & { arn: string; reason: string };
 
 export interface RunTaskPlan {
   rows: TaskRow[];
@@ -54,7 +31,9 @@ export interface RunTaskPlan {
 
 const STARTED_BY_PATTERN = /^[a-zA-Z0-9_-]{1,128}$/;
 
-export function validateRunTaskInput(input: RunTaskInput): number {
+export function validateRunTaskInput(
+  input: Pick<RunTaskRequest, 'count' | 'startedBy' | 'group' | 'launchType' | 'clientToken'>,
+): number {
   const count = input.count ?? 1;
   if (count < 1 || count > 10) throw invalidParameter(`count: must be between 1 and 10, got ${count}`);
   if (input.startedBy !== undefined && !STARTED_BY_PATTERN.test(input.startedBy)) {
@@ -73,7 +52,7 @@ export function validateRunTaskInput(input: RunTaskInput): number {
 }
 
 /** The same clientToken with the same parameters gives back the first call's tasks; other parameters conflict. */
-export async function replayClientToken(deps: CoreDeps, clusterArn: string, input: RunTaskInput) {
+export async function replayClientToken(deps: CoreDeps, clusterArn: string, input: RunTaskRequest) {
   if (!input.clientToken) return undefined;
   const { clientToken: _token, cluster: _cluster, ...parameters } = input;
   const requestSha256 = await sha256Hex(JSON.stringify(parameters));
@@ -94,23 +73,11 @@ export async function replayClientToken(deps: CoreDeps, clusterArn: string, inpu
   return { requestSha256, replayed };
 }
 
-export interface StartTaskInput {
-  cluster?: string;
-  taskDefinition: string;
-  containerInstances: string[];
-  group?: string;
-  startedBy?: string;
-  overrides?: TaskOverrides;
-  tags?: Tag[];
-  propagateTags?: PropagateTags;
-  [opaque: string]: unknown;
-}
-
 /** What RunTask and StartTask share: the resolved definition, the task's shape and its placement rules. */
 export interface PreparedTask {
   definition: ReturnType<typeof toTaskDefinition>;
   shape: ReturnType<typeof buildTaskShape>;
-  overrides: TaskOverrides;
+  overrides: TaskOverride;
   group: string;
   tags: Tag[];
   constraints: PlacementConstraint[];
@@ -118,13 +85,7 @@ export interface PreparedTask {
 
 export async function prepareTask(
   deps: CoreDeps,
-  input: {
-    taskDefinition: string;
-    overrides?: TaskOverrides;
-    group?: string;
-    tags?: Tag[];
-    propagateTags?: PropagateTags;
-  },
+  input: Pick<RunTaskRequest, 'taskDefinition' | 'overrides' | 'group' | 'tags' | 'propagateTags'>,
   callConstraints: PlacementConstraint[],
 ): Promise<PreparedTask> {
   const definitionRow = await requireTaskDefinition(deps, input.taskDefinition);
@@ -134,10 +95,7 @@ export async function prepareTask(
   refuseHostAccess(definition);
   const overrides = input.overrides ?? {};
   const shape = buildTaskShape(definition, overrides);
-  const constraints = [
-    ...((definition.placementConstraints ?? []) as PlacementConstraint[]),
-    ...callConstraints,
-  ];
+  const constraints = [...definition.placementConstraints, ...callConstraints];
   return {
     definition,
     shape,
@@ -153,7 +111,7 @@ export function taskRow(
   cluster: { arn: string; name: string },
   prepared: PreparedTask,
   instanceArn: string,
-  extra: { startedBy?: string; launchType?: string; clientToken?: string },
+  extra: Pick<RunTaskRequest, 'startedBy' | 'launchType' | 'clientToken'>,
   nowMs: number,
 ): TaskRow {
   const id = deps.newId();

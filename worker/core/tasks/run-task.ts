@@ -4,6 +4,7 @@
  */
 import { inArray } from 'drizzle-orm';
 import { runTaskRequests, tasks } from '../../../db/schema';
+import type { RunTaskRequest } from '../../ecs-types.generated';
 import { capacityProviderArn } from '../arn';
 import { runTaskStrategy } from '../capacity-providers/strategy';
 import type { ClusterCommand, CommandContext } from '../cluster/command-context';
@@ -18,7 +19,6 @@ import {
 import {
   dispatchPlan,
   prepareTask,
-  type RunTaskInput,
   type RunTaskPlan,
   replayClientToken,
   taskRow,
@@ -26,10 +26,14 @@ import {
 } from './plan-tasks';
 import { refuseServiceTagSource } from './task-tags';
 
-export const runTask: ClusterCommand<RunTaskInput, ReturnType<typeof dispatchPlan>> = async (ctx, input) =>
+/**
+ * With `capacityProviderStrategy`, the tasks are placed across those providers' pools by base and
+ * weight; without it, by the cluster's default strategy, unless `launchType` is given.
+ */
+export const runTask: ClusterCommand<RunTaskRequest, ReturnType<typeof dispatchPlan>> = async (ctx, input) =>
   dispatchPlan(ctx, await planAndWriteRunTask(ctx, input));
 
-async function planAndWriteRunTask(ctx: CommandContext, input: RunTaskInput): Promise<RunTaskPlan> {
+async function planAndWriteRunTask(ctx: CommandContext, input: RunTaskRequest): Promise<RunTaskPlan> {
   const { deps, cluster, view, random } = ctx;
   const count = validateRunTaskInput(input);
   const providerStrategy = await runTaskStrategy(deps, cluster, input);

@@ -3,6 +3,7 @@
  * and constraint checks as RunTask, written in one batch before any agent hears of them.
  */
 import { type TaskRow, tasks } from '../../../db/schema';
+import type { StartTaskRequest } from '../../ecs-types.generated';
 import { arnInCluster } from '../arn';
 import type { ClusterCommand, CommandContext } from '../cluster/command-context';
 import { invalidParameter } from '../errors';
@@ -12,18 +13,17 @@ import {
   dispatchPlan,
   prepareTask,
   type RunTaskPlan,
-  type StartTaskInput,
   type TaskFailure,
   taskRow,
   validateRunTaskInput,
 } from './plan-tasks';
 
-export const startTask: ClusterCommand<StartTaskInput, ReturnType<typeof dispatchPlan>> = async (
+export const startTask: ClusterCommand<StartTaskRequest, ReturnType<typeof dispatchPlan>> = async (
   ctx,
   input,
 ) => dispatchPlan(ctx, await planAndWriteStartTask(ctx, input));
 
-async function planAndWriteStartTask(ctx: CommandContext, input: StartTaskInput): Promise<RunTaskPlan> {
+async function planAndWriteStartTask(ctx: CommandContext, input: StartTaskRequest): Promise<RunTaskPlan> {
   const { deps, cluster, view, random } = ctx;
   if (input.containerInstances.length < 1 || input.containerInstances.length > 10) {
     throw invalidParameter('containerInstances: between 1 and 10 container instances must be given');

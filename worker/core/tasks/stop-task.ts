@@ -4,22 +4,14 @@
  */
 import { and, eq } from 'drizzle-orm';
 import { type TaskRow, tasks } from '../../../db/schema';
+import type { StopTaskRequest, Task } from '../../ecs-types.generated';
 import { arnInCluster } from '../arn';
 import type { ClusterCommand, CommandContext } from '../cluster/command-context';
 import { invalidParameter } from '../errors';
 import { taskStateOf, toEcsTask } from './task-record';
 import { requestStop } from './transitions';
 
-export interface StopTaskInput {
-  cluster?: string;
-  task: string;
-  reason?: string;
-}
-
-export const stopTask: ClusterCommand<StopTaskInput, { task: ReturnType<typeof toEcsTask> }> = async (
-  ctx,
-  input,
-) => {
+export const stopTask: ClusterCommand<StopTaskRequest, { task: Task }> = async (ctx, input) => {
   if (input.reason !== undefined && input.reason.length > 255) {
     throw invalidParameter('reason: must be at most 255 characters');
   }

@@ -1,6 +1,13 @@
 /** The read side of tasks: DescribeTasks and ListTasks read the database directly, never the coordinator. */
 import { and, asc, eq, inArray } from 'drizzle-orm';
 import { tasks } from '../../../db/schema';
+import type {
+  DescribeTasksRequest,
+  Failure,
+  ListTasksRequest,
+  ListTasksResponse,
+  Task,
+} from '../../ecs-types.generated';
 import { arnInCluster } from '../arn';
 import { requireCluster } from '../clusters/clusters';
 import type { CoreDeps } from '../deps';
@@ -10,8 +17,8 @@ import { toEcsTask } from './task-record';
 
 export async function describeTasks(
   deps: CoreDeps,
-  input: { cluster?: string; tasks: string[]; include?: string[] },
-) {
+  input: DescribeTasksRequest,
+): Promise<{ tasks: Task[]; failures: Failure[] }> {
   const cluster = await requireCluster(deps, input.cluster);
   // As ECS: an empty list is a mistake to report, not a request for nothing.
   if (input.tasks.length === 0) throw invalidParameter('tasks: Tasks cannot be empty.');
@@ -29,19 +36,7 @@ export async function describeTasks(
   };
 }
 
-export interface ListTasksInput {
-  cluster?: string;
-  containerInstance?: string;
-  family?: string;
-  startedBy?: string;
-  serviceName?: string;
-  desiredStatus?: string;
-  launchType?: string;
-  nextToken?: string;
-  maxResults?: number;
-}
-
-export async function listTasks(deps: CoreDeps, input: ListTasksInput) {
+export async function listTasks(deps: CoreDeps, input: ListTasksRequest): Promise<ListTasksResponse> {
   const cluster = await requireCluster(deps, input.cluster);
   const page = readPage(input, 100, 100);
   // ECS lists tasks whose desired status is RUNNING unless asked otherwise.

@@ -7,6 +7,7 @@ import type {
   StopCode,
   TaskStatus,
 } from '../../../protocol/agent-protocol';
+import type { Tag, Task, TaskOverride } from '../../ecs-types.generated';
 import { epochSeconds } from '../time';
 
 /** One container of a task as stored in tasks.containers_json: ECS's Container shape plus the agent's spec. */
@@ -90,14 +91,14 @@ const stringOrUndefined = (value: number | undefined) => (value === undefined ? 
 const HEALTH_STATUS = 'UNKNOWN';
 
 /** The ECS Task shape (JSON 1.1: timestamps in epoch seconds, cpu and memory as strings). */
-export function toEcsTask(row: TaskRow, include: { tags: boolean }) {
+export function toEcsTask(row: TaskRow, include: { tags: boolean }): Task {
   const state = taskStateOf(row);
   return {
     taskArn: row.arn,
     clusterArn: row.clusterArn,
     taskDefinitionArn: row.taskDefinitionArn,
     containerInstanceArn: row.containerInstanceArn ?? undefined,
-    overrides: JSON.parse(row.overridesJson),
+    overrides: JSON.parse(row.overridesJson) as TaskOverride,
     lastStatus: state.lastStatus,
     desiredStatus: state.desiredStatus,
     cpu: String(row.cpu),
@@ -134,6 +135,6 @@ export function toEcsTask(row: TaskRow, include: { tags: boolean }) {
     group: row.group,
     launchType: row.launchType,
     attachments: [],
-    tags: include.tags ? JSON.parse(row.tagsJson) : undefined,
+    tags: include.tags ? (JSON.parse(row.tagsJson) as Tag[]) : undefined,
   };
 }

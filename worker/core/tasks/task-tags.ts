@@ -4,10 +4,11 @@
  * when it is created; later changes go through TagResource.
  */
 import type { TaskDefinitionRow } from '../../../db/schema';
+import type { RunTaskRequest } from '../../ecs-types.generated';
 import { invalidParameter } from '../errors';
 import { MAX_TAGS, mergeTags, type Tag, validateTags } from '../tags';
 
-export type PropagateTags = 'TASK_DEFINITION' | 'SERVICE' | 'NONE';
+export type PropagateTags = RunTaskRequest['propagateTags'];
 
 /**
  * The call's tags win on a key both have, and the 50-tag limit holds for the merged list.
@@ -15,7 +16,7 @@ export type PropagateTags = 'TASK_DEFINITION' | 'SERVICE' | 'NONE';
  * nothing; NONE and no value copy nothing, as in ECS.
  */
 export function tagsForNewTask(
-  input: { tags?: Tag[]; propagateTags?: PropagateTags },
+  input: Pick<RunTaskRequest, 'tags' | 'propagateTags'>,
   definition: Pick<TaskDefinitionRow, 'tagsJson'>,
 ): Tag[] {
   const callTags = validateTags(input.tags);
@@ -30,7 +31,7 @@ export function tagsForNewTask(
 }
 
 /** RunTask never starts a task of a service, so ECS refuses SERVICE there (StartTask accepts it). */
-export function refuseServiceTagSource(propagateTags: PropagateTags | undefined): void {
+export function refuseServiceTagSource(propagateTags: PropagateTags): void {
   if (propagateTags === 'SERVICE') {
     throw invalidParameter(
       "propagateTags: SERVICE can't be used with RunTask, whose tasks belong to no service; use TASK_DEFINITION or NONE",
