@@ -15,6 +15,25 @@ export const networkBindingSchema = z.object({
 });
 export type NetworkBinding = z.infer<typeof networkBindingSchema>;
 
+/**
+ * A container's health check with ECS's defaults filled in (the control plane validated the ranges);
+ * times in seconds, as ECS has them. The agent hands it to Docker as an explicit HealthConfig.
+ */
+export const healthCheckSpecSchema = z.object({
+  /** `["CMD", executable, ...args]` or `["CMD-SHELL", command]`. */
+  command: z.array(z.string()).min(2),
+  intervalSeconds: z.number().int().positive(),
+  timeoutSeconds: z.number().int().positive(),
+  retries: z.number().int().positive(),
+  /** Unset: no start period (ECS's default). */
+  startPeriodSeconds: z.number().int().nonnegative().optional(),
+});
+export type HealthCheckSpec = z.infer<typeof healthCheckSpecSchema>;
+
+/** A container's health as ECS reports it: UNKNOWN while not yet evaluated (or without a check). */
+export const healthStatusSchema = z.enum(['HEALTHY', 'UNHEALTHY', 'UNKNOWN']);
+export type HealthStatus = z.infer<typeof healthStatusSchema>;
+
 /** What the agent needs to create one container: the container definition with overrides applied. */
 export const containerSpecSchema = z.object({
   name: z.string(),
@@ -42,6 +61,7 @@ export const containerSpecSchema = z.object({
   ),
   links: z.array(z.string()).optional(),
   dockerLabels: z.record(z.string(), z.string()).optional(),
+  healthCheck: healthCheckSpecSchema.optional(),
 });
 export type ContainerSpec = z.infer<typeof containerSpecSchema>;
 
@@ -66,6 +86,8 @@ export const observedContainerSchema = z.object({
   exitCode: z.number().int().optional(),
   reason: z.string().optional(),
   networkBindings: z.array(networkBindingSchema).optional(),
+  /** Only for a container whose spec has a health check: Docker's verdict (UNKNOWN while starting). */
+  healthStatus: healthStatusSchema.optional(),
 });
 export type ObservedContainer = z.infer<typeof observedContainerSchema>;
 

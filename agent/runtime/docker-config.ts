@@ -2,12 +2,28 @@
  * Translates a container spec into Docker's create options the way the ECS agent does.
  */
 import type Docker from 'dockerode';
-import type { NetworkBinding } from '../../protocol/task-frames';
+import type { HealthCheckSpec, NetworkBinding } from '../../protocol/task-frames';
 import type { CreateContainerRequest } from './types';
 
 const BYTES_PER_MIB = 1024 * 1024;
 /** The Linux kernel's minimum CPU share; ECS passes unset, 0 and 1 CPU units as 2 shares. */
 const MIN_CPU_SHARES = 2;
+const NANOSECONDS_PER_SECOND = 1_000_000_000;
+
+/**
+ * ECS's health check as Docker's HealthConfig: durations in nanoseconds, and every value explicit,
+ * because a 0 makes Docker fall back to the image's value or its own defaults (a 30 s timeout where
+ * ECS's is 5 s). A start period that is off stays 0, which Docker reads as none (unless the image sets one).
+ */
+export function dockerHealthConfig(healthCheck: HealthCheckSpec): Docker.HealthConfig {
+  return {
+    Test: healthCheck.command,
+    Interval: healthCheck.intervalSeconds * NANOSECONDS_PER_SECOND,
+    Timeout: healthCheck.timeoutSeconds * NANOSECONDS_PER_SECOND,
+    Retries: healthCheck.retries,
+    StartPeriod: (healthCheck.startPeriodSeconds ?? 0) * NANOSECONDS_PER_SECOND,
+  };
+}
 
 export function dockerCreateOptions(request: CreateContainerRequest): Docker.ContainerCreateOptions {
   const { spec, networkMode } = request;
@@ -36,6 +52,8 @@ export function dockerCreateOptions(request: CreateContainerRequest): Docker.Con
     Hostname: networkMode === 'host' ? undefined : spec.hostname,
     ExposedPorts: exposedPorts,
     StopTimeout: request.stopTimeoutSeconds,
+    // Without a check in the task definition an image's own HEALTHCHECK may run; ECS ignores it, and so does the agent.
+    Healthcheck: spec.healthCheck && dockerHealthConfig(spec.healthCheck),
     HostConfig: {
       NetworkMode: networkMode,
       CpuShares: Math.max(MIN_CPU_SHARES, spec.cpu ?? 0),

@@ -9,6 +9,19 @@ import { DOCKER_RECONNECT_BASE_DELAY_MS, DOCKER_RECONNECT_MAX_DELAY_MS } from '.
 import type { ContainerEventKind, RuntimeWatchHandlers } from './types';
 
 const WATCHED_ACTIONS: ContainerEventKind[] = ['start', 'die', 'oom'];
+/**
+ * Docker's health events are `health_status: healthy` and `health_status: unhealthy`. The engine
+ * matches this filter as a prefix; every probe is also an exec (`exec_create`, `exec_start`,
+ * `exec_die`), which the filter leaves out and `kindOf` ignores.
+ */
+const HEALTH_ACTION = 'health_status';
+
+/** The agent's kind for a Docker action, or undefined for actions it does not follow. */
+export function kindOf(action: string | undefined): ContainerEventKind | undefined {
+  if (!action) return undefined;
+  if (action.startsWith(`${HEALTH_ACTION}:`)) return 'health';
+  return WATCHED_ACTIONS.includes(action as ContainerEventKind) ? (action as ContainerEventKind) : undefined;
+}
 
 interface DockerEvent {
   Type?: string;
@@ -56,7 +69,7 @@ export function watchDockerEvents(
   const options: Docker.GetEventsOptions & { abortSignal: AbortSignal } = {
     filters: {
       type: ['container'],
-      event: WATCHED_ACTIONS,
+      event: [...WATCHED_ACTIONS, HEALTH_ACTION],
       label: Object.entries(labels).map(([name, value]) => `${name}=${value}`),
     },
     abortSignal: abort.signal,
@@ -77,8 +90,8 @@ export function watchDockerEvents(
         handlers.onResync();
         failure =
           (await readEvents(stream, (event) => {
-            const kind = event.Action as ContainerEventKind;
-            if (event.Type === 'container' && event.Actor?.ID && WATCHED_ACTIONS.includes(kind)) {
+            const kind = kindOf(event.Action);
+            if (event.Type === 'container' && event.Actor?.ID && kind) {
               handlers.onContainerEvent(event.Actor.ID, kind);
             }
           })) ?? new Error('the Docker event stream ended');

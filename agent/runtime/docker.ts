@@ -8,7 +8,13 @@ import { dockerCreateOptions, networkBindingsOf } from './docker-config';
 import { dockerError, dockerStatusCode } from './docker-errors';
 import { watchDockerEvents } from './docker-events';
 import { ContainerRuntimeError } from './runtime-error';
-import type { ContainerRuntime, ContainerState, CreateContainerRequest, RuntimeWatchHandlers } from './types';
+import type {
+  ContainerHealth,
+  ContainerRuntime,
+  ContainerState,
+  CreateContainerRequest,
+  RuntimeWatchHandlers,
+} from './types';
 
 /** Docker's zero time: StartedAt of a container that never started. */
 const NEVER = '0001-01-01T00:00:00Z';
@@ -35,7 +41,14 @@ function containerStateOf(info: Docker.ContainerInspectInfo): ContainerState {
     finishedAtMs: timeMs(state.FinishedAt),
     error: state.Error || undefined,
     networkBindings: running ? networkBindingsOf(info.NetworkSettings.Ports) : [],
+    health: healthOf(state.Health?.Status),
   };
+}
+
+const HEALTH_VALUES: readonly string[] = ['starting', 'healthy', 'unhealthy'] satisfies ContainerHealth[];
+
+function healthOf(status: string | undefined): ContainerHealth | undefined {
+  return status && HEALTH_VALUES.includes(status) ? (status as ContainerHealth) : undefined;
 }
 
 const isStatus = (error: unknown, ...codes: number[]) => codes.includes(dockerStatusCode(error) ?? 0);

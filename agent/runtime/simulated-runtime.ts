@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type {
   ContainerEventKind,
+  ContainerHealth,
   ContainerRuntime,
   ContainerState,
   CreateContainerRequest,
@@ -46,6 +47,8 @@ const delay = (ms: number) => (ms > 0 ? new Promise<void>((resolve) => setTimeou
 export class SimulatedRuntime implements ContainerRuntime {
   private readonly byId = new Map<string, ContainerState>();
   private readonly idByName = new Map<string, string>();
+  /** Containers created with a health check: they are `starting` from each start until `setHealth`. */
+  private readonly checked = new Set<string>();
   private readonly watchers = new Set<Watcher>();
   private readonly images: Set<string> | undefined;
 
@@ -86,6 +89,7 @@ export class SimulatedRuntime implements ContainerRuntime {
       networkBindings: [],
     });
     this.idByName.set(request.name, id);
+    if (request.spec.healthCheck) this.checked.add(id);
     return id;
   }
 
@@ -98,6 +102,7 @@ export class SimulatedRuntime implements ContainerRuntime {
     state.startedAtMs = Date.now();
     state.exitCode = undefined;
     state.finishedAtMs = undefined;
+    if (this.checked.has(id)) state.health = 'starting';
     this.emit(state, 'start');
   }
 
@@ -120,6 +125,20 @@ export class SimulatedRuntime implements ContainerRuntime {
     state.exitCode = exitCode;
     state.finishedAtMs = Date.now();
     this.emit(state, 'die');
+  }
+
+  /**
+   * The health check's verdict changes, as Docker's probes would decide; like Docker, an event is
+   * sent only for a change to healthy or unhealthy.
+   */
+  setHealth(idOrName: string, health: ContainerHealth): void {
+    const state = this.byId.get(idOrName) ?? this.byId.get(this.idByName.get(idOrName) ?? '');
+    if (!state?.running || !this.checked.has(state.id)) {
+      throw new Error(`container ${idOrName} is not running with a health check`);
+    }
+    if (state.health === health) return;
+    state.health = health;
+    if (health !== 'starting') this.emit(state, 'health');
   }
 
   async inspectContainer(idOrName: string): Promise<ContainerState | undefined> {

@@ -36,9 +36,15 @@ export interface ContainerState {
   /** The runtime's own error for the container, if any (e.g. why it could not start). */
   error?: string;
   networkBindings: NetworkBinding[];
+  /** The engine's health check verdict; undefined when the container has no health check. */
+  health?: ContainerHealth;
 }
 
-export type ContainerEventKind = 'start' | 'die' | 'oom';
+/** Docker's `State.Health.Status` (its `none` is an undefined `health`). */
+export type ContainerHealth = 'starting' | 'healthy' | 'unhealthy';
+
+/** `health` is Docker's `health_status: healthy|unhealthy`, sent only when the verdict changes. */
+export type ContainerEventKind = 'start' | 'die' | 'oom' | 'health';
 
 export interface RuntimeWatchHandlers {
   /** Something happened to a container; inspect it to learn the truth. */

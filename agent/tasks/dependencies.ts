@@ -72,8 +72,9 @@ export function creationOrder(containers: ContainerSpec[]): ContainerSpec[] {
 
 /**
  * Whether a container may start now: true when every dependency's condition holds, false while
- * one is still pending; throws when one can no longer hold (a SUCCESS dependency exited non-zero).
- * HEALTHY is treated as START: the spec carries no health check to wait on.
+ * one is still pending; throws when one can no longer hold (a SUCCESS dependency exited non-zero,
+ * a HEALTHY dependency turned unhealthy or exited before it was healthy). HEALTHY is decided only
+ * at start, as in ECS: what the dependency's health does afterwards does not concern its dependents.
  */
 export function dependenciesSatisfied(
   container: ContainerSpec,
@@ -82,7 +83,11 @@ export function dependenciesSatisfied(
   for (const dependency of dependenciesOf(container)) {
     const state = stateOf(dependency.containerName);
     if (!state?.hasStarted) return false;
-    if (dependency.condition === 'START' || dependency.condition === 'HEALTHY') continue;
+    if (dependency.condition === 'START') continue;
+    if (dependency.condition === 'HEALTHY') {
+      if (!healthyDependency(container, dependency.containerName, state)) return false;
+      continue;
+    }
     if (state.running) return false;
     if (dependency.condition === 'SUCCESS' && state.exitCode !== 0) {
       throw new TaskStartFailure(
@@ -92,6 +97,20 @@ export function dependenciesSatisfied(
     }
   }
   return true;
+}
+
+function healthyDependency(container: ContainerSpec, dependencyName: string, state: ContainerState): boolean {
+  if (state.health === 'healthy' && state.running) return true;
+  if (state.health === 'unhealthy') {
+    throw new TaskStartFailure(`dependency ${dependencyName} is unhealthy`, [container.name]);
+  }
+  if (!state.running) {
+    throw new TaskStartFailure(
+      `dependency ${dependencyName} exited with code ${state.exitCode} before it was healthy`,
+      [container.name],
+    );
+  }
+  return false;
 }
 
 /** The containers that depend on `containerName` (stopped before it, in reverse start order). */

@@ -8,10 +8,10 @@
  */
 import { CONTAINER_LABELS } from '../../protocol/labels';
 import type { StopCode } from '../../protocol/statuses';
-import type { ContainerSpec, ObservedContainer } from '../../protocol/task-frames';
+import type { ContainerSpec, HealthStatus, ObservedContainer } from '../../protocol/task-frames';
 import { errorMessage } from '../errors';
 import { describeRuntimeError } from '../runtime/runtime-error';
-import type { ContainerRuntime, ContainerState } from '../runtime/types';
+import type { ContainerHealth, ContainerRuntime, ContainerState } from '../runtime/types';
 import type { PersistedTask } from '../state/state-file';
 import { DEFAULT_STOP_TIMEOUT_SECONDS } from '../timing';
 import { dependentsOf, TaskStartFailure } from './dependencies';
@@ -21,6 +21,13 @@ import { ConditionWaiters } from './waiting';
 const ESSENTIAL_EXIT_REASON = 'Essential container in task exited';
 const OOM_REASON = 'OutOfMemoryError: Container killed due to memory usage';
 const REMOVED_REASON = 'ContainerRemoved: the container was removed outside the agent';
+
+/** Docker's verdict in ECS's words: a check not yet decided (`starting`) is UNKNOWN. */
+const HEALTH_STATUS_OF: Record<ContainerHealth, HealthStatus> = {
+  starting: 'UNKNOWN',
+  healthy: 'HEALTHY',
+  unhealthy: 'UNHEALTHY',
+};
 
 export interface StopCause {
   /** Unset for stops the control plane asked for: it keeps the code it recorded. */
@@ -84,6 +91,9 @@ export class TaskController {
     if (state.running && container.lastStatus === 'PENDING') container.lastStatus = 'RUNNING';
     if (state.running && container.lastStatus === 'RUNNING') {
       container.networkBindings = this.networkBindingsOf(name, state);
+      // Only a check from the task definition is reported; an image's own HEALTHCHECK is not (as in ECS).
+      if (this.specOf(name)?.healthCheck)
+        container.healthStatus = HEALTH_STATUS_OF[state.health ?? 'starting'];
     }
     if (state.hasStarted && !state.running) {
       container.lastStatus = 'STOPPED';

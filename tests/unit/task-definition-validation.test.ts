@@ -461,15 +461,15 @@ describe('validateTaskDefinitionInput', () => {
       );
     });
 
-    it('rejects HEALTHY as unsupported unless the target has a healthCheck', () => {
+    it('accepts HEALTHY only when the target has a healthCheck', () => {
       expectRejected(
         app([{ containerName: 'db', condition: 'HEALTHY' }]),
         'InvalidParameterException',
         'containerDefinitions[0].dependsOn[0].condition',
-        'not supported',
+        'requires container',
       );
       const checked = app([{ containerName: 'db', condition: 'HEALTHY' }], {
-        healthCheck: { command: ['true'] },
+        healthCheck: { command: ['CMD', 'true'] },
       });
       expect(() => validateTaskDefinitionInput(checked)).not.toThrow();
     });

@@ -22,8 +22,9 @@ import type {
   TaskDefinitionBody,
 } from './types';
 import { validateTaskDefinitionInput } from './validate';
+import { healthCheckWithDefaults } from './validate-health-check';
 
-/** ECS's default for a container that says nothing about `essential` or a port's protocol. */
+/** ECS's defaults for a container that says nothing about `essential`, a port's protocol or health check timings. */
 function normalizeContainer(container: ContainerDefinition): ContainerDefinition {
   return {
     ...container,
@@ -32,6 +33,7 @@ function normalizeContainer(container: ContainerDefinition): ContainerDefinition
     portMappings: (container.portMappings ?? []).map((p) => ({ ...p, protocol: p.protocol ?? 'tcp' })),
     mountPoints: container.mountPoints ?? [],
     volumesFrom: container.volumesFrom ?? [],
+    healthCheck: container.healthCheck && healthCheckWithDefaults(container.healthCheck),
   };
 }
 

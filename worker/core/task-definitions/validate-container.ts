@@ -1,7 +1,8 @@
-/** The rules ECS applies to one container definition on its own (name, image, resources, env, links). */
+/** The rules ECS applies to one container definition on its own (name, image, resources, env, links, health check). */
 import { clientError } from '../errors';
 import { MIN_MEMORY_MIB } from './task-size';
 import type { ContainerDefinition, NetworkMode } from './types';
+import { validateHealthCheck } from './validate-health-check';
 
 /** Container names and task definition families share ECS's alphabet and length. */
 export const NAME_PATTERN = /^[A-Za-z0-9_-]{1,255}$/;
@@ -28,6 +29,7 @@ export function validateContainer(container: ContainerDefinition, context: Conta
   validateCpuAndTimeouts(container, context.path);
   validateEnvironment(container, context.path);
   validateLinks(container, context);
+  validateHealthCheck(container, context.path);
 }
 
 function validateName(container: ContainerDefinition, path: string): void {

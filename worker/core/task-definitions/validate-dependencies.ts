@@ -40,8 +40,8 @@ function validateDependency(
   }
   if (condition === 'HEALTHY' && target.healthCheck == null) {
     throw invalidParameter(
-      `${path}.condition: HEALTHY is not supported for container '${targetName}' because it has no ` +
-        'healthCheck, and Berth does not run health checks of its own. Use START, COMPLETE or SUCCESS.',
+      `${path}.condition: HEALTHY requires container '${targetName}' to have a healthCheck. ` +
+        'Use START, COMPLETE or SUCCESS, or give it a healthCheck.',
     );
   }
   if ((condition === 'COMPLETE' || condition === 'SUCCESS') && effectiveEssential(target)) {

@@ -2,11 +2,12 @@
  * Turns a registered task definition plus a RunTask call's overrides into what a task needs:
  * each container's spec for the agent, and the CPU, memory and static host ports placement reserves.
  */
-import type { ContainerSpec } from '../../../protocol/agent-protocol';
-import type { ContainerOverride, TaskOverride } from '../../ecs-types.generated';
+import type { ContainerSpec, HealthCheckSpec } from '../../../protocol/agent-protocol';
+import type { ContainerOverride, HealthCheck, TaskOverride } from '../../ecs-types.generated';
 import { invalidParameter } from '../errors';
 import type { ContainerDefinition, KeyValuePair, TaskDefinition } from '../task-definitions/types';
 import { containerMemoryMiB, parseTaskCpuUnits, parseTaskMemoryMiB } from '../task-definitions/validate';
+import { HEALTH_CHECK_RANGES } from '../task-definitions/validate-health-check';
 
 export interface TaskShape {
   specs: ContainerSpec[];
@@ -52,6 +53,18 @@ function specOf(
     dependsOn: (def.dependsOn ?? []).map((d) => ({ containerName: d.containerName, condition: d.condition })),
     links: def.links,
     dockerLabels: def.dockerLabels,
+    healthCheck: def.healthCheck && healthCheckSpecOf(def.healthCheck),
+  };
+}
+
+/** The registered health check (defaults already filled in at registration) in the agent's terms. */
+function healthCheckSpecOf(healthCheck: HealthCheck): HealthCheckSpec {
+  return {
+    command: healthCheck.command,
+    intervalSeconds: healthCheck.interval ?? HEALTH_CHECK_RANGES.interval.default,
+    timeoutSeconds: healthCheck.timeout ?? HEALTH_CHECK_RANGES.timeout.default,
+    retries: healthCheck.retries ?? HEALTH_CHECK_RANGES.retries.default,
+    startPeriodSeconds: healthCheck.startPeriod,
   };
 }
 

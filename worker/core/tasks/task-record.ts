@@ -3,12 +3,14 @@ import type {
   ContainerSpec,
   ContainerStatus,
   DesiredTask,
+  HealthStatus,
   NetworkBinding,
   StopCode,
   TaskStatus,
 } from '../../../protocol/agent-protocol';
 import type { Tag, Task, TaskOverride } from '../../ecs-types.generated';
 import { epochSeconds } from '../time';
+import { aggregateTaskHealth, containerHealthOf } from './task-health';
 
 /** One container of a task as stored in tasks.containers_json: ECS's Container shape plus the agent's spec. */
 export interface ContainerRecord {
@@ -20,6 +22,8 @@ export interface ContainerRecord {
   reason?: string;
   runtimeId?: string;
   networkBindings: NetworkBinding[];
+  /** The agent's last report of a container with a health check; unset means UNKNOWN (task-health.ts). */
+  healthStatus?: HealthStatus;
   spec: ContainerSpec;
 }
 
@@ -83,13 +87,6 @@ export function desiredTaskOf(row: TaskRow): DesiredTask {
 
 const stringOrUndefined = (value: number | undefined) => (value === undefined ? undefined : String(value));
 
-/**
- * What ECS reports for a container without a health check, and for a task whose essential
- * containers report it. Berth runs no health checks (a definition's healthCheck is stored, not
- * run), so no container, and hence no task, is ever known to be HEALTHY or UNHEALTHY.
- */
-const HEALTH_STATUS = 'UNKNOWN';
-
 /** The ECS Task shape (JSON 1.1: timestamps in epoch seconds, cpu and memory as strings). */
 export function toEcsTask(row: TaskRow, include: { tags: boolean }): Task {
   const state = taskStateOf(row);
@@ -117,13 +114,13 @@ export function toEcsTask(row: TaskRow, include: { tags: boolean }): Task {
       cpu: stringOrUndefined(c.spec.cpu ?? 0),
       memory: stringOrUndefined(c.spec.memoryMiB),
       memoryReservation: stringOrUndefined(c.spec.memoryReservationMiB),
-      healthStatus: HEALTH_STATUS,
+      healthStatus: containerHealthOf(c),
     })),
     startedBy: row.startedBy ?? undefined,
     version: state.version,
     stoppedReason: state.stoppedReason ?? undefined,
     stopCode: state.stopCode ?? undefined,
-    healthStatus: HEALTH_STATUS,
+    healthStatus: aggregateTaskHealth(state.containers),
     connectivity: state.lastStatus === 'RUNNING' ? 'CONNECTED' : undefined,
     createdAt: epochSeconds(row.createdAtMs),
     startedAt: epochSeconds(state.startedAtMs),

@@ -2,7 +2,7 @@
  * The task state machine as pure functions. Two writers, kept apart:
  * - desiredStatus (and the stop code and reason of a requested stop) comes from the API and schedulers
  *   through `requestStop`;
- * - lastStatus and container details come only from agent reports through `applyReport`.
+ * - lastStatus and container details (health included) come only from agent reports through `applyReport`.
  * Neither ever moves a recorded status backwards (see `taskStatusRank`), and what was recorded when a
  * task or container reached STOPPED (exit codes, stop code, reason, times) is final.
  */
@@ -53,12 +53,14 @@ export function applyReport(
 function mergeContainer(observed: ObservedTask) {
   return (record: ContainerRecord): ContainerRecord => {
     const report = observed.containers.find((c) => c.name === record.name);
-    // A stopped container's exit code and reason are final.
+    // A stopped container's exit code, reason and last health are final.
     if (!report || record.lastStatus === 'STOPPED') return record;
     const forward = containerStatusRank(report.lastStatus) >= containerStatusRank(record.lastStatus);
     if (!forward) return record;
     return {
       ...record,
+      // Unlike status, health moves both ways; a report without it (no check, or an older agent) keeps the last one.
+      healthStatus: report.healthStatus ?? record.healthStatus,
       lastStatus: report.lastStatus,
       runtimeId: report.runtimeId ?? record.runtimeId,
       exitCode: report.exitCode ?? record.exitCode,
