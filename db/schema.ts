@@ -220,3 +220,61 @@ export const accountSettings = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.principalArn, t.name] })],
 );
+
+/**
+ * ECS services (see worker/core/services/). The ARN is `service/<cluster>/<name>`, so a name is
+ * unique per cluster and a service created again after it went INACTIVE takes its old row. The
+ * ECS shapes a service keeps as given (strategies, constraints, deployment configuration) are
+ * JSON columns; its events are the newest 100, newest first, as ServiceEvent JSON.
+ */
+export const services = sqliteTable(
+  'services',
+  {
+    arn: text('arn').primaryKey(),
+    clusterArn: text('cluster_arn').notNull(),
+    name: text('name').notNull(),
+    status: text('status', { enum: ['ACTIVE', 'DRAINING', 'INACTIVE'] }).notNull(),
+    desiredCount: integer('desired_count').notNull(),
+    taskDefinitionArn: text('task_definition_arn').notNull(),
+    launchType: text('launch_type'),
+    capacityProviderStrategyJson: text('capacity_provider_strategy_json').notNull().default('[]'),
+    placementConstraintsJson: text('placement_constraints_json').notNull().default('[]'),
+    placementStrategyJson: text('placement_strategy_json').notNull().default('[]'),
+    deploymentConfigurationJson: text('deployment_configuration_json').notNull(),
+    schedulingStrategy: text('scheduling_strategy').notNull().default('REPLICA'),
+    propagateTags: text('propagate_tags').notNull().default('NONE'),
+    enableEcsManagedTags: integer('enable_ecs_managed_tags', { mode: 'boolean' }).notNull().default(false),
+    enableExecuteCommand: integer('enable_execute_command', { mode: 'boolean' }).notNull().default(false),
+    healthCheckGracePeriodSeconds: integer('health_check_grace_period_seconds').notNull().default(0),
+    tagsJson: text('tags_json').notNull().default('[]'),
+    eventsJson: text('events_json').notNull().default('[]'),
+    /** The CreateService call's clientToken and a hash of its parameters: a repeat is answered, not redone. */
+    clientToken: text('client_token'),
+    requestSha256: text('request_sha256').notNull(),
+    createdAtMs: integer('created_at_ms').notNull(),
+  },
+  (t) => [index('services_cluster_status').on(t.clusterArn, t.status, t.name)],
+);
+
+/**
+ * A service's deployments: PRIMARY (the newest), ACTIVE (older ones whose tasks are still being
+ * replaced) and INACTIVE (finished, no longer described). Tasks name theirs in `startedBy`.
+ */
+export const serviceDeployments = sqliteTable(
+  'service_deployments',
+  {
+    id: text('id').primaryKey(),
+    serviceArn: text('service_arn').notNull(),
+    status: text('status', { enum: ['PRIMARY', 'ACTIVE', 'INACTIVE'] }).notNull(),
+    taskDefinitionArn: text('task_definition_arn').notNull(),
+    rolloutState: text('rollout_state', { enum: ['IN_PROGRESS', 'COMPLETED', 'FAILED'] }).notNull(),
+    rolloutStateReason: text('rollout_state_reason').notNull(),
+    failedTasks: integer('failed_tasks').notNull().default(0),
+    createdAtMs: integer('created_at_ms').notNull(),
+    updatedAtMs: integer('updated_at_ms').notNull(),
+  },
+  (t) => [index('service_deployments_service').on(t.serviceArn, t.status)],
+);
+
+export type ServiceRow = typeof services.$inferSelect;
+export type ServiceDeploymentRow = typeof serviceDeployments.$inferSelect;

@@ -16,6 +16,7 @@ export const CONFIG_VARIABLES = {
   maxRequestBodyBytes: 'BERTH_MAX_REQUEST_BODY_BYTES',
   allowedHosts: 'BERTH_ALLOWED_HOSTS',
   registrationsPerJoinTokenPerMinute: 'BERTH_REGISTRATIONS_PER_TOKEN_PER_MINUTE',
+  taskHealthyAfterMs: 'BERTH_TASK_HEALTHY_AFTER_MS',
 } as const satisfies Partial<Record<keyof BerthConfig, string>>;
 
 export type ConfigVariables = Partial<
@@ -68,5 +69,6 @@ export function parseBerthConfig(vars: Record<string, string | undefined>): Bert
       1,
       'registrations',
     ),
+    taskHealthyAfterMs: wholeNumber(vars, v.taskHealthyAfterMs, 0, 'milliseconds'),
   };
 }

@@ -28,6 +28,7 @@ import {
   listContainerInstances,
 } from '../core/container-instances/container-instances';
 import type { CoreDeps } from '../core/deps';
+import { describeServices, listServices } from '../core/services/service-queries';
 import { listTagsForResource, tagResource, untagResource } from '../core/tagging/resource-tags';
 import {
   deleteTaskDefinitions,
@@ -110,6 +111,12 @@ export const ACTIONS: ActionTable = {
   UpdateCapacityProvider: (input, { deps }) => updateCapacityProvider(deps, input),
   DeleteCapacityProvider: (input, { deps }) => deleteCapacityProvider(deps, input),
   PutClusterCapacityProviders: inRoom('putClusterCapacityProviders'),
+
+  CreateService: inRoom('createService'),
+  UpdateService: inRoom('updateService'),
+  DeleteService: inRoom('deleteService'),
+  DescribeServices: (input, { deps }) => describeServices(deps, input),
+  ListServices: (input, { deps }) => listServices(deps, input),
 
   TagResource: (input, { deps }) => tagResource(deps, input),
   UntagResource: (input, { deps }) => untagResource(deps, input),

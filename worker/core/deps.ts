@@ -18,6 +18,11 @@ export interface BerthConfig extends ArnScope {
    * worker/api/allowed-hosts.ts). Requests addressed to any other `Host` are refused.
    */
   allowedHosts?: readonly string[];
+  /**
+   * How long after RUNNING a service task without a health verdict counts as healthy (default
+   * TASK_HEALTHY_AFTER_RUNNING_MS, ECS's 40 s); tests shorten it.
+   */
+  taskHealthyAfterMs?: number;
 }
 
 /**

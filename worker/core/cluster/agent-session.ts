@@ -17,6 +17,7 @@ import {
 } from '../../../protocol';
 import { AGENT_GRACE, agentLeft } from '../container-instances/agent-grace';
 import { registerInstance } from '../container-instances/register';
+import { reconcileAllServices, reconcileServices, servicesOfTasks } from '../services/reconcile';
 import { type PendingReport, ReportBatcher, recordReports } from '../tasks/record-reports';
 import { desiredTaskOf, taskStateOf } from '../tasks/task-record';
 import { stopWithoutAgent } from '../tasks/transitions';
@@ -135,6 +136,7 @@ export class AgentSession {
       await this.record(
         ctx,
         hello.tasks.map((task) => ({ instanceArn: instance.arn, seq: undefined, task })),
+        false,
       );
     }
     const desired = await ctx.deps.db
@@ -157,11 +159,16 @@ export class AgentSession {
     ctx.log(
       `agent ${instance.instanceId} connected to ${ctx.cluster.name} (${desired.length} desired tasks)`,
     );
+    // After the welcome, so the agent knows who it is before it hears of new tasks: an instance
+    // joining (or coming back) may be where a service's tasks can go.
+    await reconcileAllServices(ctx);
   }
 
-  private async record(ctx: CommandContext, batch: PendingReport[]): Promise<void> {
-    const { events } = await recordReports(ctx.deps, ctx.view, batch);
+  /** Records a batch, then runs the scheduler of every service whose tasks it changed (unless the caller will). */
+  private async record(ctx: CommandContext, batch: PendingReport[], reconcile = true): Promise<void> {
+    const { events, changed } = await recordReports(ctx.deps, ctx.view, batch);
     if (events > 0) this.room.eventsWritten();
+    if (reconcile) await reconcileServices(ctx, servicesOfTasks(changed));
   }
 
   /**

@@ -9,6 +9,10 @@ import { AGENT_GRACE, agentGraceExpired } from '../container-instances/agent-gra
 import { deleteAttributes, putAttributes } from '../container-instances/attributes';
 import { deregisterContainerInstance } from '../container-instances/deregister';
 import { updateContainerInstancesState } from '../container-instances/update-state';
+import { createService } from '../services/create-service';
+import { deleteService } from '../services/delete-service';
+import { reconcileAllServices, SERVICE_STEP, serviceStepDue } from '../services/reconcile';
+import { updateService } from '../services/update-service';
 import { runTask } from '../tasks/run-task';
 import { startTask } from '../tasks/start-task';
 import { stopTask } from '../tasks/stop-task';
@@ -18,11 +22,14 @@ export const CLUSTER_COMMANDS = {
   runTask,
   startTask,
   stopTask,
-  updateContainerInstancesState,
-  deregisterContainerInstance,
-  putAttributes,
-  deleteAttributes,
+  updateContainerInstancesState: thenReconcileServices(updateContainerInstancesState),
+  deregisterContainerInstance: thenReconcileServices(deregisterContainerInstance),
+  putAttributes: thenReconcileServices(putAttributes),
+  deleteAttributes: thenReconcileServices(deleteAttributes),
   putClusterCapacityProviders,
+  createService,
+  updateService,
+  deleteService,
 } as const;
 
 export type CommandName = keyof typeof CLUSTER_COMMANDS;
@@ -35,5 +42,18 @@ export function isCommandName(name: string): name is CommandName {
 
 /** What the room runs when a named deadline of each kind comes due (see deadlines.ts); the key names the subject. */
 export const DEADLINE_HANDLERS: Record<string, (ctx: CommandContext, key: string) => Promise<void>> = {
-  [AGENT_GRACE]: agentGraceExpired,
+  [AGENT_GRACE]: async (ctx, key) => {
+    await agentGraceExpired(ctx, key);
+    await reconcileAllServices(ctx);
+  },
+  [SERVICE_STEP]: serviceStepDue,
 };
+
+/** A command that changes instances (state, attributes, membership): then every service may have work. */
+function thenReconcileServices<I, O>(command: (ctx: CommandContext, input: I) => Promise<O>) {
+  return async (ctx: CommandContext, input: I): Promise<O> => {
+    const output = await command(ctx, input);
+    await reconcileAllServices(ctx);
+    return output;
+  };
+}

@@ -19,6 +19,7 @@ import { capacityProvidersOf, defaultStrategyOf } from '../capacity-providers/ca
 import type { CoreDeps } from '../deps';
 import { EcsError, excerpt, invalidParameter } from '../errors';
 import { pageResult, readPage } from '../pagination';
+import { activeServicesCounts } from '../services/active-services';
 import { type Tag, validateTags } from '../tags';
 import {
   type ClusterConfiguration,
@@ -171,6 +172,10 @@ export async function describeClusters(
     deps,
     rows.map((r) => r.arn),
   );
+  const activeServices = await activeServicesCounts(
+    deps,
+    rows.map((r) => r.arn),
+  );
   const include = new Set(input.include ?? []);
   const found: Cluster[] = [];
   const failures: Failure[] = [];
@@ -185,7 +190,7 @@ export async function describeClusters(
       clusterName: row.name,
       status: row.status,
       ...counts.get(row.arn),
-      activeServicesCount: 0,
+      activeServicesCount: activeServices.get(row.arn) ?? 0,
       statistics: [],
       tags: include.has('TAGS') ? (JSON.parse(row.tagsJson) as Tag[]) : undefined,
       settings: include.has('SETTINGS') ? (JSON.parse(row.settingsJson) as ClusterSetting[]) : undefined,

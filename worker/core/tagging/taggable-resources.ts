@@ -12,7 +12,14 @@
  */
 import { and, eq, ne, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
-import { capacityProviders, clusters, containerInstances, taskDefinitions, tasks } from '../../../db/schema';
+import {
+  capacityProviders,
+  clusters,
+  containerInstances,
+  services,
+  taskDefinitions,
+  tasks,
+} from '../../../db/schema';
 import { clientError, EcsError, invalidParameter } from '../errors';
 
 export interface TaggableResource {
@@ -55,6 +62,14 @@ export const TAGGABLE_RESOURCES: Readonly<Record<string, TaggableResource>> = {
     tagsJson: containerInstances.tagsJson,
     inCluster: true,
     notFound: () => invalidParameter('resourceArn: The referenced container instance was not found.'),
+  },
+  service: {
+    table: services,
+    arn: services.arn,
+    tagsJson: services.tagsJson,
+    exists: ne(services.status, 'INACTIVE'),
+    inCluster: true,
+    notFound: () => new EcsError('ServiceNotFoundException', 'Service not found.'),
   },
   'capacity-provider': {
     table: capacityProviders,

@@ -80,7 +80,7 @@ export async function recordReports(deps: CoreDeps, view: ClusterView, reports: 
     writes.push(taskEventsInsert(deps, evented.slice(i, i + ROWS_PER_STATEMENT)));
   }
   if (writes.length > 0) await deps.db.batch(writes as [(typeof writes)[number], ...typeof writes]);
-  return { events: evented.length };
+  return { events: evented.length, changed: rows };
 }
 
 /** `SET col = excluded.col` for each column: an upsert that overwrites only what a report changes. */

@@ -1,0 +1,17 @@
+import { and, count, eq, inArray } from 'drizzle-orm';
+import { services } from '../../../db/schema';
+import type { CoreDeps } from '../deps';
+
+/** ACTIVE services per cluster, for DescribeClusters. */
+export async function activeServicesCounts(
+  deps: CoreDeps,
+  clusterArns: string[],
+): Promise<Map<string, number>> {
+  if (clusterArns.length === 0) return new Map();
+  const rows = await deps.db
+    .select({ clusterArn: services.clusterArn, n: count() })
+    .from(services)
+    .where(and(inArray(services.clusterArn, clusterArns), eq(services.status, 'ACTIVE')))
+    .groupBy(services.clusterArn);
+  return new Map(rows.map((r) => [r.clusterArn, r.n]));
+}

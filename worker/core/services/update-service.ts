@@ -1,0 +1,106 @@
+/**
+ * UpdateService, a cluster command. Starts a new deployment only where ECS does (a task
+ * definition, forceNewDeployment; the other triggers ECS lists are refused fields in Berth): the
+ * new one becomes PRIMARY and every older one ACTIVE, to be drained within the bounds. desiredCount,
+ * the deployment configuration and the placement rules change the service in place; null keeps a
+ * placement field, `[]` clears it.
+ */
+import { and, eq, ne } from 'drizzle-orm';
+import { serviceDeployments, services } from '../../../db/schema';
+import type { UpdateServiceRequest, UpdateServiceResponse } from '../../ecs-types.generated';
+import { validateStrategy } from '../capacity-providers/strategy';
+import type { ClusterCommand } from '../cluster/command-context';
+import { EcsError } from '../errors';
+import { validatePlacement } from '../placement';
+import { requireTaskDefinition, toTaskDefinition } from '../task-definitions/task-definitions';
+import { reconcileService } from './reconcile';
+import { rolloutReason } from './service-events';
+import { describeServiceInRoom, serviceArnOf, serviceNotFound } from './service-queries';
+import { deploymentConfigurationOf, newDeploymentId } from './service-record';
+import { deploymentConfiguration, validateUpdateFields } from './validate-service';
+
+export const updateService: ClusterCommand<UpdateServiceRequest, UpdateServiceResponse> = async (
+  ctx,
+  input,
+) => {
+  const { deps, cluster } = ctx;
+  validateUpdateFields(input);
+  const arn = serviceArnOf(deps, cluster.name, input.service);
+  const [service] = await deps.db
+    .select()
+    .from(services)
+    .where(and(eq(services.arn, arn), eq(services.clusterArn, cluster.arn)));
+  if (!service) throw serviceNotFound();
+  if (service.status !== 'ACTIVE') throw new EcsError('ServiceNotActiveException', 'Service was not ACTIVE.');
+
+  const definition = input.taskDefinition
+    ? await requireTaskDefinition(deps, input.taskDefinition)
+    : undefined;
+  const constraints = input.placementConstraints ?? JSON.parse(service.placementConstraintsJson);
+  const strategies = input.placementStrategy ?? JSON.parse(service.placementStrategyJson);
+  const definitionArn = definition?.arn ?? service.taskDefinitionArn;
+  validatePlacement(strategies, [
+    ...(definition ? toTaskDefinition(definition).placementConstraints : []),
+    ...constraints,
+  ]);
+  if (input.capacityProviderStrategy?.length)
+    validateStrategy(input.capacityProviderStrategy, 'capacityProviderStrategy');
+  const nowMs = deps.now();
+  const writes = [];
+  writes.push(
+    deps.db
+      .update(services)
+      .set({
+        desiredCount: input.desiredCount ?? service.desiredCount,
+        taskDefinitionArn: definitionArn,
+        capacityProviderStrategyJson: input.capacityProviderStrategy
+          ? JSON.stringify(input.capacityProviderStrategy)
+          : service.capacityProviderStrategyJson,
+        launchType: input.capacityProviderStrategy?.length ? null : service.launchType,
+        placementConstraintsJson: JSON.stringify(constraints),
+        placementStrategyJson: JSON.stringify(strategies),
+        deploymentConfigurationJson: JSON.stringify(
+          deploymentConfiguration(input.deploymentConfiguration, deploymentConfigurationOf(service)),
+        ),
+        propagateTags: input.propagateTags ?? service.propagateTags,
+        enableEcsManagedTags: input.enableECSManagedTags ?? service.enableEcsManagedTags,
+        enableExecuteCommand: input.enableExecuteCommand ?? service.enableExecuteCommand,
+        healthCheckGracePeriodSeconds:
+          input.healthCheckGracePeriodSeconds ?? service.healthCheckGracePeriodSeconds,
+      })
+      .where(eq(services.arn, arn)),
+  );
+  const newDeployment =
+    input.forceNewDeployment === true ||
+    (definition !== undefined && definition.arn !== service.taskDefinitionArn);
+  if (newDeployment) {
+    const id = newDeploymentId(ctx.random);
+    writes.push(
+      deps.db
+        .update(serviceDeployments)
+        .set({ status: 'ACTIVE', updatedAtMs: nowMs })
+        .where(and(eq(serviceDeployments.serviceArn, arn), eq(serviceDeployments.status, 'PRIMARY'))),
+      deps.db.insert(serviceDeployments).values({
+        id,
+        serviceArn: arn,
+        status: 'PRIMARY',
+        taskDefinitionArn: definitionArn,
+        rolloutState: 'IN_PROGRESS',
+        rolloutStateReason: rolloutReason.inProgress(id),
+        createdAtMs: nowMs,
+        updatedAtMs: nowMs,
+      }),
+    );
+  } else if (input.desiredCount !== undefined && input.desiredCount !== service.desiredCount) {
+    // A new count is not a new deployment, but the PRIMARY one is in progress until it is reached.
+    writes.push(
+      deps.db
+        .update(serviceDeployments)
+        .set({ updatedAtMs: nowMs })
+        .where(and(eq(serviceDeployments.serviceArn, arn), ne(serviceDeployments.status, 'INACTIVE'))),
+    );
+  }
+  await deps.db.batch(writes as [(typeof writes)[number], ...typeof writes]);
+  await reconcileService(ctx, service.name);
+  return { service: await describeServiceInRoom(ctx, arn) };
+};

@@ -1,0 +1,136 @@
+/**
+ * What CreateService and UpdateService accept, with ECS's rules and an InvalidParameterException
+ * naming the field for anything else. Fields of the model with no meaning in Berth are decided one
+ * by one (docs/services.md lists them): refused when honouring them silently would mislead (load
+ * balancers, service registries, Service Connect, awsvpc network configuration, volumes, VPC
+ * Lattice, Fargate platform versions, DAEMON, other deployment controllers and strategies, the
+ * circuit breaker and alarms), stored when harmless (enableExecuteCommand, enableECSManagedTags,
+ * healthCheckGracePeriodSeconds, availabilityZoneRebalancing, which has no zones to act on).
+ */
+import type {
+  CreateServiceRequest,
+  DeploymentConfiguration,
+  UpdateServiceRequest,
+} from '../../ecs-types.generated';
+import { invalidParameter } from '../errors';
+import {
+  DEFAULT_MAXIMUM_PERCENT,
+  DEFAULT_MINIMUM_HEALTHY_PERCENT,
+  type DeploymentBounds,
+} from './service-record';
+
+const SERVICE_NAME = /^[a-zA-Z0-9_-]{1,255}$/;
+/** ECS's quota of tasks per service. */
+export const MAX_DESIRED_COUNT = 5_000;
+
+type CommonFields = Pick<
+  CreateServiceRequest & UpdateServiceRequest,
+  | 'loadBalancers'
+  | 'serviceRegistries'
+  | 'networkConfiguration'
+  | 'serviceConnectConfiguration'
+  | 'volumeConfigurations'
+  | 'vpcLatticeConfigurations'
+  | 'platformVersion'
+  | 'deploymentController'
+  | 'desiredCount'
+>;
+
+export function validateServiceName(name: string): void {
+  if (!SERVICE_NAME.test(name)) {
+    throw invalidParameter(
+      'serviceName: up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed',
+    );
+  }
+}
+
+export function validateCreateFields(input: CreateServiceRequest): void {
+  validateServiceName(input.serviceName);
+  refuseUnsupported(input);
+  if (input.role !== undefined) {
+    throw invalidParameter('role: is only used with load balancers, which Berth does not have');
+  }
+  if (input.schedulingStrategy === 'DAEMON') {
+    throw invalidParameter('schedulingStrategy: DAEMON services are not supported by Berth yet; use REPLICA');
+  }
+  if (input.launchType && input.launchType !== 'EC2' && input.launchType !== 'EXTERNAL') {
+    throw invalidParameter(`launchType: ${input.launchType} is not supported by Berth; use EC2 or EXTERNAL`);
+  }
+  if (input.desiredCount === undefined) {
+    throw invalidParameter('desiredCount: is required for a service with the REPLICA scheduling strategy');
+  }
+  if (!input.taskDefinition) throw invalidParameter('TaskDefinition cannot be empty.');
+  if (input.clientToken !== undefined && !/^[\x21-\x7e]{1,36}$/.test(input.clientToken)) {
+    throw invalidParameter('clientToken: up to 36 ASCII characters (codes 33 to 126) are allowed');
+  }
+}
+
+export function validateUpdateFields(input: UpdateServiceRequest): void {
+  refuseUnsupported(input);
+}
+
+function refuseUnsupported(input: CommonFields): void {
+  const refuse = (field: string, why: string) => {
+    throw invalidParameter(`${field}: ${why}`);
+  };
+  if (input.loadBalancers?.length) refuse('loadBalancers', 'Berth has no load balancers');
+  if (input.serviceRegistries?.length)
+    refuse('serviceRegistries', 'Berth has no service discovery (Cloud Map)');
+  if (input.networkConfiguration) {
+    refuse('networkConfiguration', 'is for the awsvpc network mode, which Berth does not support');
+  }
+  if (input.serviceConnectConfiguration?.enabled) {
+    refuse('serviceConnectConfiguration', 'Berth has no Service Connect');
+  }
+  if (input.volumeConfigurations?.length) refuse('volumeConfigurations', 'Berth has no managed EBS volumes');
+  if (input.vpcLatticeConfigurations?.length) refuse('vpcLatticeConfigurations', 'Berth has no VPC Lattice');
+  if (input.platformVersion !== undefined)
+    refuse('platformVersion', 'is for Fargate, which Berth does not have');
+  if (input.deploymentController && input.deploymentController.type !== 'ECS') {
+    refuse(
+      'deploymentController.type',
+      `${input.deploymentController.type} is not supported by Berth; use ECS`,
+    );
+  }
+  if (input.desiredCount !== undefined && input.desiredCount > MAX_DESIRED_COUNT) {
+    refuse('desiredCount', `at most ${MAX_DESIRED_COUNT} tasks per service, got ${input.desiredCount}`);
+  }
+  if (input.desiredCount !== undefined && input.desiredCount < 0) {
+    refuse('desiredCount', `must be at least 0, got ${input.desiredCount}`);
+  }
+}
+
+/** The stored configuration: the given one over `current` (or ECS's REPLICA defaults), checked. */
+export function deploymentConfiguration(
+  given: DeploymentConfiguration | undefined,
+  current?: DeploymentConfiguration & DeploymentBounds,
+): DeploymentConfiguration & DeploymentBounds {
+  const merged = {
+    maximumPercent: DEFAULT_MAXIMUM_PERCENT,
+    minimumHealthyPercent: DEFAULT_MINIMUM_HEALTHY_PERCENT,
+    ...current,
+    ...given,
+  } as DeploymentConfiguration & DeploymentBounds;
+  const field = 'deploymentConfiguration';
+  if (merged.strategy && merged.strategy !== 'ROLLING') {
+    throw invalidParameter(`${field}.strategy: ${merged.strategy} is not supported by Berth; use ROLLING`);
+  }
+  if (merged.deploymentCircuitBreaker?.enable) {
+    throw invalidParameter(
+      `${field}.deploymentCircuitBreaker: the circuit breaker is not supported by Berth yet`,
+    );
+  }
+  if (merged.alarms?.enable) throw invalidParameter(`${field}.alarms: Berth has no CloudWatch alarms`);
+  if (merged.lifecycleHooks?.length) {
+    throw invalidParameter(`${field}.lifecycleHooks: deployment lifecycle hooks are not supported by Berth`);
+  }
+  if (merged.minimumHealthyPercent < 0 || merged.minimumHealthyPercent > 100) {
+    throw invalidParameter(
+      `${field}.minimumHealthyPercent: must be between 0 and 100, got ${merged.minimumHealthyPercent}`,
+    );
+  }
+  if (merged.maximumPercent < 100) {
+    throw invalidParameter(`${field}.maximumPercent: must be at least 100, got ${merged.maximumPercent}`);
+  }
+  return merged;
+}
