@@ -39,7 +39,11 @@ export interface WorkersControlPlaneOptions {
   vars?: Partial<
     Pick<
       WorkersVars,
-      'BERTH_REGION' | 'BERTH_ACCOUNT_ID' | 'BERTH_AGENT_GRACE_MS' | 'BERTH_HEARTBEAT_INTERVAL_MS'
+      | 'BERTH_REGION'
+      | 'BERTH_ACCOUNT_ID'
+      | 'BERTH_AGENT_GRACE_MS'
+      | 'BERTH_HEARTBEAT_INTERVAL_MS'
+      | 'BERTH_TASK_HEALTHY_AFTER_MS'
     >
   >;
   /** Every line the Worker logs (console.log in workerd); defaults to stdout. */

@@ -16,6 +16,8 @@ export interface RunningRuntime {
 export interface RuntimeOptions {
   /** Shortens heartbeats so link-failure tests finish quickly. */
   heartbeatIntervalMs?: number;
+  /** Shortens the 40 s after which a service task without health check counts as healthy. */
+  taskHealthyAfterMs?: number;
 }
 
 export interface RuntimeHarness {
@@ -27,7 +29,10 @@ export const nodeRuntime: RuntimeHarness = {
   name: 'node',
   async start(options = {}) {
     const test = await startTestControlPlane({
-      config: { heartbeatIntervalMs: options.heartbeatIntervalMs },
+      config: {
+        heartbeatIntervalMs: options.heartbeatIntervalMs,
+        taskHealthyAfterMs: options.taskHealthyAfterMs,
+      },
     });
     return {
       endpoint: test.plane.url,

@@ -46,7 +46,12 @@ export async function startWorkersRuntime(
 export const workersRuntime: RuntimeHarness = {
   name: 'workers',
   start: (options = {}) =>
-    startWorkersRuntime(
-      options.heartbeatIntervalMs ? { BERTH_HEARTBEAT_INTERVAL_MS: String(options.heartbeatIntervalMs) } : {},
-    ),
+    startWorkersRuntime({
+      ...(options.heartbeatIntervalMs
+        ? { BERTH_HEARTBEAT_INTERVAL_MS: String(options.heartbeatIntervalMs) }
+        : {}),
+      ...(options.taskHealthyAfterMs !== undefined
+        ? { BERTH_TASK_HEALTHY_AFTER_MS: String(options.taskHealthyAfterMs) }
+        : {}),
+    }),
 };

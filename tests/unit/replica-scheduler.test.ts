@@ -114,6 +114,12 @@ describe('the REPLICA scheduler', () => {
     expect(out.start).toBe(1);
   });
 
+  it('never counts by age a task whose essential container has a health check', () => {
+    const checked = task({ healthChecked: true, healthStatus: 'UNKNOWN' });
+    const out = scheduleReplicaService(service({ desiredCount: 1 }), [primary()], [checked], OPTIONS);
+    expect(out).toMatchObject({ steady: false, nextCheckAtMs: undefined });
+  });
+
   it('scales in from the instance holding most of the service tasks', () => {
     const crowded = [
       task({ instanceArn: 'i-a' }),

@@ -29,7 +29,7 @@ import { requestStop } from '../tasks/transitions';
 import { type SchedulerTask, scheduleReplicaService } from './replica-scheduler';
 import { appendServiceEvents, rolloutReason, serviceEventText } from './service-events';
 import { deploymentConfigurationOf, serviceArn, serviceGroup } from './service-record';
-import { reportedHealthOf, TASK_HEALTHY_AFTER_RUNNING_MS } from './task-health';
+import { serviceTaskHealthOf, TASK_HEALTHY_AFTER_RUNNING_MS } from './task-health';
 
 export const SERVICE_STEP = 'serviceStep';
 /** How soon a service whose tasks could not all be placed tries again (instances joining also retry at once). */
@@ -223,7 +223,7 @@ function schedulerTask(ctx: CommandContext, row: TaskRow): SchedulerTask {
     lastStatus: row.lastStatus,
     desiredStatus: row.desiredStatus,
     startedAtMs: row.startedAtMs,
-    healthStatus: reportedHealthOf(row),
+    ...serviceTaskHealthOf(row),
     onDrainingInstance: instance?.row.status === 'DRAINING',
   };
 }

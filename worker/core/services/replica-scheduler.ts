@@ -34,6 +34,8 @@ export interface SchedulerTask {
   desiredStatus: string;
   startedAtMs: number | null;
   healthStatus?: TaskHealth;
+  /** An essential container has a health check: the task counts only once HEALTHY. */
+  healthChecked?: boolean;
   /** Its instance is DRAINING: the task is replaced like a task of an old deployment. */
   onDrainingInstance?: boolean;
 }
@@ -168,7 +170,7 @@ export function scheduleReplicaService(
     current.every(healthy);
   decisions.primaryCompleted = decisions.steady && primary.rolloutState === 'IN_PROGRESS';
   const ages = waiting
-    .filter((t) => t.lastStatus === 'RUNNING' && t.startedAtMs !== null && t.healthStatus !== 'HEALTHY')
+    .filter((t) => t.lastStatus === 'RUNNING' && t.startedAtMs !== null && !t.healthChecked)
     .map((t) => (t.startedAtMs ?? 0) + options.healthyAfterMs);
   if (ages.length > 0) decisions.nextCheckAtMs = Math.min(...ages);
   return decisions;

@@ -1,0 +1,4 @@
+import { nodeRuntime } from '../../helpers/runtimes';
+import { defineServiceScenarios } from '../scenarios/services';
+
+defineServiceScenarios(nodeRuntime);
