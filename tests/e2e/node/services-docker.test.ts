@@ -1,0 +1,149 @@
+/**
+ * A service on a real agent and real Docker: a 3-task service runs 3 containers, and a rolling
+ * update to a new task definition ends with 3 containers of the new one, never more than the
+ * maximum running at once (sampled from Docker while the update runs).
+ */
+import {
+  CreateClusterCommand,
+  CreateServiceCommand,
+  DeleteServiceCommand,
+  ListTasksCommand,
+  RegisterTaskDefinitionCommand,
+  UpdateServiceCommand,
+  waitUntilServicesInactive,
+  waitUntilServicesStable,
+} from '@aws-sdk/client-ecs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONTAINER_LABELS } from '../../../protocol/agent-protocol';
+import { type AgentProcess, spawnAgent } from '../../helpers/agent-process';
+import { docker, TEST_IMAGE } from '../../helpers/docker';
+import { nodeRuntime, type RunningRuntime } from '../../helpers/runtimes';
+import { waitFor } from '../../helpers/wait';
+
+const CLUSTER = `svc-docker-${Math.random().toString(36).slice(2, 8)}`;
+const WAITER = { minDelay: 1, maxDelay: 1, maxWaitTime: 90 };
+
+/** Running containers the agent made for this cluster. */
+async function runningContainers() {
+  const list = await docker.listContainers({
+    filters: { label: [`${CONTAINER_LABELS.cluster}=${CLUSTER}`], status: ['running'] },
+  });
+  return list;
+}
+
+describe('a service on a real agent and Docker', () => {
+  let runtime: RunningRuntime;
+  let agent: AgentProcess;
+  const revisions: string[] = [];
+
+  beforeAll(async () => {
+    runtime = await nodeRuntime.start({ taskHealthyAfterMs: 500 });
+    await runtime.ecs.send(new CreateClusterCommand({ clusterName: CLUSTER }));
+    for (const version of ['1', '2']) {
+      const out = await runtime.ecs.send(
+        new RegisterTaskDefinitionCommand({
+          family: 'svc-docker',
+          containerDefinitions: [
+            {
+              name: 'main',
+              image: TEST_IMAGE,
+              memory: 16,
+              essential: true,
+              stopTimeout: 2,
+              environment: [{ name: 'VERSION', value: version }],
+              command: ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 1; done'],
+            },
+          ],
+        }),
+      );
+      revisions.push(out.taskDefinition!.taskDefinitionArn!);
+    }
+    agent = spawnAgent({
+      endpoint: runtime.endpoint,
+      cluster: CLUSTER,
+      joinToken: await runtime.mintJoinToken(CLUSTER),
+    });
+  });
+
+  afterAll(async () => {
+    await agent?.kill();
+    for (const info of await docker.listContainers({
+      all: true,
+      filters: { label: [`${CONTAINER_LABELS.cluster}=${CLUSTER}`] },
+    })) {
+      await docker
+        .getContainer(info.Id)
+        .remove({ force: true })
+        .catch(() => undefined);
+    }
+    await runtime?.close();
+  });
+
+  it('runs 3 containers and rolls them over to a new task definition within the maximum', async () => {
+    await runtime.ecs.send(
+      new CreateServiceCommand({
+        cluster: CLUSTER,
+        serviceName: 'app',
+        taskDefinition: revisions[0],
+        desiredCount: 3,
+      }),
+    );
+    await waitUntilServicesStable(
+      { client: runtime.ecs, ...WAITER },
+      { cluster: CLUSTER, services: ['app'] },
+    ).catch((error) => {
+      throw new Error(`${String(error)}\nagent output:\n${agent.output()}`);
+    });
+    expect(await runningContainers()).toHaveLength(3);
+
+    let peak = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        peak = Math.max(peak, (await runningContainers()).length);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    await runtime.ecs.send(
+      new UpdateServiceCommand({
+        cluster: CLUSTER,
+        service: 'app',
+        taskDefinition: revisions[1],
+        deploymentConfiguration: { minimumHealthyPercent: 50, maximumPercent: 150 },
+      }),
+    );
+    await waitUntilServicesStable(
+      { client: runtime.ecs, ...WAITER },
+      { cluster: CLUSTER, services: ['app'] },
+    );
+    const arns = (await runtime.ecs.send(new ListTasksCommand({ cluster: CLUSTER, serviceName: 'app' })))
+      .taskArns!;
+    await waitFor(
+      '3 running containers, all of the new task definition',
+      async () => {
+        const running = await runningContainers();
+        return (
+          running.length === 3 &&
+          running.every((c) => arns.includes(c.Labels[CONTAINER_LABELS.taskArn])) &&
+          running
+        );
+      },
+      30_000,
+    );
+    sampling = false;
+    await sampler;
+    // floor(3 × 150 %) = 4.
+    expect(peak).toBeLessThanOrEqual(4);
+    for (const info of await runningContainers()) {
+      const inspected = await docker.getContainer(info.Id).inspect();
+      expect(inspected.Config.Env).toContain('VERSION=2');
+    }
+
+    await runtime.ecs.send(new DeleteServiceCommand({ cluster: CLUSTER, service: 'app', force: true }));
+    await waitUntilServicesInactive(
+      { client: runtime.ecs, ...WAITER },
+      { cluster: CLUSTER, services: ['app'] },
+    );
+    await waitFor('no running container', async () => (await runningContainers()).length === 0, 30_000);
+  }, 120_000);
+});
