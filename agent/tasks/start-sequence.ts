@@ -105,9 +105,11 @@ async function startContainers(context: StartContext, containers: ContainerSpec[
 }
 
 async function startWhenReady(context: StartContext, container: ContainerSpec, signal: AbortSignal) {
+  // A container that has already run (found again after a restart) is never started twice, and
+  // its dependencies were met when it started: a HEALTHY one that is unhealthy now fails nothing.
+  if (context.stateOf(container.name)?.hasStarted) return;
   await context.waiters.waitUntil(() => dependenciesSatisfied(container, context.stateOf), signal);
   const state = context.stateOf(container.name);
-  // A container that has already run (found again after a restart) is never started twice.
   if (!state || state.hasStarted) return;
   signal.throwIfAborted();
   try {

@@ -44,8 +44,7 @@ describe('container health on the simulated runtime', () => {
   let watcher: { close(): void } | undefined;
   afterEach(() => watcher?.close());
 
-  function startController(containers: ContainerSpec[]) {
-    const runtime = new SimulatedRuntime();
+  function startController(containers: ContainerSpec[], runtime = new SimulatedRuntime()) {
     const started: string[] = [];
     /** The observed health of `app` at every change, as the registry would report it. */
     const reportedHealth: (string | undefined)[] = [];
@@ -74,7 +73,11 @@ describe('container health on the simulated runtime', () => {
       },
     );
     controller.adoptSpec();
-    controller.reevaluate();
+    // As after an agent restart: what the engine already holds is observed before acting.
+    void runtime.listContainers({}).then((states) => {
+      controller.observeInventory(states);
+      controller.reevaluate();
+    });
     const observed = controller.record.observed;
     const healthOf = (name: string) => observed.containers.find((c) => c.name === name)?.healthStatus;
     const setHealth = (name: string, health: 'healthy' | 'unhealthy') =>
@@ -140,5 +143,30 @@ describe('container health on the simulated runtime', () => {
     await waitFor('the task to stop', () => observed.lastStatus === 'STOPPED');
     expect(observed.stopCode).toBe('TaskFailedToStart');
     expect(observed.stoppedReason).toBe('dependency app exited with code 1 before it was healthy');
+  });
+
+  it('does not fail a task found again after a restart when its HEALTHY dependency is unhealthy now', async () => {
+    const containers = [
+      aContainerSpec({
+        name: 'migrate',
+        essential: false,
+        dependsOn: [{ containerName: 'app', condition: 'HEALTHY' }],
+      }),
+      aContainerSpec({ name: 'app', healthCheck: HEALTH_CHECK }),
+      aContainerSpec({ name: 'web', dependsOn: [{ containerName: 'migrate', condition: 'COMPLETE' }] }),
+    ];
+    const first = startController(containers);
+    await waitFor('app to start', () => first.started.includes('app'));
+    first.setHealth('app', 'healthy');
+    await waitFor('migrate to start', () => first.started.includes('migrate'));
+    // The agent goes away; meanwhile app turns unhealthy and migrate completes.
+    watcher?.close();
+    first.setHealth('app', 'unhealthy');
+    first.runtime.exitContainer(runtimeNameOf(TASK_ARN, 'migrate'), 0);
+
+    const again = startController(containers, first.runtime);
+    await waitFor('the task to run', () => again.observed.lastStatus === 'RUNNING');
+    expect(again.started).toEqual(['web']);
+    expect(again.healthOf('app')).toBe('UNHEALTHY');
   });
 });
