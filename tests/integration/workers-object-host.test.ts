@@ -15,8 +15,10 @@ import {
   type AgentFrame,
   CLOSE_CODES,
   type ControlFrame,
+  HEARTBEAT_INTERVAL_MS,
   PROTOCOL_VERSION,
   parseControlFrame,
+  SILENT_INTERVALS_BEFORE_CUT,
 } from '../../protocol/agent-protocol';
 import type { AgentIdentity } from '../../worker/core/agents/agent-admission';
 import type { CommandOutput } from '../../worker/core/cluster/commands';
@@ -234,6 +236,34 @@ describe('the cluster Durable Object host', () => {
     clockMs += GRACE_MS;
     await wake().alarm();
     expect((await instanceRow(welcome.containerInstanceArn)).agentConnected).toBe(false);
+  });
+
+  it('closes a socket whose keepalives stopped (a host gone behind its NAT) and starts its grace', async () => {
+    const keepalives = new Map<FakeSocket, number>();
+    const watching = () =>
+      new CoordinatorObjectHost({
+        deps,
+        sockets: state.sockets,
+        storage: state,
+        log: () => {},
+        lastKeepaliveAtMs: (socket) => keepalives.get(socket),
+      });
+    const quiet = await connectAgent(watching());
+    const alive = await connectAgent(watching());
+    const silenceMs = SILENT_INTERVALS_BEFORE_CUT * HEARTBEAT_INTERVAL_MS;
+    keepalives.set(quiet.socket, clockMs);
+    clockMs += silenceMs + 1;
+    keepalives.set(alive.socket, clockMs);
+
+    await watching().alarm();
+
+    expect(quiet.socket.closedWith?.code).toBe(CLOSE_CODES.heartbeatTimeout);
+    expect(alive.socket.closedWith).toBeUndefined();
+    state.open.delete([...state.open].find(([, socket]) => socket === quiet.socket)![0]);
+    clockMs += GRACE_MS;
+    await watching().alarm();
+    expect((await instanceRow(quiet.welcome.containerInstanceArn)).agentConnected).toBe(false);
+    expect((await instanceRow(alive.welcome.containerInstanceArn)).agentConnected).toBe(true);
   });
 
   it('does not push the deadline back when every alarm finds a freshly started object', async () => {

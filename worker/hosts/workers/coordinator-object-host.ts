@@ -9,6 +9,8 @@
  * in the object's storage (the cluster name, the alarm); the coordinator's cluster view is a cache
  * it reloads from the database on the next event.
  */
+
+import { CLOSE_CODES, HEARTBEAT_INTERVAL_MS, SILENT_INTERVALS_BEFORE_CUT } from '../../../protocol';
 import type { CoordinatorClient } from '../../api/coordinator-directory';
 import { FrameBudget } from '../../core/agents/frame-budget';
 import { onAgentSocketMessage } from '../../core/cluster/agent-socket';
@@ -60,6 +62,11 @@ const KEYS = {
 export interface CoordinatorObjectHostOptions<S extends HibernatableSocket> {
   deps: CoreDeps;
   sockets: SocketsByTag<S>;
+  /**
+   * When the runtime last answered this socket's keepalive without waking the object
+   * (`getWebSocketAutoResponseTimestamp`). Agents send one every heartbeat interval, busy or not.
+   */
+  lastKeepaliveAtMs?: (socket: S) => number | undefined;
   storage: CoordinatorObjectStorage;
   log: (line: string) => void;
 }
@@ -153,8 +160,35 @@ export class CoordinatorObjectHost<S extends HibernatableSocket> {
   async alarm(): Promise<void> {
     const clusterName = this.options.storage.kv.get<string>(KEYS.clusterName);
     if (!clusterName) return;
+    await this.cutSilentSockets();
     await this.guarded(`wake of ${clusterName}`, () => this.coordinatorFor(clusterName).onWake());
     if (this.options.sockets().length > 0) this.armRestartWatchdog();
+  }
+
+  /**
+   * A half-open socket (the host vanished behind its NAT) never closes by itself, and the runtime
+   * answers keepalives without us, so nothing else would notice it: on each alarm (at least every
+   * RESTART_WATCHDOG_MS while agents are connected) a socket whose keepalives stopped for
+   * SILENT_INTERVALS_BEFORE_CUT intervals is closed and handled as a close, which starts its
+   * instance's disconnect grace. Node's liveness sweep does the same with transport pings.
+   */
+  private async cutSilentSockets(): Promise<void> {
+    const { deps, lastKeepaliveAtMs } = this.options;
+    if (!lastKeepaliveAtMs) return;
+    const silenceMs =
+      SILENT_INTERVALS_BEFORE_CUT * (deps.config.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS);
+    const nowMs = deps.now();
+    for (const socket of this.options.sockets()) {
+      const heardAtMs = Math.max(lastKeepaliveAtMs(socket) ?? 0, attachmentOf(socket).acceptedAtMs ?? 0);
+      if (nowMs - heardAtMs <= silenceMs) continue;
+      this.options.log(
+        `closing agent link ${attachmentOf(socket).linkId}: no keepalive for ${nowMs - heardAtMs} ms`,
+      );
+      try {
+        socket.close(CLOSE_CODES.heartbeatTimeout, 'no keepalive');
+      } catch {}
+      await this.agentClosed(socket);
+    }
   }
 
   private armRestartWatchdog(): void {

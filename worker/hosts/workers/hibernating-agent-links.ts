@@ -23,6 +23,8 @@ export interface AgentAttachment {
   linkId: string;
   clusterName: string;
   identity: AgentIdentity;
+  /** When the socket was accepted: its silence counts from here until its first keepalive. */
+  acceptedAtMs?: number;
   /** Set once the agent's hello is accepted. */
   instanceArn?: string;
 }

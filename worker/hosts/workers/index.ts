@@ -61,6 +61,7 @@ export class ClusterCoordinatorObject extends DurableObject<Env> implements Coor
     this.host = new CoordinatorObjectHost({
       deps: workersDepsFor(env),
       sockets: (tag) => ctx.getWebSockets(tag),
+      lastKeepaliveAtMs: (socket) => ctx.getWebSocketAutoResponseTimestamp(socket)?.getTime(),
       storage: objectStorage(ctx),
       log,
     });
@@ -91,7 +92,7 @@ export class ClusterCoordinatorObject extends DurableObject<Env> implements Coor
     const { 0: client, 1: server } = new WebSocketPair();
     const linkId = `link-${randomHexId()}`;
     this.ctx.acceptWebSocket(server, [linkId]);
-    this.host.agentAccepted(server, { linkId, clusterName, identity });
+    this.host.agentAccepted(server, { linkId, clusterName, identity, acceptedAtMs: Date.now() });
     return new Response(null, { status: 101, webSocket: client });
   }
 
