@@ -68,6 +68,8 @@ export class TaskController {
     this.record.observed.containers = spec.containers.map(
       (c) => known.get(c.name) ?? { name: c.name, lastStatus: 'PENDING' },
     );
+    // Containers found running before the spec came: which of them has a check is known only now.
+    for (const [name, state] of this.runtimeStates) this.recordHealth(this.observedContainer(name), state);
   }
 
   /** Acts on the desired status and on what is known: resumes a start, stops, or reacts to an exit. */
@@ -91,9 +93,7 @@ export class TaskController {
     if (state.running && container.lastStatus === 'PENDING') container.lastStatus = 'RUNNING';
     if (state.running && container.lastStatus === 'RUNNING') {
       container.networkBindings = this.networkBindingsOf(name, state);
-      // Only a check from the task definition is reported; an image's own HEALTHCHECK is not (as in ECS).
-      if (this.specOf(name)?.healthCheck)
-        container.healthStatus = HEALTH_STATUS_OF[state.health ?? 'starting'];
+      this.recordHealth(container, state);
     }
     if (state.hasStarted && !state.running) {
       container.lastStatus = 'STOPPED';
@@ -152,6 +152,13 @@ export class TaskController {
       this.record.observed.containers.push(container);
     }
     return container;
+  }
+
+  /** Only a check from the task definition is reported; an image's own HEALTHCHECK is not (as in ECS). */
+  private recordHealth(container: ObservedContainer, state: ContainerState): void {
+    if (!state.running || container.lastStatus !== 'RUNNING' || !this.specOf(container.name)?.healthCheck)
+      return;
+    container.healthStatus = HEALTH_STATUS_OF[state.health ?? 'starting'];
   }
 
   private networkBindingsOf(name: string, state: ContainerState) {

@@ -169,4 +169,30 @@ describe('container health on the simulated runtime', () => {
     expect(again.started).toEqual(['web']);
     expect(again.healthOf('app')).toBe('UNHEALTHY');
   });
+
+  it('reports the health of a container found running before its task’s spec arrived', async () => {
+    const containers = [aContainerSpec({ name: 'app', healthCheck: HEALTH_CHECK })];
+    const first = startController(containers);
+    await waitFor('app to start', () => first.started.includes('app'));
+    first.setHealth('app', 'healthy');
+    watcher?.close();
+
+    // As for containers adopted from their labels alone: observed first, the spec comes with the welcome.
+    const record = aRecord(containers);
+    const spec = record.spec;
+    record.spec = undefined;
+    const adopted = new TaskController(record, {
+      runtime: first.runtime,
+      cluster: 'default',
+      instanceId: () => 'i1',
+      now: Date.now,
+      log: () => {},
+      onChange: () => {},
+    });
+    adopted.observeInventory(await first.runtime.listContainers({}));
+    expect(record.observed.containers[0].healthStatus).toBeUndefined();
+    record.spec = spec;
+    adopted.adoptSpec();
+    expect(record.observed.containers[0]).toMatchObject({ lastStatus: 'RUNNING', healthStatus: 'HEALTHY' });
+  });
 });
