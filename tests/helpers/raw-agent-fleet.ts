@@ -2,8 +2,11 @@
  * A fleet of raw agents that behave like well-mannered hosts: each answers runTask by reporting
  * the task RUNNING and stopTask by reporting it STOPPED, at once. The fleet keeps its own account
  * of what exists, so a test can check bounds from the hosts' side: `live` (tasks given and not yet
- * reported STOPPED) and when each started, sampled at every frame the control plane sends.
+ * reported STOPPED) and when each started, sampled at every frame the control plane sends. After a
+ * control-plane restart, `reconnect` brings every host back as the same instance, its hello
+ * carrying the tasks it holds.
  */
+import type { DesiredTask, ObservedTask } from '../../protocol/agent-protocol';
 import { connectRawAgent, helloFrame, type RawAgent } from './raw-agent';
 
 export interface FleetTask {
@@ -14,13 +17,23 @@ export interface FleetTask {
   startedAtMs: number;
 }
 
+interface FleetHost {
+  agent: RawAgent;
+  instanceArn: string;
+  credential: string;
+}
+
 export interface RawAgentFleet {
-  hosts: { agent: RawAgent; instanceArn: string }[];
+  hosts: FleetHost[];
   /** Tasks given to the fleet and not yet reported STOPPED. */
   live: Map<string, FleetTask>;
-  /** Called after every runTask or stopTask the fleet handled (before it reports). */
+  /** Called for every runTask or stopTask the fleet handles (before it reports). */
   onChange(listener: (event: 'run' | 'stop', task: FleetTask) => void): void;
+  /** How often each task was started on the fleet (a task started again after it stopped counts twice). */
+  runCount: Map<string, number>;
   close(): void;
+  /** Connects every host again (to a restarted control plane) with its own credential. */
+  reconnect(endpoint: string): Promise<void>;
 }
 
 export async function startRawAgentFleet(
@@ -30,68 +43,101 @@ export async function startRawAgentFleet(
   size: number,
 ): Promise<RawAgentFleet> {
   const live = new Map<string, FleetTask>();
+  const runCount = new Map<string, number>();
   const listeners: ((event: 'run' | 'stop', task: FleetTask) => void)[] = [];
-  const hosts: RawAgentFleet['hosts'] = [];
-  for (let i = 0; i < size; i += 1) {
-    const agent = await connectRawAgent(endpoint, cluster, await mintToken());
+  const seqOf = new Map<string, number>();
+
+  const observed = (task: FleetTask, lastStatus: 'RUNNING' | 'STOPPED'): ObservedTask => ({
+    taskArn: task.taskArn,
+    generation: lastStatus === 'STOPPED' ? 2 : 1,
+    lastStatus,
+    startedAtMs: task.startedAtMs,
+    containers: [
+      lastStatus === 'STOPPED'
+        ? { name: 'main', lastStatus: 'STOPPED', exitCode: 0 }
+        : { name: 'main', lastStatus: 'RUNNING' },
+    ],
+  });
+
+  async function connectHost(index: number, url: string, token: string): Promise<FleetHost> {
+    const agent = await connectRawAgent(url, cluster, token);
     let instanceArn = '';
-    const seqOf = new Map<string, number>();
-    const report = (taskArn: string, lastStatus: 'RUNNING' | 'STOPPED', startedAtMs: number) => {
-      const seq = (seqOf.get(taskArn) ?? 0) + 1;
-      seqOf.set(taskArn, seq);
-      agent.send({
-        type: 'taskState',
-        seq,
-        task: {
-          taskArn,
-          generation: lastStatus === 'STOPPED' ? 2 : 1,
-          lastStatus,
-          startedAtMs,
-          containers: [
-            lastStatus === 'STOPPED'
-              ? { name: 'main', lastStatus: 'STOPPED', exitCode: 0 }
-              : { name: 'main', lastStatus: 'RUNNING' },
-          ],
-        },
-      });
+    const report = (task: FleetTask, lastStatus: 'RUNNING' | 'STOPPED') => {
+      const seq = (seqOf.get(task.taskArn) ?? 0) + 1;
+      seqOf.set(task.taskArn, seq);
+      agent.send({ type: 'taskState', seq, task: observed(task, lastStatus) });
+    };
+    const run = (desired: DesiredTask) => {
+      if (live.has(desired.taskArn)) return;
+      runCount.set(desired.taskArn, (runCount.get(desired.taskArn) ?? 0) + 1);
+      const task: FleetTask = {
+        taskArn: desired.taskArn,
+        family: desired.family,
+        revision: desired.revision,
+        instanceArn,
+        startedAtMs: Date.now(),
+      };
+      live.set(task.taskArn, task);
+      for (const listener of listeners) listener('run', task);
+      report(task, 'RUNNING');
+    };
+    const stop = (task: FleetTask) => {
+      for (const listener of listeners) listener('stop', task);
+      live.delete(task.taskArn);
+      report(task, 'STOPPED');
     };
     agent.socket.on('message', (data) => {
       const frame = JSON.parse(data.toString()) as { type: string } & Record<string, unknown>;
-      if (frame.type === 'welcome') instanceArn = frame.containerInstanceArn as string;
+      if (frame.type === 'welcome') {
+        instanceArn = frame.containerInstanceArn as string;
+        // Reconcile as a real agent does: start what it should run and doesn't, and report as
+        // STOPPED what it should stop and no longer has (a stop it carried out while away).
+        for (const desired of frame.desiredTasks as DesiredTask[]) {
+          const held = live.get(desired.taskArn);
+          if (desired.desiredStatus === 'RUNNING') run(desired);
+          else if (held) stop(held);
+          else report({ ...desired, instanceArn, startedAtMs: Date.now() }, 'STOPPED');
+        }
+      }
       if (frame.type === 'runTask') {
-        const desired = frame.task as { taskArn: string; family: string; revision: number };
-        if (live.has(desired.taskArn)) return;
-        const task: FleetTask = {
-          taskArn: desired.taskArn,
-          family: desired.family,
-          revision: desired.revision,
-          instanceArn,
-          startedAtMs: Date.now(),
-        };
-        live.set(task.taskArn, task);
-        for (const listener of listeners) listener('run', task);
         agent.send({ type: 'ack', messageId: frame.messageId as string });
-        report(task.taskArn, 'RUNNING', task.startedAtMs);
+        run(frame.task as DesiredTask);
       }
       if (frame.type === 'stopTask') {
-        const task = live.get(frame.taskArn as string);
         agent.send({ type: 'ack', messageId: frame.messageId as string });
-        if (!task) return;
-        for (const listener of listeners) listener('stop', task);
-        live.delete(task.taskArn);
-        report(task.taskArn, 'STOPPED', task.startedAtMs);
+        const task = live.get(frame.taskArn as string);
+        if (task) stop(task);
       }
     });
-    agent.send(helloFrame({ hostname: `fleet-${i}` }));
+    const held = [...live.values()].filter(
+      (t) => t.instanceArn && t.instanceArn === hosts[index]?.instanceArn,
+    );
+    // The hello snapshot counts as a report, as the real agent counts it: seq moves.
+    for (const t of held) seqOf.set(t.taskArn, (seqOf.get(t.taskArn) ?? 0) + 1);
+    agent.send(helloFrame({ hostname: `fleet-${index}`, tasks: held.map((t) => observed(t, 'RUNNING')) }));
     const welcome = await agent.waitForFrame('welcome');
-    hosts.push({ agent, instanceArn: welcome.containerInstanceArn });
+    return {
+      agent,
+      instanceArn: welcome.containerInstanceArn,
+      credential: welcome.instanceCredential ?? token,
+    };
   }
+
+  const hosts: FleetHost[] = [];
+  for (let i = 0; i < size; i += 1) hosts.push(await connectHost(i, endpoint, await mintToken()));
   return {
     hosts,
     live,
+    runCount,
     onChange: (listener) => listeners.push(listener),
     close: () => {
       for (const host of hosts) host.agent.close();
+    },
+    reconnect: async (url) => {
+      for (let i = 0; i < hosts.length; i += 1) {
+        hosts[i].agent.close();
+        hosts[i] = await connectHost(i, url, hosts[i].credential);
+      }
     },
   };
 }

@@ -13,6 +13,7 @@ import { armAgentGraceDeadlines } from '../container-instances/agent-grace';
 import type { CoreDeps } from '../deps';
 import { clientError, EcsError } from '../errors';
 import { TaskEventFeed } from '../events/task-event-feed';
+import { reconcileAllServices } from '../services/reconcile';
 import type { AgentLink, AgentLinks } from './agent-links';
 import { AgentSession, type SessionFrame } from './agent-session';
 import { ClusterView } from './cluster-view';
@@ -146,6 +147,8 @@ export class ClusterCoordinator {
     if (firstLoad) {
       await this.deadlines.load(cluster.arn);
       await armAgentGraceDeadlines(ctx);
+      // Deployments are state in the database: a room that (re)loads takes each service's next step.
+      await reconcileAllServices(ctx);
     }
     return ctx;
   }
