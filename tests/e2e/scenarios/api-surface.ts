@@ -68,7 +68,7 @@ export function defineApiSurfaceScenarios(harness: RuntimeHarness) {
       });
 
       it('still answers an ECS action Berth does not serve yet with UnsupportedFeatureException', async () => {
-        const error = await errorOf(sendAs(surface.ecs, 'CreateService'));
+        const error = await errorOf(sendAs(surface.ecs, 'CreateTaskSet'));
         expect(error).toMatchObject({ name: 'UnsupportedFeatureException', status: 400 });
       });
     });

@@ -69,7 +69,8 @@ export const TAGGABLE_RESOURCES: Readonly<Record<string, TaggableResource>> = {
     tagsJson: services.tagsJson,
     exists: ne(services.status, 'INACTIVE'),
     inCluster: true,
-    notFound: () => new EcsError('ServiceNotFoundException', 'Service not found.'),
+    // TagResource and ListTagsForResource have no ServiceNotFoundException in the model.
+    notFound: () => invalidParameter('resourceArn: The referenced service was not found.'),
   },
   'capacity-provider': {
     table: capacityProviders,
