@@ -28,6 +28,11 @@ import {
   listContainerInstances,
 } from '../core/container-instances/container-instances';
 import type { CoreDeps } from '../core/deps';
+import {
+  describeServiceDeployments,
+  describeServiceRevisions,
+  listServiceDeployments,
+} from '../core/services/service-deployments';
 import { describeServices, listServices } from '../core/services/service-queries';
 import { listTagsForResource, tagResource, untagResource } from '../core/tagging/resource-tags';
 import {
@@ -117,6 +122,9 @@ export const ACTIONS: ActionTable = {
   DeleteService: inRoom('deleteService'),
   DescribeServices: (input, { deps }) => describeServices(deps, input),
   ListServices: (input, { deps }) => listServices(deps, input),
+  ListServiceDeployments: (input, { deps }) => listServiceDeployments(deps, input),
+  DescribeServiceDeployments: (input, { deps }) => describeServiceDeployments(deps, input),
+  DescribeServiceRevisions: (input, { deps }) => describeServiceRevisions(deps, input),
 
   TagResource: (input, { deps }) => tagResource(deps, input),
   UntagResource: (input, { deps }) => untagResource(deps, input),

@@ -7,10 +7,14 @@ import {
   CreateClusterCommand,
   CreateServiceCommand,
   type CreateServiceCommandInput,
+  DeleteClusterCommand,
   DeleteServiceCommand,
   DescribeClustersCommand,
+  DescribeServiceDeploymentsCommand,
+  DescribeServiceRevisionsCommand,
   DescribeServicesCommand,
   type ECSClient,
+  ListServiceDeploymentsCommand,
   ListServicesCommand,
   ListTasksCommand,
   RegisterTaskDefinitionCommand,
@@ -241,6 +245,43 @@ export function defineServiceScenarios(harness: RuntimeHarness) {
       await waitStable('web');
     });
 
+    it('lists and describes the deployment history and its immutable revisions', async () => {
+      const service = await describeService('web');
+      expect(service.currentServiceDeployment).toMatch(/:service-deployment\/services\/web\/\d{19}$/);
+      const listed = await ecs.send(new ListServiceDeploymentsCommand({ cluster: CLUSTER, service: 'web' }));
+      const briefs = listed.serviceDeployments!;
+      // CreateService, then the three rolling updates and the blocked one: newest first.
+      expect(briefs).toHaveLength(5);
+      expect(briefs[0]).toMatchObject({ status: 'SUCCESSFUL', serviceArn: service.serviceArn });
+      expect(briefs[0].serviceDeploymentArn).toBe(service.currentServiceDeployment);
+      const described = await ecs.send(
+        new DescribeServiceDeploymentsCommand({
+          serviceDeploymentArns: [briefs[0].serviceDeploymentArn!, `${briefs[0].serviceDeploymentArn!}9`],
+        }),
+      );
+      expect(described.serviceDeployments![0]).toMatchObject({
+        status: 'SUCCESSFUL',
+        targetServiceRevision: {
+          arn: briefs[0].targetServiceRevisionArn,
+          requestedTaskCount: 2,
+          runningTaskCount: 2,
+        },
+      });
+      expect(described.failures).toHaveLength(1);
+      const revisions = await ecs.send(
+        new DescribeServiceRevisionsCommand({
+          serviceRevisionArns: briefs.map((b) => b.targetServiceRevisionArn!),
+        }),
+      );
+      expect(revisions.serviceRevisions!.map((r) => r.containerImages![0].image)).toEqual([
+        'example/web:1',
+        'example/web:2',
+        'example/web:1',
+        'example/web:2',
+        'example/web:1',
+      ]);
+    });
+
     it('tags a service by ARN and lists only ACTIVE services', async () => {
       const { serviceArn } = await describeService('web');
       await ecs.send(
@@ -291,6 +332,11 @@ export function defineServiceScenarios(harness: RuntimeHarness) {
       expect(out.service).toMatchObject({ status: 'ACTIVE', desiredCount: 1 });
       await waitStable('api');
       expect((await describeService('api')).deployments).toHaveLength(1);
+      const refused = await errorOf(ecs.send(new DeleteClusterCommand({ cluster: CLUSTER })));
+      expect(refused).toMatchObject({
+        name: 'ClusterContainsServicesException',
+        message: 'The Cluster cannot be deleted while Services are active.',
+      });
     });
   });
 }

@@ -19,7 +19,7 @@ import { capacityProvidersOf, defaultStrategyOf } from '../capacity-providers/ca
 import type { CoreDeps } from '../deps';
 import { EcsError, excerpt, invalidParameter } from '../errors';
 import { pageResult, readPage } from '../pagination';
-import { activeServicesCounts } from '../services/active-services';
+import { activeServicesCounts, unfinishedServicesCount } from '../services/active-services';
 import { type Tag, validateTags } from '../tags';
 import {
   type ClusterConfiguration,
@@ -216,6 +216,13 @@ export async function deleteCluster(
   input: DeleteClusterRequest,
 ): Promise<DeleteClusterResponse> {
   const row = await requireCluster(deps, input.cluster);
+  // Services first: while one is ACTIVE or DRAINING it would keep its instances busy.
+  if ((await unfinishedServicesCount(deps, row.arn)) > 0) {
+    throw new EcsError(
+      'ClusterContainsServicesException',
+      'The Cluster cannot be deleted while Services are active.',
+    );
+  }
   const counts = (await countsFor(deps, [row.arn])).get(row.arn)!;
   if (counts.registeredContainerInstancesCount > 0) {
     throw new EcsError(

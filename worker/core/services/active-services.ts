@@ -1,4 +1,4 @@
-import { and, count, eq, inArray } from 'drizzle-orm';
+import { and, count, eq, inArray, ne } from 'drizzle-orm';
 import { services } from '../../../db/schema';
 import type { CoreDeps } from '../deps';
 
@@ -14,4 +14,13 @@ export async function activeServicesCounts(
     .where(and(inArray(services.clusterArn, clusterArns), eq(services.status, 'ACTIVE')))
     .groupBy(services.clusterArn);
   return new Map(rows.map((r) => [r.clusterArn, r.n]));
+}
+
+/** Services of a cluster that are ACTIVE or DRAINING: a cluster holding one can't be deleted. */
+export async function unfinishedServicesCount(deps: CoreDeps, clusterArn: string): Promise<number> {
+  const [row] = await deps.db
+    .select({ n: count() })
+    .from(services)
+    .where(and(eq(services.clusterArn, clusterArn), ne(services.status, 'INACTIVE')));
+  return row?.n ?? 0;
 }

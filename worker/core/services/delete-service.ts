@@ -9,7 +9,8 @@ import type { DeleteServiceRequest, DeleteServiceResponse } from '../../ecs-type
 import type { ClusterCommand } from '../cluster/command-context';
 import { EcsError, invalidParameter } from '../errors';
 import { reconcileService } from './reconcile';
-import { describeServiceInRoom, serviceArnOf, serviceNotFound } from './service-queries';
+import { describeServiceInRoom } from './service-queries';
+import { serviceArnOf, serviceNotFound } from './service-record';
 
 export const deleteService: ClusterCommand<DeleteServiceRequest, DeleteServiceResponse> = async (
   ctx,

@@ -13,21 +13,14 @@ import type {
   ListServicesResponse,
   Service,
 } from '../../ecs-types.generated';
-import { parseEcsArn } from '../arn';
 import type { CommandContext } from '../cluster/command-context';
 import { clusterNameOf, requireCluster } from '../clusters/clusters';
 import type { CoreDeps } from '../deps';
-import { EcsError, invalidParameter } from '../errors';
+import { invalidParameter } from '../errors';
 import { pageResult, readPage } from '../pagination';
 import { serviceTasksInView } from './reconcile';
-import { serviceArn, serviceGroup, toEcsService } from './service-record';
-
-/** The ARN a reference (a name or an ARN) names in this cluster. */
-export function serviceArnOf(deps: CoreDeps, clusterName: string, reference: string): string {
-  return parseEcsArn(reference) ? reference : serviceArn(deps.config, clusterName, reference);
-}
-
-export const serviceNotFound = () => new EcsError('ServiceNotFoundException', 'Service not found.');
+import { currentDeploymentFields } from './service-deployments';
+import { serviceArnOf, serviceGroup, serviceNotFound, toEcsService } from './service-record';
 
 export async function describeServiceInRoom(ctx: CommandContext, arn: string): Promise<Service> {
   const [row] = await ctx.deps.db.select().from(services).where(eq(services.arn, arn));
@@ -36,7 +29,11 @@ export async function describeServiceInRoom(ctx: CommandContext, arn: string): P
     .select()
     .from(serviceDeployments)
     .where(eq(serviceDeployments.serviceArn, arn));
-  return toEcsService(row, ctx.cluster.arn, deployments, serviceTasksInView(ctx, row.name), { tags: true });
+  const live = serviceTasksInView(ctx, row.name);
+  return {
+    ...toEcsService(row, ctx.cluster.arn, deployments, live, { tags: true }),
+    ...currentDeploymentFields(row, deployments, live),
+  };
 }
 
 export async function describeServices(
@@ -90,15 +87,12 @@ export async function describeServices(
       failures.push({ arn, reason: 'MISSING' });
       continue;
     }
-    found.push(
-      toEcsService(
-        row,
-        cluster.arn,
-        deployments.filter((d) => d.serviceArn === arn),
-        live.filter((t) => t.group === serviceGroup(row.name)),
-        { tags: include.has('TAGS') },
-      ),
-    );
+    const own = deployments.filter((d) => d.serviceArn === arn);
+    const ownTasks = live.filter((t) => t.group === serviceGroup(row.name));
+    found.push({
+      ...toEcsService(row, cluster.arn, own, ownTasks, { tags: include.has('TAGS') }),
+      ...currentDeploymentFields(row, own, ownTasks),
+    });
   }
   return { services: found, failures };
 }

@@ -13,7 +13,9 @@ import type {
   ServiceEvent,
   Tag,
 } from '../../ecs-types.generated';
-import type { ArnScope } from '../arn';
+import { type ArnScope, parseEcsArn } from '../arn';
+import type { CoreDeps } from '../deps';
+import { EcsError } from '../errors';
 import { epochSeconds } from '../time';
 
 export const serviceArn = (scope: ArnScope, cluster: string, name: string) =>
@@ -126,3 +128,10 @@ export function toEcsService(
     resourceManagementType: 'CUSTOMER',
   };
 }
+
+/** The ARN a reference (a name or an ARN) names in this cluster. */
+export function serviceArnOf(deps: CoreDeps, clusterName: string, reference: string): string {
+  return parseEcsArn(reference) ? reference : serviceArn(deps.config, clusterName, reference);
+}
+
+export const serviceNotFound = () => new EcsError('ServiceNotFoundException', 'Service not found.');

@@ -15,8 +15,8 @@ import { validatePlacement } from '../placement';
 import { requireTaskDefinition, toTaskDefinition } from '../task-definitions/task-definitions';
 import { reconcileService } from './reconcile';
 import { rolloutReason } from './service-events';
-import { describeServiceInRoom, serviceArnOf, serviceNotFound } from './service-queries';
-import { deploymentConfigurationOf, newDeploymentId } from './service-record';
+import { describeServiceInRoom } from './service-queries';
+import { deploymentConfigurationOf, newDeploymentId, serviceArnOf, serviceNotFound } from './service-record';
 import { deploymentConfiguration, validateUpdateFields } from './validate-service';
 
 export const updateService: ClusterCommand<UpdateServiceRequest, UpdateServiceResponse> = async (
