@@ -21,6 +21,7 @@ interface FleetHost {
   agent: RawAgent;
   instanceArn: string;
   credential: string;
+  report(task: FleetTask, lastStatus: 'RUNNING' | 'STOPPED', healthStatus?: 'HEALTHY' | 'UNHEALTHY'): void;
 }
 
 export interface RawAgentFleet {
@@ -32,6 +33,8 @@ export interface RawAgentFleet {
   /** How often each task was started on the fleet (a task started again after it stopped counts twice). */
   runCount: Map<string, number>;
   close(): void;
+  /** Reports a live task's container with this health verdict, as an agent's health check would. */
+  reportHealth(taskArn: string, healthStatus: 'HEALTHY' | 'UNHEALTHY'): void;
   /** Connects every host again (to a restarted control plane) with its own credential. */
   reconnect(endpoint: string): Promise<void>;
 }
@@ -62,10 +65,16 @@ export async function startRawAgentFleet(
   async function connectHost(index: number, url: string, token: string): Promise<FleetHost> {
     const agent = await connectRawAgent(url, cluster, token);
     let instanceArn = '';
-    const report = (task: FleetTask, lastStatus: 'RUNNING' | 'STOPPED') => {
+    const report = (
+      task: FleetTask,
+      lastStatus: 'RUNNING' | 'STOPPED',
+      healthStatus?: 'HEALTHY' | 'UNHEALTHY',
+    ) => {
       const seq = (seqOf.get(task.taskArn) ?? 0) + 1;
       seqOf.set(task.taskArn, seq);
-      agent.send({ type: 'taskState', seq, task: observed(task, lastStatus) });
+      const state = observed(task, lastStatus);
+      if (healthStatus) state.containers = state.containers.map((c) => ({ ...c, healthStatus }));
+      agent.send({ type: 'taskState', seq, task: state });
     };
     const run = (desired: DesiredTask) => {
       if (live.has(desired.taskArn)) return;
@@ -120,6 +129,7 @@ export async function startRawAgentFleet(
       agent,
       instanceArn: welcome.containerInstanceArn,
       credential: welcome.instanceCredential ?? token,
+      report,
     };
   }
 
@@ -130,6 +140,12 @@ export async function startRawAgentFleet(
     live,
     runCount,
     onChange: (listener) => listeners.push(listener),
+    reportHealth: (taskArn, healthStatus) => {
+      const task = live.get(taskArn);
+      const host = hosts.find((h) => h.instanceArn === task?.instanceArn);
+      if (!task || !host) throw new Error(`no live task ${taskArn} on the fleet`);
+      host.report(task, 'RUNNING', healthStatus);
+    },
     close: () => {
       for (const host of hosts) host.agent.close();
     },

@@ -13,6 +13,7 @@ import {
   DescribeServiceDeploymentsCommand,
   DescribeServiceRevisionsCommand,
   DescribeServicesCommand,
+  DescribeTasksCommand,
   type ECSClient,
   ListServiceDeploymentsCommand,
   ListServicesCommand,
@@ -154,6 +155,23 @@ export function defineServiceScenarios(harness: RuntimeHarness) {
       expect(service.deployments).toHaveLength(1);
       expect(service.runningCount).toBe(2);
       expect(service.events!.some((e) => /has stopped 3 running tasks/.test(e.message!))).toBe(true);
+    });
+
+    it('stops a task whose container turns UNHEALTHY and replaces it', async () => {
+      const [sick] = fleet.live.keys();
+      fleet.reportHealth(sick, 'UNHEALTHY');
+      await waitFor(
+        'the unhealthy task to be replaced',
+        () => !fleet.live.has(sick) && fleet.live.size === 2,
+      );
+      const [stopped] = (await ecs.send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: [sick] })))
+        .tasks!;
+      expect(stopped).toMatchObject({ stopCode: 'ServiceSchedulerInitiated', healthStatus: 'UNHEALTHY' });
+      expect(stopped.stoppedReason).toMatch(/^Scaling activity initiated by \(deployment ecs-svc\/\d{19}\)$/);
+      const service = await waitSteady('web');
+      expect(service.events!.map((e) => e.message)).toContain(
+        `(service web) (task ${sick.split('/').pop()}) failed container health checks.`,
+      );
     });
 
     for (const [minimumHealthyPercent, maximumPercent] of [

@@ -96,16 +96,17 @@ export async function reconcileService(ctx: CommandContext, name: string): Promi
   const decisions = scheduleReplicaService(
     { status: service.status, desiredCount: service.desiredCount, ...bounds },
     deployments.flatMap((d) => (d.status === 'INACTIVE' ? [] : [{ ...d, status: d.status }])),
-    rows.map((row) => schedulerTask(ctx, row)),
+    rows.map((row) => schedulerTask(ctx, row, nowMs, service.healthCheckGracePeriodSeconds * 1000)),
     { nowMs, healthyAfterMs },
   );
 
   const messages: string[] = [];
   const scalingId = primary?.id ?? deployments[0]?.id ?? 'ecs-svc/0';
   const stopped: string[] = [];
-  for (const { taskArn } of decisions.stop) {
+  for (const { taskArn, why } of decisions.stop) {
     const row = ctx.view.taskRows.get(taskArn);
     if (!row) continue;
+    if (why === 'unhealthy') messages.push(serviceEventText.failedHealthChecks(name, resourceIdOf(row.arn)));
     const next = requestStop(
       taskStateOf(row),
       'ServiceSchedulerInitiated',
@@ -214,8 +215,17 @@ export async function serviceStepDue(ctx: CommandContext, name: string): Promise
   await reconcileServices(ctx, [name]);
 }
 
-function schedulerTask(ctx: CommandContext, row: TaskRow): SchedulerTask {
+function schedulerTask(
+  ctx: CommandContext,
+  row: TaskRow,
+  nowMs: number,
+  gracePeriodMs: number,
+): SchedulerTask {
   const instance = row.containerInstanceArn ? ctx.view.instances.get(row.containerInstanceArn) : undefined;
+  const health = serviceTaskHealthOf(row);
+  // healthCheckGracePeriodSeconds: an UNHEALTHY verdict this soon after the task started is ignored.
+  const inGrace = row.startedAtMs === null || nowMs < row.startedAtMs + gracePeriodMs;
+  if (health.healthStatus === 'UNHEALTHY' && inGrace && gracePeriodMs > 0) health.healthStatus = 'UNKNOWN';
   return {
     arn: row.arn,
     deploymentId: row.startedBy ?? '',
@@ -223,7 +233,7 @@ function schedulerTask(ctx: CommandContext, row: TaskRow): SchedulerTask {
     lastStatus: row.lastStatus,
     desiredStatus: row.desiredStatus,
     startedAtMs: row.startedAtMs,
-    ...serviceTaskHealthOf(row),
+    ...health,
     onDrainingInstance: instance?.row.status === 'DRAINING',
   };
 }

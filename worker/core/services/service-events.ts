@@ -31,6 +31,8 @@ export const serviceEventText = {
     `(service ${service}) has started ${taskIds.length} tasks: ${taskIds.map((id) => `(task ${id})`).join(' ')}.`,
   stopped: (service: string, taskIds: string[]) =>
     `(service ${service}) has stopped ${taskIds.length} running tasks: ${taskIds.map((id) => `(task ${id})`).join(' ')}.`,
+  failedHealthChecks: (service: string, taskId: string) =>
+    `(service ${service}) (task ${taskId}) failed container health checks.`,
   deploymentCompleted: (service: string, deploymentId: string) =>
     `(service ${service}) (deployment ${deploymentId}) deployment completed.`,
   unableToPlace: (service: string) =>
