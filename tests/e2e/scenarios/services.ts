@@ -300,6 +300,32 @@ export function defineServiceScenarios(harness: RuntimeHarness) {
       ]);
     });
 
+    it('says when it cannot place a task, once, and pages ListServices', async () => {
+      await create({
+        serviceName: 'stuck',
+        placementConstraints: [{ type: 'memberOf', expression: 'attribute:zone == nowhere' }],
+      });
+      const service = await waitFor('the placement failure event', async () => {
+        const described = await describeService('stuck');
+        return described.events!.length > 0 && described;
+      });
+      expect(service.events!.map((e) => e.message)).toEqual([
+        '(service stuck) was unable to place a task because no container instance met all of its requirements.',
+      ]);
+      expect(service).toMatchObject({ runningCount: 0, pendingCount: 0, desiredCount: 1 });
+      const first = await ecs.send(new ListServicesCommand({ cluster: CLUSTER, maxResults: 1 }));
+      expect(first.serviceArns).toHaveLength(1);
+      const second = await ecs.send(
+        new ListServicesCommand({ cluster: CLUSTER, nextToken: first.nextToken }),
+      );
+      expect([...first.serviceArns!, ...second.serviceArns!]).toEqual([
+        (await describeService('web')).serviceArn,
+        service.serviceArn,
+      ]);
+      await ecs.send(new DeleteServiceCommand({ cluster: CLUSTER, service: 'stuck', force: true }));
+      await waitUntilServicesInactive({ client: ecs, ...WAITER }, { cluster: CLUSTER, services: ['stuck'] });
+    });
+
     it('tags a service by ARN and lists only ACTIVE services', async () => {
       const { serviceArn } = await describeService('web');
       await ecs.send(
