@@ -8,6 +8,7 @@ import { runHollowBenchmark } from './scenarios/hollow';
 import { runLaunchBenchmark } from './scenarios/launch';
 import { runPlacementBenchmark } from './scenarios/placement';
 import { runRuntimesBenchmark } from './scenarios/runtimes';
+import { runServicesBenchmark } from './scenarios/services';
 
 type Scenario = (options: { durationMs?: number; samples?: number }) => Promise<unknown>;
 
@@ -18,6 +19,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   api: runApiBenchmark,
   hollow: runHollowBenchmark,
   fanin: runFaninBenchmark,
+  services: runServicesBenchmark,
 };
 
 async function main(argv: string[]) {
