@@ -110,8 +110,36 @@ describe('the REPLICA scheduler', () => {
     );
     const unhealthy = task({ healthStatus: 'UNHEALTHY' });
     const out = scheduleReplicaService(service({ desiredCount: 1 }), [primary()], [unhealthy], OPTIONS);
-    expect(out.stop).toEqual([{ taskArn: unhealthy.arn, why: 'unhealthy' }]);
-    expect(out.start).toBe(1);
+    expect(out).toMatchObject({ steady: false, start: 1, stop: [] });
+  });
+
+  it('replaces an UNHEALTHY task start-first: the replacement starts, then the task stops once it is healthy', () => {
+    const unhealthy = task({ healthStatus: 'UNHEALTHY' });
+    const svc = service({ desiredCount: 2 });
+    const others = [task()];
+    expect(scheduleReplicaService(svc, [primary()], [unhealthy, ...others], OPTIONS)).toMatchObject({
+      start: 1,
+      stop: [],
+    });
+    const young = task({ startedAtMs: NOW_MS - 1 });
+    expect(scheduleReplicaService(svc, [primary()], [unhealthy, ...others, young], OPTIONS).stop).toEqual([]);
+    const grown = task();
+    expect(scheduleReplicaService(svc, [primary()], [unhealthy, ...others, grown], OPTIONS).stop).toEqual([
+      { taskArn: unhealthy.arn, why: 'unhealthy' },
+    ]);
+  });
+
+  it('stops UNHEALTHY tasks one at a time when the maximum leaves no room for a replacement', () => {
+    const sick = [task({ healthStatus: 'UNHEALTHY' }), task({ healthStatus: 'UNHEALTHY' })];
+    const out = scheduleReplicaService(
+      service({ desiredCount: 3, maximumPercent: 100 }),
+      [primary()],
+      [...sick, task()],
+      OPTIONS,
+    );
+    expect(out).toMatchObject({ start: 0 });
+    expect(out.stop).toHaveLength(1);
+    expect(out.stop[0].why).toBe('unhealthy');
   });
 
   it('never counts by age a task whose essential container has a health check', () => {

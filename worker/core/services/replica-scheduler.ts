@@ -121,17 +121,12 @@ export function scheduleReplicaService(
     decisions.stop.push({ taskArn: t.arn, why });
   };
 
-  // Scale-in of the current deployment: stop the extras, the least useful first (unhealthy, then
-  // not yet healthy, then those on the instance holding most of the service's tasks).
-  if (current.length > desired) {
-    for (const t of scaleInOrder(current, kept, healthy).slice(0, current.length - desired)) {
-      stop(t, 'scale-in');
-    }
-  }
-  // An UNHEALTHY task never counts and is replaced; it is stopped here, the replacement started
-  // below within the maximum (ECS starts the replacement first when the maximum leaves room).
-  for (const t of current) {
-    if (!stopSet.has(t.arn) && t.healthStatus === 'UNHEALTHY') stop(t, 'unhealthy');
+  const sick = current.filter((t) => t.healthStatus === 'UNHEALTHY');
+  const well = current.filter((t) => t.healthStatus !== 'UNHEALTHY');
+  // Scale-in of the current deployment: stop the extras, the least useful first (not yet healthy,
+  // then those on the instance holding most of the service's tasks). UNHEALTHY ones are below.
+  if (well.length > desired) {
+    for (const t of scaleInOrder(well, kept, healthy).slice(0, well.length - desired)) stop(t, 'scale-in');
   }
 
   // Old tasks that are not healthy cost nothing to stop: they don't count toward the minimum.
@@ -148,11 +143,22 @@ export function scheduleReplicaService(
     healthyKept -= 1;
   }
 
-  // Starts: what the current deployment lacks, within the maximum. Tasks being stopped still
-  // count until they are STOPPED.
-  const currentKept = current.filter((t) => !stopSet.has(t.arn)).length;
+  // An UNHEALTHY task never counts and is replaced start-first, as ECS does: its replacement
+  // starts within the maximum, and it is stopped once desiredCount healthy tasks exist without it.
+  // When the maximum leaves no room and nothing else is stopping, they are stopped one at a time.
+  const wellKept = well.filter((t) => !stopSet.has(t.arn));
+  const replaced = wellKept.length >= desired && wellKept.filter(healthy).length >= desired;
+  const noRoom = maxTasks - live.length <= 0 && stopping.length === 0 && decisions.stop.length === 0;
+  for (const t of sick) {
+    if (replaced || (noRoom && !decisions.stop.some((x) => x.why === 'unhealthy'))) stop(t, 'unhealthy');
+  }
+
+  // Starts: what the current deployment lacks (UNHEALTHY tasks count as lacking), within the
+  // maximum. Tasks being stopped still count until they are STOPPED.
+  const currentKept = wellKept.length;
   const existing = live.length;
   decisions.start = Math.max(0, Math.min(desired - currentKept, maxTasks - existing));
+  const sickLeft = sick.some((t) => !stopSet.has(t.arn));
 
   const oldLeft = old.some((t) => !stopSet.has(t.arn));
   const waiting = kept.filter((t) => !healthy(t) && t.healthStatus !== 'UNHEALTHY');
@@ -167,7 +173,8 @@ export function scheduleReplicaService(
     stopping.length === 0 &&
     !oldLeft &&
     currentKept === desired &&
-    current.every(healthy);
+    !sickLeft &&
+    wellKept.every(healthy);
   decisions.primaryCompleted = decisions.steady && primary.rolloutState === 'IN_PROGRESS';
   const ages = waiting
     .filter((t) => t.lastStatus === 'RUNNING' && t.startedAtMs !== null && !t.healthChecked)
