@@ -4,6 +4,7 @@
  * once, so a rolling update's bounds are checked from the hosts' side at every step.
  */
 import {
+  CreateCapacityProviderCommand,
   CreateClusterCommand,
   CreateServiceCommand,
   type CreateServiceCommandInput,
@@ -18,9 +19,12 @@ import {
   ListServiceDeploymentsCommand,
   ListServicesCommand,
   ListTasksCommand,
+  PutAttributesCommand,
+  PutClusterCapacityProvidersCommand,
   RegisterTaskDefinitionCommand,
   type Service,
   TagResourceCommand,
+  UpdateContainerInstancesStateCommand,
   UpdateServiceCommand,
   waitUntilServicesInactive,
   waitUntilServicesStable,
@@ -172,6 +176,64 @@ export function defineServiceScenarios(harness: RuntimeHarness) {
       expect(service.events!.map((e) => e.message)).toContain(
         `(service web) (task ${sick.split('/').pop()}) failed container health checks.`,
       );
+    });
+
+    it('replaces the tasks of a DRAINING instance elsewhere, and places nothing new there', async () => {
+      const drained = [...fleet.live.values()][0].instanceArn;
+      const setState = (status: 'ACTIVE' | 'DRAINING') =>
+        ecs.send(
+          new UpdateContainerInstancesStateCommand({
+            cluster: CLUSTER,
+            containerInstances: [drained],
+            status,
+          }),
+        );
+      await setState('DRAINING');
+      await waitFor(
+        'no task left on the draining instance, 2 elsewhere',
+        () => fleet.live.size === 2 && [...fleet.live.values()].every((t) => t.instanceArn !== drained),
+      );
+      await waitSteady('web');
+      await setState('ACTIVE');
+    });
+
+    it('places tasks in the pool of its capacity provider strategy', async () => {
+      await ecs.send(
+        new CreateCapacityProviderCommand({
+          name: 'svc-pool',
+          autoScalingGroupProvider: {
+            autoScalingGroupArn:
+              'arn:aws:autoscaling:us-east-1:000000000000:autoScalingGroup:x:autoScalingGroupName/svc-pool',
+          },
+        }),
+      );
+      await ecs.send(
+        new PutClusterCapacityProvidersCommand({
+          cluster: CLUSTER,
+          capacityProviders: ['svc-pool'],
+          defaultCapacityProviderStrategy: [],
+        }),
+      );
+      const poolHost = fleet.hosts[2].instanceArn;
+      await ecs.send(
+        new PutAttributesCommand({
+          cluster: CLUSTER,
+          attributes: [{ name: 'berth.capacity-provider', value: 'svc-pool', targetId: poolHost }],
+        }),
+      );
+      const out = await create({
+        serviceName: 'pooled',
+        desiredCount: 2,
+        capacityProviderStrategy: [{ capacityProvider: 'svc-pool', weight: 1 }],
+      });
+      expect(out.service?.capacityProviderStrategy).toEqual([
+        { capacityProvider: 'svc-pool', weight: 1, base: 0 },
+      ]);
+      await waitStable('pooled');
+      const pooled = [...fleet.live.values()].filter((t) => t.instanceArn === poolHost);
+      expect(pooled.length).toBeGreaterThanOrEqual(2);
+      await ecs.send(new DeleteServiceCommand({ cluster: CLUSTER, service: 'pooled', force: true }));
+      await waitUntilServicesInactive({ client: ecs, ...WAITER }, { cluster: CLUSTER, services: ['pooled'] });
     });
 
     for (const [minimumHealthyPercent, maximumPercent] of [

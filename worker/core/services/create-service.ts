@@ -7,7 +7,7 @@
 import { eq } from 'drizzle-orm';
 import { serviceDeployments, services } from '../../../db/schema';
 import type { CreateServiceRequest, CreateServiceResponse } from '../../ecs-types.generated';
-import { validateStrategy } from '../capacity-providers/strategy';
+import { runTaskStrategy } from '../capacity-providers/strategy';
 import type { ClusterCommand } from '../cluster/command-context';
 import { invalidParameter } from '../errors';
 import { validatePlacement } from '../placement';
@@ -41,13 +41,9 @@ export const createService: ClusterCommand<CreateServiceRequest, CreateServiceRe
     throw invalidParameter('Unable to Start a service that is still Draining.');
 
   const definition = await requireTaskDefinition(deps, input.taskDefinition ?? '');
-  const strategy = input.capacityProviderStrategy ?? [];
-  if (strategy.length > 0 && input.launchType !== undefined) {
-    throw invalidParameter(
-      'launchType, capacityProviderStrategy: Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.',
-    );
-  }
-  if (strategy.length > 0) validateStrategy(strategy, 'capacityProviderStrategy');
+  // As RunTask: the call's strategy (its providers associated with the cluster), else the
+  // cluster's default one unless a launch type is named; stored with base and weight filled in.
+  const strategy = (await runTaskStrategy(deps, cluster, input)) ?? [];
   const constraints = input.placementConstraints ?? [];
   const strategies = input.placementStrategy ?? [];
   validatePlacement(strategies, [...toTaskDefinition(definition).placementConstraints, ...constraints]);

@@ -8,7 +8,7 @@
 import { and, eq, ne } from 'drizzle-orm';
 import { serviceDeployments, services } from '../../../db/schema';
 import type { UpdateServiceRequest, UpdateServiceResponse } from '../../ecs-types.generated';
-import { validateStrategy } from '../capacity-providers/strategy';
+import { runTaskStrategy } from '../capacity-providers/strategy';
 import type { ClusterCommand } from '../cluster/command-context';
 import { EcsError } from '../errors';
 import { validatePlacement } from '../placement';
@@ -43,8 +43,9 @@ export const updateService: ClusterCommand<UpdateServiceRequest, UpdateServiceRe
     ...(definition ? toTaskDefinition(definition).placementConstraints : []),
     ...constraints,
   ]);
-  if (input.capacityProviderStrategy?.length)
-    validateStrategy(input.capacityProviderStrategy, 'capacityProviderStrategy');
+  const strategy = input.capacityProviderStrategy?.length
+    ? await runTaskStrategy(deps, cluster, { capacityProviderStrategy: input.capacityProviderStrategy })
+    : undefined;
   const nowMs = deps.now();
   const writes = [];
   writes.push(
@@ -53,10 +54,10 @@ export const updateService: ClusterCommand<UpdateServiceRequest, UpdateServiceRe
       .set({
         desiredCount: input.desiredCount ?? service.desiredCount,
         taskDefinitionArn: definitionArn,
-        capacityProviderStrategyJson: input.capacityProviderStrategy
-          ? JSON.stringify(input.capacityProviderStrategy)
+        capacityProviderStrategyJson: strategy
+          ? JSON.stringify(strategy)
           : service.capacityProviderStrategyJson,
-        launchType: input.capacityProviderStrategy?.length ? null : service.launchType,
+        launchType: strategy ? null : service.launchType,
         placementConstraintsJson: JSON.stringify(constraints),
         placementStrategyJson: JSON.stringify(strategies),
         deploymentConfigurationJson: JSON.stringify(
