@@ -1,8 +1,8 @@
 /**
  * CreateService, a cluster command: validates, writes the service and its first (PRIMARY)
  * deployment in one batch, then runs the scheduler, which places the first tasks. A name that is
- * ACTIVE answers the existing service when the call is the same one again (same parameters, or
- * same clientToken), else "Creation of service was not idempotent."; a DRAINING one is refused.
+ * ACTIVE answers the existing service when the call is the same one again (same parameters, the
+ * clientToken aside), else "Creation of service was not idempotent."; a DRAINING one is refused.
  */
 import { eq } from 'drizzle-orm';
 import { serviceDeployments, services } from '../../../db/schema';
@@ -31,9 +31,9 @@ export const createService: ClusterCommand<CreateServiceRequest, CreateServiceRe
   const arn = serviceArn(deps.config, cluster.name, input.serviceName);
   const [existing] = await deps.db.select().from(services).where(eq(services.arn, arn));
   if (existing?.status === 'ACTIVE') {
-    const sameCall =
-      existing.requestSha256 === requestSha256 ||
-      (input.clientToken !== undefined && existing.clientToken === input.clientToken);
+    // The same parameters (with or without the same clientToken) are the same call; a clientToken
+    // used again with other parameters is not.
+    const sameCall = existing.requestSha256 === requestSha256;
     if (!sameCall) throw invalidParameter('Creation of service was not idempotent.');
     return { service: await describeServiceInRoom(ctx, arn) };
   }
