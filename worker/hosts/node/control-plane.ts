@@ -13,6 +13,9 @@ import { type BerthConfig, type CoreDeps, randomHexId } from '../../core/deps';
 import { serveAgentSockets } from './agent-sockets';
 import { InProcessRooms } from './in-process-rooms';
 
+/** How long an idle keep-alive connection stays open. */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 export interface ControlPlaneOptions {
   database: DatabaseLocation;
   host?: string;
@@ -42,6 +45,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   const host = options.host ?? '127.0.0.1';
   // serve() makes an http.Server unless told otherwise (no createServer option is given here).
   const server = serve({ fetch: app.fetch, hostname: host, port: options.port ?? 8787 }) as Server;
+  // Node closes an idle keep-alive connection after 5 s; a client that reuses it at that moment gets
+  // ECONNRESET (SDKs retry, but the request is lost on a first attempt). Keep idle connections
+  // longer than a client plausibly waits between calls, as AWS's own endpoints do (~60 s).
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
   const agentSockets = serveAgentSockets(server, deps, rooms, log);
 
   await new Promise<void>((resolve) => {
