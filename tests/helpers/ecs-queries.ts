@@ -75,3 +75,24 @@ export function statusWatcher(ecs: ECSClient, cluster: string, arns: () => strin
     for (const [arn, seen] of history) expectNeverBackwards(seen, `status history of ${arn}`);
   };
 }
+
+/**
+ * Waits until an agent of the cluster is registered and connected; on a timeout the error carries
+ * the agent's own output, which says why it could not join.
+ */
+export async function waitForConnectedInstance(ecs: ECSClient, cluster: string, agentOutput: () => string) {
+  return waitFor(
+    'the agent to register as a connected container instance',
+    async () => {
+      const list = await ecs.send(new ListContainerInstancesCommand({ cluster }));
+      if (!list.containerInstanceArns?.length) return undefined;
+      const described = await ecs.send(
+        new DescribeContainerInstancesCommand({ cluster, containerInstances: list.containerInstanceArns }),
+      );
+      return described.containerInstances?.find((c) => c.agentConnected);
+    },
+    30_000,
+  ).catch((error) => {
+    throw new Error(`${(error as Error).message}\nagent output:\n${agentOutput()}`);
+  });
+}

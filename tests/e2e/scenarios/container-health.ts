@@ -7,10 +7,8 @@
  */
 import {
   CreateClusterCommand,
-  DescribeContainerInstancesCommand,
   DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
-  ListContainerInstancesCommand,
   RegisterTaskDefinitionCommand,
   type RegisterTaskDefinitionCommandInput,
   RunTaskCommand,
@@ -19,6 +17,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, spawnAgent } from '../../helpers/agent-process';
 import { containersOfTask, docker, removeTaskContainers, TEST_IMAGE } from '../../helpers/docker';
+import { waitForConnectedInstance } from '../../helpers/ecs-queries';
 import type { RunningRuntime, RuntimeHarness } from '../../helpers/runtimes';
 import { SseReader } from '../../helpers/sse-reader';
 import { waitFor } from '../../helpers/wait';
@@ -45,23 +44,7 @@ export function defineContainerHealthScenarios(harness: RuntimeHarness) {
         cluster: CLUSTER,
         joinToken: await runtime.mintJoinToken(CLUSTER),
       });
-      await waitFor(
-        'the agent to register as a connected container instance',
-        async () => {
-          const list = await runtime.ecs.send(new ListContainerInstancesCommand({ cluster: CLUSTER }));
-          if (!list.containerInstanceArns?.length) return undefined;
-          const described = await runtime.ecs.send(
-            new DescribeContainerInstancesCommand({
-              cluster: CLUSTER,
-              containerInstances: list.containerInstanceArns,
-            }),
-          );
-          return described.containerInstances?.find((c) => c.agentConnected);
-        },
-        30_000,
-      ).catch((error) => {
-        throw new Error(`${(error as Error).message}\nagent output:\n${agent.output()}`);
-      });
+      await waitForConnectedInstance(runtime.ecs, CLUSTER, () => agent.output());
     });
 
     afterAll(async () => {
