@@ -6,7 +6,7 @@
  * fixed), so both ARNs end in the digits of the deployment's `ecs-svc/` id. Rollback, which would
  * make a deployment reuse an older revision, does not exist yet.
  */
-import { and, desc, eq, gte, inArray, lte } from 'drizzle-orm';
+import { and, desc, eq, gte, lte, ne } from 'drizzle-orm';
 import {
   type ServiceDeploymentRow,
   type ServiceRow,
@@ -179,15 +179,7 @@ async function liveTasksOf(deps: CoreDeps, service: ServiceRow): Promise<TaskRow
       and(
         eq(tasks.clusterArn, service.clusterArn),
         eq(tasks.group, serviceGroup(service.name)),
-        inArray(tasks.lastStatus, [
-          'PROVISIONING',
-          'PENDING',
-          'ACTIVATING',
-          'RUNNING',
-          'DEACTIVATING',
-          'STOPPING',
-          'DEPROVISIONING',
-        ]),
+        ne(tasks.lastStatus, 'STOPPED'),
       ),
     );
 }
