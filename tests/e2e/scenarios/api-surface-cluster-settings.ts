@@ -133,8 +133,11 @@ export function defineClusterSettingScenarios(surface: ApiSurface) {
           /not found/,
         ],
       ];
-      for (const [call, name, message] of cases) {
-        const error = await errorOf(call);
+      // Every call is already under way: take each outcome now, so none is an unhandled rejection
+      // while an earlier one is being awaited.
+      const outcomes = cases.map(([call, name, message]) => ({ pending: errorOf(call), name, message }));
+      for (const { pending, name, message } of outcomes) {
+        const error = await pending;
         expect(error).toMatchObject({ name, status: 400 });
         expect(error.message).toMatch(message);
       }
