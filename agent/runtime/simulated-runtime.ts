@@ -119,7 +119,7 @@ export class SimulatedRuntime implements ContainerRuntime {
 
   /** A container's process ends by itself (it finished, or crashed) with this exit code. */
   exitContainer(idOrName: string, exitCode: number): void {
-    const state = this.byId.get(idOrName) ?? this.byId.get(this.idByName.get(idOrName) ?? '');
+    const state = this.find(idOrName);
     if (!state?.running) throw new Error(`container ${idOrName} is not running`);
     state.running = false;
     state.exitCode = exitCode;
@@ -132,7 +132,7 @@ export class SimulatedRuntime implements ContainerRuntime {
    * sent only for a change to healthy or unhealthy.
    */
   setHealth(idOrName: string, health: ContainerHealth): void {
-    const state = this.byId.get(idOrName) ?? this.byId.get(this.idByName.get(idOrName) ?? '');
+    const state = this.find(idOrName);
     if (!state?.running || !this.checked.has(state.id)) {
       throw new Error(`container ${idOrName} is not running with a health check`);
     }
@@ -142,7 +142,7 @@ export class SimulatedRuntime implements ContainerRuntime {
   }
 
   async inspectContainer(idOrName: string): Promise<ContainerState | undefined> {
-    const state = this.byId.get(idOrName) ?? this.byId.get(this.idByName.get(idOrName) ?? '');
+    const state = this.find(idOrName);
     return state ? copyOf(state) : undefined;
   }
 
@@ -158,6 +158,11 @@ export class SimulatedRuntime implements ContainerRuntime {
       if (this.watchers.has(watcher)) handlers.onResync();
     });
     return { close: () => this.watchers.delete(watcher) };
+  }
+
+  /** A container by id or by name, as Docker's API accepts either. */
+  private find(idOrName: string): ContainerState | undefined {
+    return this.byId.get(idOrName) ?? this.byId.get(this.idByName.get(idOrName) ?? '');
   }
 
   private require(id: string): ContainerState {

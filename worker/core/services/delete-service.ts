@@ -3,26 +3,21 @@
  * of the service and marks it INACTIVE once none is left (DescribeServices still shows it). A
  * REPLICA service scaled above 0 needs `force`, as in ECS.
  */
-import { and, eq } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { services } from '../../../db/schema';
 import type { DeleteServiceRequest, DeleteServiceResponse } from '../../ecs-types.generated';
 import type { ClusterCommand } from '../cluster/command-context';
 import { EcsError, invalidParameter } from '../errors';
 import { reconcileService } from './reconcile';
-import { describeServiceInRoom } from './service-queries';
-import { serviceArnOf, serviceNotFound } from './service-record';
+import { describeServiceInRoom, requireServiceInRoom } from './service-queries';
 
 export const deleteService: ClusterCommand<DeleteServiceRequest, DeleteServiceResponse> = async (
   ctx,
   input,
 ) => {
-  const { deps, cluster } = ctx;
-  const arn = serviceArnOf(deps, cluster.name, input.service);
-  const [service] = await deps.db
-    .select()
-    .from(services)
-    .where(and(eq(services.arn, arn), eq(services.clusterArn, cluster.arn)));
-  if (!service) throw serviceNotFound();
+  const { deps } = ctx;
+  const service = await requireServiceInRoom(ctx, input.service);
+  const arn = service.arn;
   if (service.status === 'INACTIVE')
     throw new EcsError('ServiceNotActiveException', 'Service was not ACTIVE.');
   if (service.status === 'ACTIVE') {

@@ -4,7 +4,7 @@
  * ACTIVE services DescribeClusters reports.
  */
 import { and, asc, eq, inArray, ne } from 'drizzle-orm';
-import { serviceDeployments, services, type TaskRow, tasks } from '../../../db/schema';
+import { type ServiceRow, serviceDeployments, services, type TaskRow, tasks } from '../../../db/schema';
 import type {
   DescribeServicesRequest,
   DescribeServicesResponse,
@@ -21,6 +21,17 @@ import { pageResult, readPage } from '../pagination';
 import { serviceTasksInView } from './reconcile';
 import { currentDeploymentFields } from './service-deployments';
 import { serviceArnOf, serviceGroup, serviceNotFound, toEcsService } from './service-record';
+
+/** The cluster's service a call names (name or ARN), whatever its status; ServiceNotFoundException otherwise. */
+export async function requireServiceInRoom(ctx: CommandContext, reference: string): Promise<ServiceRow> {
+  const arn = serviceArnOf(ctx.deps, ctx.cluster.name, reference);
+  const [service] = await ctx.deps.db
+    .select()
+    .from(services)
+    .where(and(eq(services.arn, arn), eq(services.clusterArn, ctx.cluster.arn)));
+  if (!service) throw serviceNotFound();
+  return service;
+}
 
 export async function describeServiceInRoom(ctx: CommandContext, arn: string): Promise<Service> {
   const [row] = await ctx.deps.db.select().from(services).where(eq(services.arn, arn));

@@ -15,8 +15,8 @@ import { validatePlacement } from '../placement';
 import { requireTaskDefinition, toTaskDefinition } from '../task-definitions/task-definitions';
 import { reconcileService } from './reconcile';
 import { rolloutReason } from './service-events';
-import { describeServiceInRoom } from './service-queries';
-import { deploymentConfigurationOf, newDeploymentId, serviceArnOf, serviceNotFound } from './service-record';
+import { describeServiceInRoom, requireServiceInRoom } from './service-queries';
+import { deploymentConfigurationOf, newDeploymentId } from './service-record';
 import { deploymentConfiguration, validateUpdateFields } from './validate-service';
 
 export const updateService: ClusterCommand<UpdateServiceRequest, UpdateServiceResponse> = async (
@@ -25,12 +25,8 @@ export const updateService: ClusterCommand<UpdateServiceRequest, UpdateServiceRe
 ) => {
   const { deps, cluster } = ctx;
   validateUpdateFields(input);
-  const arn = serviceArnOf(deps, cluster.name, input.service);
-  const [service] = await deps.db
-    .select()
-    .from(services)
-    .where(and(eq(services.arn, arn), eq(services.clusterArn, cluster.arn)));
-  if (!service) throw serviceNotFound();
+  const service = await requireServiceInRoom(ctx, input.service);
+  const arn = service.arn;
   if (service.status !== 'ACTIVE') throw new EcsError('ServiceNotActiveException', 'Service was not ACTIVE.');
 
   const definition = input.taskDefinition
