@@ -82,6 +82,11 @@ describe('the agent and its instance credential', () => {
       return id !== oldId ? id : undefined;
     });
     expect(newId).toMatch(/^[0-9a-f]{32}$/);
-    expect(savedState().instanceCredential).not.toContain(oldId!);
+    // The welcome reaches the agent before its state file is rewritten, so wait for the write.
+    const credential = await waitFor('the new credential to be saved', () => {
+      const saved = savedState().instanceCredential;
+      return saved?.includes(newId!) ? saved : undefined;
+    });
+    expect(credential).not.toContain(oldId!);
   });
 });
