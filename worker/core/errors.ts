@@ -12,6 +12,9 @@ export type EcsErrorName =
   | 'ClusterContainsTasksException'
   | 'ClusterNotFoundException'
   | 'ConflictException'
+  | 'IncompleteSignatureException'
+  | 'InvalidSignatureException'
+  | 'MissingAuthenticationTokenException'
   | 'InvalidParameterException'
   | 'LimitExceededException'
   | 'ResourceInUseException'
@@ -21,6 +24,8 @@ export type EcsErrorName =
   | 'ServiceNotFoundException'
   | 'TargetNotConnectedException'
   | 'TargetNotFoundException'
+  | 'ThrottlingException'
+  | 'UnrecognizedClientException'
   | 'UnknownOperationException'
   | 'UnsupportedFeatureException';
 
