@@ -1,6 +1,7 @@
 /** IAM-style policy evaluation and validation (worker/core/auth/policies.ts). */
 import { describe, expect, it } from 'vitest';
 import {
+  type AuthorizationRequest,
   builtInPolicy,
   evaluate,
   type PolicyDocument,
