@@ -41,8 +41,15 @@ async function main(argv: string[]) {
     case 'server': {
       const settings = await serverSettings(args);
       const { startControlPlane } = await import('../worker/hosts/node/control-plane');
-      const plane = await startControlPlane(settings);
+      // A first start with a local database makes the admin key; a shared remote one is an operator's.
+      const bootstrapCredentials = !settings.database.url;
+      const plane = await startControlPlane({ ...settings, bootstrapCredentials });
       console.log(`berth: control plane listening on ${plane.url}`);
+      if (plane.credentialsFile) {
+        console.log(
+          `berth: created an admin key in ${plane.credentialsFile} (profile berth): export AWS_SHARED_CREDENTIALS_FILE=${plane.credentialsFile} AWS_PROFILE=berth`,
+        );
+      }
       const stop = () => void plane.close().then(() => process.exit(0));
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);

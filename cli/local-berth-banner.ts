@@ -4,16 +4,20 @@ export function printRunningBanner(options: {
   endpoint: string;
   cluster: string;
   data: string;
+  /** The AWS shared-credentials file holding the admin key (profile `berth`). */
+  credentialsFile: string;
 }) {
-  const { endpoint } = options;
+  const { endpoint, credentialsFile } = options;
   console.log(`
 ${options.title}
   ECS endpoint:  ${endpoint}
   cluster:       ${options.cluster}
   data:          ${options.data}
 
-Try it with the aws cli (any credentials are accepted for now):
-  export AWS_ACCESS_KEY_ID=berth AWS_SECRET_ACCESS_KEY=berth AWS_DEFAULT_REGION=us-east-1
+  credentials:   ${credentialsFile} (profile berth, an admin key; keep it secret)
+
+Try it with the aws cli:
+  export AWS_SHARED_CREDENTIALS_FILE=${credentialsFile} AWS_PROFILE=berth AWS_DEFAULT_REGION=us-east-1
   aws ecs register-task-definition --endpoint-url ${endpoint} --family hello \\
     --container-definitions '[{"name":"hello","image":"berth-test/busybox:latest","memory":64,"command":["sleep","600"]}]'
   aws ecs run-task --endpoint-url ${endpoint} --cluster default --task-definition hello

@@ -22,6 +22,7 @@ import { openDatabase } from '../db/node-database';
 import { createCluster } from '../worker/core/clusters/clusters';
 import { type CoreDeps, randomHexId } from '../worker/core/deps';
 import { isValidJoinToken, mintJoinToken } from '../worker/core/join-tokens/join-tokens';
+import { bootstrapAdminKey, resolveServerKey } from '../worker/hosts/node/local-secrets';
 import { configFromVars, type WorkersVars } from '../worker/hosts/workers/workers-deps';
 import { printRunningBanner, stopOnSignals } from './local-berth-banner';
 
@@ -55,6 +56,8 @@ export interface RunningWorkersControlPlane {
   port: number;
   /** The database as Node sees it, through the same libSQL HTTP server the Worker uses. */
   deps: CoreDeps;
+  /** The key the Worker encrypts secrets with (its BERTH_SERVER_KEY binding). */
+  serverKey: Uint8Array;
   /** Stops workerd and starts it again on the same port: every agent socket drops, storage stays. */
   restartWorker(): Promise<void>;
   close(): Promise<void>;
@@ -109,6 +112,8 @@ export async function startWorkersControlPlane(
     const { unstable_getMiniflareWorkerOptions } = await import('wrangler');
     const { workerOptions } = unstable_getMiniflareWorkerOptions(WRANGLER_CONFIG);
     const vars = { ...(workerOptions.bindings as Record<string, string>), ...options.vars };
+    // As on Node: BERTH_SERVER_KEY, else the data directory's server.key; handed to the Worker as its secret.
+    const serverKey = resolveServerKey(dataDir, process.env);
     const deps: CoreDeps = {
       db: opened.db,
       config: configFromVars(vars as WorkersVars),
@@ -129,7 +134,12 @@ export async function startWorkersControlPlane(
         modules: true,
         scriptPath,
         modulesRoot: bundleDir,
-        bindings: { ...vars, LIBSQL_URL: database.url, LIBSQL_AUTH_TOKEN: databaseToken },
+        bindings: {
+          ...vars,
+          LIBSQL_URL: database.url,
+          LIBSQL_AUTH_TOKEN: databaseToken,
+          BERTH_SERVER_KEY: btoa(String.fromCharCode(...serverKey)),
+        },
         host,
         port,
         durableObjectsPersist: join(dataDir, 'durable-objects'),
@@ -147,6 +157,7 @@ export async function startWorkersControlPlane(
       url: endpoint,
       port,
       deps,
+      serverKey,
       restartWorker: async () => {
         await miniflare.dispose();
         miniflare = newMiniflare();
@@ -179,6 +190,7 @@ export async function startLocalBerthOnWorkers(settings: { host: string; port: n
     ...settings,
     onWorkerLog: (line) => console.log(`[worker] ${line}`),
   });
+  const credentialsFile = await bootstrapAdminKey(plane.deps, plane.serverKey, settings.dataDir);
   await createCluster(plane.deps, { clusterName: 'default' });
   const { startAgent } = await import('../agent');
   const agent = await startAgent({
@@ -195,6 +207,7 @@ export async function startLocalBerthOnWorkers(settings: { host: string; port: n
     endpoint: plane.url,
     cluster: 'default (one local agent, its coordinator a Durable Object)',
     data: `${join(settings.dataDir, 'berth.db')} (served over libSQL HTTP)`,
+    credentialsFile: credentialsFile ?? join(settings.dataDir, 'credentials'),
   });
   stopOnSignals(agent, plane);
 }

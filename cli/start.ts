@@ -12,7 +12,7 @@ import { startControlPlane } from '../worker/hosts/node/control-plane';
 import { printRunningBanner, stopOnSignals } from './local-berth-banner';
 
 export async function startLocalBerth(settings: { host: string; port: number; database: DatabaseLocation }) {
-  const plane = await startControlPlane(settings);
+  const plane = await startControlPlane({ ...settings, bootstrapCredentials: true });
   const deps = plane.deps;
   await createCluster(deps, { clusterName: 'default' });
 
@@ -38,6 +38,7 @@ export async function startLocalBerth(settings: { host: string; port: number; da
     endpoint: plane.url,
     cluster: 'default (one local agent)',
     data: settings.database.url ?? join(settings.database.dataDir, 'berth.db'),
+    credentialsFile: join(settings.database.dataDir, 'credentials'),
   });
   stopOnSignals(agent, plane);
 }

@@ -278,3 +278,23 @@ export const serviceDeployments = sqliteTable(
 
 export type ServiceRow = typeof services.$inferSelect;
 export type ServiceDeploymentRow = typeof serviceDeployments.$inferSelect;
+
+/**
+ * API access keys. SigV4 needs the secret itself to recompute a signature, so it is stored
+ * encrypted (AES-256-GCM under the server key, the key id as associated data), never hashed, and
+ * never returned after it is created.
+ */
+export const accessKeys = sqliteTable('access_keys', {
+  accessKeyId: text('access_key_id').primaryKey(),
+  /** The principal the key belongs to: `arn:aws:iam::<account>:user/<name>` in messages. */
+  principalName: text('principal_name').notNull(),
+  secretCiphertext: text('secret_ciphertext').notNull(),
+  /** The IAM-style policy documents that decide what the key may do. */
+  policiesJson: text('policies_json').notNull(),
+  /** What the key was created with (`admin`, `read-only`, `deployer:<cluster>`, or `custom`). */
+  policyName: text('policy_name').notNull(),
+  status: text('status', { enum: ['Active', 'Inactive'] }).notNull(),
+  createdAtMs: integer('created_at_ms').notNull(),
+});
+
+export type AccessKeyRow = typeof accessKeys.$inferSelect;

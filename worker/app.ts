@@ -5,6 +5,7 @@
 import { Hono } from 'hono';
 import type { ApiContext } from './api/actions';
 import { allowedHostsFor } from './api/allowed-hosts';
+import { authenticate, describeBerthCall, describeEcsCall } from './api/auth/authenticate';
 import { capRequestBodies } from './api/body-limit';
 import { handleEcsRequest } from './api/ecs-protocol';
 import { refuseUnlistedHosts } from './api/host-guard';
@@ -13,6 +14,8 @@ import { DEFAULT_MAX_REQUEST_BODY_BYTES } from './core/deps';
 
 export interface AppOptions extends ApiContext {
   log: (line: string) => void;
+  /** Encrypts secrets at rest (access key secrets); SigV4 verification opens them with it. */
+  serverKey: Uint8Array;
 }
 
 export function createApp(options: AppOptions): Hono {
@@ -24,6 +27,11 @@ export function createApp(options: AppOptions): Hono {
   app.use(capRequestBodies(config.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES, options.log));
   app.get('/health', (c) => c.json({ status: 'ok' }));
   app.get('/', (c) => c.text('Berth control plane: the ECS API is served at POST / (AWS JSON 1.1).\n'));
+  // Every API call is signed (SigV4) and authorized before a handler runs; /health and the agent
+  // socket (which proves an instance credential of its own) are not API calls.
+  const { deps, serverKey, log } = options;
+  app.post('/', authenticate(deps, serverKey, describeEcsCall, log));
+  app.use('/berth/v1/*', authenticate(deps, serverKey, describeBerthCall, log));
   app.post('/', (c) => handleEcsRequest(c, options, options.log));
   app.get('/berth/v1/clusters/:cluster/task-events', (c) => streamTaskEvents(c, options));
   return app;

@@ -5,21 +5,19 @@ import { join } from 'node:path';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import type { BerthConfig } from '../../worker/core/deps';
 import { type RunningControlPlane, startControlPlane } from '../../worker/hosts/node/control-plane';
+import { createTestKey, type TestCredentials } from './credentials';
 
 export interface TestControlPlane {
   plane: RunningControlPlane;
   ecs: ECSClient;
   dataDir: string;
+  /** An admin key the ECS client signs with; raw HTTP tests sign with it too (credentials.ts). */
+  credentials: TestCredentials;
   close(): Promise<void>;
 }
 
-export function ecsClientFor(endpoint: string): ECSClient {
-  return new ECSClient({
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'berth-test', secretAccessKey: 'berth-test' },
-    maxAttempts: 1,
-  });
+export function ecsClientFor(endpoint: string, credentials: TestCredentials): ECSClient {
+  return new ECSClient({ endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
 }
 
 export async function startTestControlPlane(
@@ -32,11 +30,13 @@ export async function startTestControlPlane(
     log: () => {},
     config: options.config,
   });
-  const ecs = ecsClientFor(plane.url);
+  const credentials = await createTestKey(plane.deps, plane.serverKey);
+  const ecs = ecsClientFor(plane.url, credentials);
   return {
     plane,
     ecs,
     dataDir,
+    credentials,
     close: async () => {
       ecs.destroy();
       await plane.close();

@@ -12,7 +12,9 @@ import { openDatabase } from '../../db/node-database';
 import { createCluster } from '../../worker/core/clusters/clusters';
 import { type CoreDeps, DEFAULT_BERTH_CONFIG, randomHexId } from '../../worker/core/deps';
 import { mintJoinToken } from '../../worker/core/join-tokens/join-tokens';
+import { resolveServerKey } from '../../worker/hosts/node/local-secrets';
 import { ecsClientFor } from './control-plane';
+import { createTestKey } from './credentials';
 import { descendantNamed } from './process-probe';
 import { freePort, spawnServer } from './server-process';
 import { seedTaskEvents } from './task-event-seed';
@@ -88,13 +90,14 @@ export const nodeEventStreamHarness: EventStreamHarness = {
     };
     const lastSeededEventId = await seedClusters(deps, clusters, seededEvents);
     const joinToken = await mintJoinToken(deps, clusters[0]);
+    const credentials = await createTestKey(deps, resolveServerKey(dataDir, {}));
     database.close();
     const server = await spawnServer({
       dataDir,
       port: await freePort(),
       env: { BERTH_HEARTBEAT_INTERVAL_MS: String(heartbeatIntervalMs) },
     });
-    const ecs = ecsClientFor(server.url);
+    const ecs = ecsClientFor(server.url, credentials);
     return {
       endpoint: server.url,
       ecs,

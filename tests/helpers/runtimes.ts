@@ -5,10 +5,13 @@
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import { mintJoinToken } from '../../worker/core/join-tokens/join-tokens';
 import { startTestControlPlane } from './control-plane';
+import type { TestCredentials } from './credentials';
 
 export interface RunningRuntime {
   endpoint: string;
   ecs: ECSClient;
+  /** The admin key `ecs` signs with, for raw HTTP calls (tests/helpers/credentials.ts). */
+  credentials: TestCredentials;
   mintJoinToken(cluster: string): Promise<string>;
   close(): Promise<void>;
 }
@@ -37,6 +40,7 @@ export const nodeRuntime: RuntimeHarness = {
     return {
       endpoint: test.plane.url,
       ecs: test.ecs,
+      credentials: test.credentials,
       mintJoinToken: (cluster) => mintJoinToken(test.plane.deps, cluster),
       close: test.close,
     };

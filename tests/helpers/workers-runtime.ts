@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { type RunningWorkersControlPlane, startWorkersControlPlane } from '../../cli/start-workers';
 import { mintJoinToken } from '../../worker/core/join-tokens/join-tokens';
 import { ecsClientFor } from './control-plane';
+import { createTestKey } from './credentials';
 import type { RunningRuntime, RuntimeHarness } from './runtimes';
 
 export interface RunningWorkersRuntime extends RunningRuntime {
@@ -28,11 +29,13 @@ export async function startWorkersRuntime(
     vars,
     onWorkerLog: (line) => lines.push(line),
   });
-  const ecs = ecsClientFor(plane.url);
+  const credentials = await createTestKey(plane.deps, plane.serverKey);
+  const ecs = ecsClientFor(plane.url, credentials);
   return {
     plane,
     endpoint: plane.url,
     ecs,
+    credentials,
     workerLog: () => [...lines],
     mintJoinToken: (cluster) => mintJoinToken(plane.deps, cluster),
     close: async () => {

@@ -10,6 +10,7 @@ import { CreateClusterCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningWorkersControlPlane, startWorkersControlPlane } from '../../cli/start-workers';
 import { ecsClientFor } from '../helpers/control-plane';
+import { createTestKey } from '../helpers/credentials';
 
 function filesUnder(dir: string): string[] {
   try {
@@ -35,7 +36,7 @@ describe('requests naming unknown clusters on the Workers runtime', () => {
   });
 
   it('leaves no Durable Object storage behind for clusters that do not exist', async () => {
-    const ecs = ecsClientFor(plane.url);
+    const ecs = ecsClientFor(plane.url, await createTestKey(plane.deps, plane.serverKey));
     await ecs.send(new CreateClusterCommand({ clusterName: 'real' }));
     const before = filesUnder(join(dataDir, 'durable-objects'));
     for (let i = 0; i < 30; i++) {

@@ -9,6 +9,7 @@ defineHostileInputScenarios({
     return {
       endpoint: test.plane.url,
       ecs: test.ecs,
+      credentials: test.credentials,
       mintJoinToken: (cluster) => mintJoinToken(test.plane.deps, cluster),
       close: test.close,
     };

@@ -21,6 +21,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mintJoinToken } from '../../../worker/core/join-tokens/join-tokens';
 import { type AgentProcess, spawnAgent } from '../../helpers/agent-process';
 import { ecsClientFor, startTestControlPlane, type TestControlPlane } from '../../helpers/control-plane';
+import { createTestKeyInDataDir } from '../../helpers/credentials';
 import { containersOfTask, removeTaskContainers, TEST_IMAGE } from '../../helpers/docker';
 import { describeAll, instanceVersion, statusWatcher } from '../../helpers/ecs-queries';
 import { freePort, spawnServer } from '../../helpers/server-process';
@@ -133,9 +134,10 @@ describe('faults', () => {
     // A short disconnect grace, so the control plane's own downtime outlasts it.
     const graceMs = 3000;
     const env = { BERTH_AGENT_GRACE_MS: String(graceMs) };
+    const credentials = await createTestKeyInDataDir(dataDir);
     let server = await spawnServer({ dataDir, port, env });
     cleanups.push(() => server.kill('SIGKILL'));
-    const ecs = ecsClientFor(server.url);
+    const ecs = ecsClientFor(server.url, credentials);
     await ecs.send(new CreateClusterCommand({ clusterName: cluster }));
     await ecs.send(
       new RegisterTaskDefinitionCommand({

@@ -7,7 +7,7 @@ import type { Checksum, SourceData } from '@smithy/types';
 const encoder = new TextEncoder();
 
 function bytesOf(data: SourceData): Uint8Array<ArrayBuffer> {
-  if (typeof data === 'string') return encoder.encode(data);
+  if (typeof data === 'string') return new Uint8Array(encoder.encode(data));
   // A copy: Web Crypto takes only ArrayBuffer-backed views.
   if (ArrayBuffer.isView(data))
     return new Uint8Array(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));

@@ -12,6 +12,7 @@ import { parseBerthConfig } from '../../config';
 import { type BerthConfig, type CoreDeps, randomHexId } from '../../core/deps';
 import { serveAgentSockets } from './agent-sockets';
 import { InProcessRooms } from './in-process-rooms';
+import { bootstrapAdminKey, resolveServerKey } from './local-secrets';
 
 /** How long an idle keep-alive connection stays open. */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
@@ -23,12 +24,22 @@ export interface ControlPlaneOptions {
   port?: number;
   config?: Partial<BerthConfig>;
   log?: (line: string) => void;
+  /** The key that encrypts secrets at rest (default: BERTH_SERVER_KEY, else `<dataDir>/server.key`). */
+  serverKey?: Uint8Array;
+  /**
+   * On a first start (no active access key), create an admin key and write it to
+   * `<dataDir>/credentials` before answering any request: `berth start` and `berth server` do.
+   */
+  bootstrapCredentials?: boolean;
 }
 
 export interface RunningControlPlane {
   url: string;
   port: number;
   deps: CoreDeps;
+  serverKey: Uint8Array;
+  /** The credentials file a first start wrote, if this start wrote one. */
+  credentialsFile?: string;
   close(): Promise<void>;
 }
 
@@ -38,9 +49,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   const config = { ...parseBerthConfig(process.env), ...options.config };
   const database = await openDatabase(options.database);
   const deps: CoreDeps = { db: database.db, config, now: Date.now, newId: randomHexId };
+  const serverKey = options.serverKey ?? resolveServerKey(options.database.dataDir, process.env);
+  const credentialsFile = options.bootstrapCredentials
+    ? await bootstrapAdminKey(deps, serverKey, options.database.dataDir)
+    : undefined;
   const rooms = new InProcessRooms(deps, log);
   await rooms.resumeAll();
-  const app = createApp({ deps, coordinators: rooms, log });
+  const app = createApp({ deps, coordinators: rooms, log, serverKey });
 
   const host = options.host ?? '127.0.0.1';
   // serve() makes an http.Server unless told otherwise (no createServer option is given here).
@@ -63,6 +78,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     url,
     port,
     deps,
+    serverKey,
+    credentialsFile,
     close: async () => {
       rooms.stop();
       agentSockets.close();

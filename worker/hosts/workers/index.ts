@@ -20,7 +20,7 @@ import {
 import { DurableCoordinators } from './durable-coordinators';
 import { HIBERNATION_KEEPALIVE_PING, HIBERNATION_KEEPALIVE_PONG } from './keepalive';
 import { locationHintFor } from './location-hint';
-import { createWorkersDeps, type WorkersVars, workersDepsFor } from './workers-deps';
+import { createWorkersDeps, serverKeyFor, type WorkersVars, workersDepsFor } from './workers-deps';
 
 export interface Env extends WorkersVars {
   CLUSTER_COORDINATOR: DurableObjectNamespace<ClusterCoordinatorObject>;
@@ -134,7 +134,7 @@ function coordinatorStub(env: Env, clusterName: string): DurableObjectStub<Clust
 function appForRequest(env: Env): Hono {
   const deps = createWorkersDeps(env);
   const coordinators = new DurableCoordinators(deps, (clusterName) => coordinatorStub(env, clusterName));
-  const app = createApp({ deps, coordinators, log });
+  const app = createApp({ deps, coordinators, log, serverKey: serverKeyFor(env) });
   app.get(AGENT_CONNECT_PATH, (c) => connectAgent(c.req.raw, env, deps));
   return app;
 }

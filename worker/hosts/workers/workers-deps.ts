@@ -7,6 +7,7 @@ import { createClient } from '@libsql/client/web';
 import { drizzle } from 'drizzle-orm/libsql/web';
 import * as schema from '../../../db/schema';
 import { type ConfigVariables, parseBerthConfig } from '../../config';
+import { parseServerKey } from '../../core/auth/secret-box';
 import { type BerthConfig, type CoreDeps, randomHexId } from '../../core/deps';
 
 /** The Worker's vars and secrets (see wrangler.toml): the settings of worker/config.ts plus the database. */
@@ -15,6 +16,25 @@ export interface WorkersVars extends ConfigVariables {
   LIBSQL_URL: string;
   /** Secret: the database token; empty for a local server without auth. */
   LIBSQL_AUTH_TOKEN?: string;
+  /** Secret: base64 of 32 random bytes; encrypts access key secrets at rest (`wrangler secret put BERTH_SERVER_KEY`). */
+  BERTH_SERVER_KEY?: string;
+}
+
+const serverKeys = new WeakMap<WorkersVars, Uint8Array>();
+
+/** The server key from its secret binding, parsed once per bindings object. */
+export function serverKeyFor(vars: WorkersVars): Uint8Array {
+  let key = serverKeys.get(vars);
+  if (!key) {
+    if (!vars.BERTH_SERVER_KEY) {
+      throw new Error(
+        'BERTH_SERVER_KEY is not set: `wrangler secret put BERTH_SERVER_KEY` (see docs/security.md)',
+      );
+    }
+    key = parseServerKey(vars.BERTH_SERVER_KEY, 'BERTH_SERVER_KEY');
+    serverKeys.set(vars, key);
+  }
+  return key;
 }
 
 /** The settings, parsed by the same parser as on Node: a bad var is an error naming it. */

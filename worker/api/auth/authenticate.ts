@@ -1,0 +1,161 @@
+/**
+ * The edge: every ECS and Berth API call is verified (SigV4, sigv4.ts) and authorized (the
+ * caller's policies, worker/core/auth/policies.ts) here, before any handler runs. Handlers get
+ * the caller's identity from the context (`c.get('caller')`) and never look at headers.
+ *
+ * What a call is, for its policy: the action (`ecs:<Operation>` from X-Amz-Target, or the Berth
+ * API's `berth:<Action>`), the resource (the cluster's ARN for calls inside a cluster, else `*`),
+ * and the condition key `ecs:cluster`. A refusal is AccessDeniedException with IAM's wording.
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import { activeKey, type Caller } from '../../core/auth/access-keys';
+import { type AuthorizationRequest, evaluate } from '../../core/auth/policies';
+import { clusterNameOf } from '../../core/clusters/clusters';
+import type { CoreDeps } from '../../core/deps';
+import { EcsError } from '../../core/errors';
+import { renderError, TARGET_PREFIX } from '../ecs-protocol';
+import { verifySigV4 } from './sigv4';
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    caller: Caller;
+  }
+}
+
+/** How a route names the call for policies: its action and, when inside a cluster, the cluster's name. */
+export type DescribeCall = (c: Context, body: Uint8Array) => { action: string; cluster?: string } | undefined;
+
+export function authenticate(
+  deps: CoreDeps,
+  serverKey: Uint8Array,
+  describeCall: DescribeCall,
+  log: (line: string) => void,
+): MiddlewareHandler {
+  return async (c, next) => {
+    const requestId = crypto.randomUUID();
+    try {
+      const body = new Uint8Array(await c.req.raw.clone().arrayBuffer());
+      let caller: Caller | undefined;
+      await verifySigV4(
+        { method: c.req.method, url: new URL(c.req.url), headers: c.req.raw.headers, body },
+        {
+          region: deps.config.region,
+          service: 'ecs',
+          nowMs: deps.now(),
+          secretOf: async (accessKeyId) => {
+            const key = await activeKey(deps, serverKey, accessKeyId);
+            caller = key?.caller;
+            return key?.secret;
+          },
+        },
+      );
+      if (!caller)
+        throw new EcsError(
+          'UnrecognizedClientException',
+          'The security token included in the request is invalid.',
+        );
+      const call = describeCall(c, body);
+      if (call) authorize(deps, caller, call);
+      c.set('caller', caller);
+    } catch (error) {
+      return renderError(c, error, requestId, log);
+    }
+    await next();
+  };
+}
+
+function authorize(deps: CoreDeps, caller: Caller, call: { action: string; cluster?: string }): void {
+  const { region, accountId } = deps.config;
+  const clusterArn =
+    call.cluster === undefined ? undefined : `arn:aws:ecs:${region}:${accountId}:cluster/${call.cluster}`;
+  const request: AuthorizationRequest = {
+    action: call.action,
+    resource: clusterArn ?? '*',
+    context: clusterArn ? { 'ecs:cluster': clusterArn } : {},
+  };
+  const decision = evaluate(caller.policies, request);
+  if (decision === 'Allow') return;
+  const why =
+    decision === 'ExplicitDeny'
+      ? 'with an explicit deny in an identity-based policy'
+      : `because no identity-based policy allows the ${call.action} action`;
+  throw new EcsError(
+    'AccessDeniedException',
+    `User: arn:aws:iam::${accountId}:user/${caller.principalName} is not authorized to perform: ${call.action} on resource: ${request.resource} ${why}`,
+  );
+}
+
+/** ECS calls: the operation from X-Amz-Target, the cluster from the body's `cluster` member. */
+export const describeEcsCall: DescribeCall = (c, body) => {
+  const target = c.req.header('x-amz-target') ?? '';
+  if (!target.startsWith(TARGET_PREFIX)) return undefined; // the front answers UnknownOperationException
+  const operation = target.slice(TARGET_PREFIX.length);
+  if (!/^[A-Za-z]{1,64}$/.test(operation)) return undefined;
+  return { action: `ecs:${operation}`, cluster: clusterOfBody(operation, body) };
+};
+
+/** Operations that act on no cluster (or on several, named in lists): their resource is `*`. */
+const ACCOUNT_OPERATIONS = new Set([
+  'ListClusters',
+  'DescribeClusters',
+  'RegisterTaskDefinition',
+  'DeregisterTaskDefinition',
+  'DeleteTaskDefinitions',
+  'DescribeTaskDefinition',
+  'ListTaskDefinitions',
+  'ListTaskDefinitionFamilies',
+  'PutAccountSetting',
+  'PutAccountSettingDefault',
+  'DeleteAccountSetting',
+  'ListAccountSettings',
+  'CreateCapacityProvider',
+  'UpdateCapacityProvider',
+  'DeleteCapacityProvider',
+  'DescribeCapacityProviders',
+  'TagResource',
+  'UntagResource',
+  'ListTagsForResource',
+  'DescribeServiceDeployments',
+  'DescribeServiceRevisions',
+  'StopServiceDeployment',
+]);
+
+function clusterOfBody(operation: string, body: Uint8Array): string | undefined {
+  if (ACCOUNT_OPERATIONS.has(operation)) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(body) || '{}');
+  } catch {
+    return undefined; // the front refuses the body itself
+  }
+  const input = (parsed ?? {}) as Record<string, unknown>;
+  const named = operation === 'CreateCluster' ? input.clusterName : input.cluster;
+  if (named !== undefined && typeof named !== 'string') return undefined;
+  try {
+    return clusterNameOf(named as string | undefined);
+  } catch {
+    return undefined; // a malformed cluster is refused by the front, with its own message
+  }
+}
+
+/**
+ * Berth API calls: `/berth/v1/clusters/<cluster>/<what>[/<name>/<action>]`. Reading the event stream
+ * is `berth:ReadTaskEvents`; a service control is `berth:<Action>Service` (PauseService, …).
+ */
+export const describeBerthCall: DescribeCall = (c) => {
+  const path = new URL(c.req.url).pathname.split('/').slice(3).map(decodeURIComponent);
+  const [clustersSegment, cluster, what, , control] = path;
+  if (clustersSegment !== 'clusters' || !cluster) return { action: 'berth:Unknown' };
+  let clusterName: string | undefined;
+  try {
+    clusterName = clusterNameOf(cluster);
+  } catch {
+    clusterName = undefined;
+  }
+  if (what === 'task-events') return { action: 'berth:ReadTaskEvents', cluster: clusterName };
+  if (what === 'services' && control) {
+    const action = `berth:${control.charAt(0).toUpperCase()}${control.slice(1).replace(/[^A-Za-z]/g, '')}Service`;
+    return { action, cluster: clusterName };
+  }
+  return { action: 'berth:Unknown', cluster: clusterName };
+};
