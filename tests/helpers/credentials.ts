@@ -55,10 +55,15 @@ export async function signedRequest(
 /** fetch() with a SigV4 signature. */
 export async function signedFetch(
   url: string,
-  init: { method?: string; headers?: Record<string, string>; body?: string | Uint8Array<ArrayBuffer> },
+  init: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string | Uint8Array<ArrayBuffer>;
+    signal?: AbortSignal;
+  },
   credentials: TestCredentials,
 ): Promise<Response> {
-  return fetch(await signedRequest(url, init, credentials));
+  return fetch(await signedRequest(url, init, credentials), { signal: init.signal });
 }
 
 /**

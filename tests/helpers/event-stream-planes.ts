@@ -14,7 +14,7 @@ import { type CoreDeps, DEFAULT_BERTH_CONFIG, randomHexId } from '../../worker/c
 import { mintJoinToken } from '../../worker/core/join-tokens/join-tokens';
 import { resolveServerKey } from '../../worker/hosts/node/local-secrets';
 import { ecsClientFor } from './control-plane';
-import { createTestKey } from './credentials';
+import { createTestKey, type TestCredentials } from './credentials';
 import { descendantNamed } from './process-probe';
 import { freePort, spawnServer } from './server-process';
 import { seedTaskEvents } from './task-event-seed';
@@ -32,6 +32,8 @@ export interface EventStreamPlaneOptions {
 export interface EventStreamPlane {
   endpoint: string;
   ecs: ECSClient;
+  /** The admin key `ecs` signs with; stream requests are signed with it too. */
+  credentials: TestCredentials;
   /** The process serving the streams. */
   serverPid: number;
   /** By cluster name. */
@@ -101,6 +103,7 @@ export const nodeEventStreamHarness: EventStreamHarness = {
     return {
       endpoint: server.url,
       ecs,
+      credentials,
       serverPid: server.child.pid!,
       lastSeededEventId,
       joinToken,
@@ -127,6 +130,7 @@ export const workersEventStreamHarness: EventStreamHarness = {
     return {
       endpoint: runtime.endpoint,
       ecs: runtime.ecs,
+      credentials: runtime.credentials,
       serverPid,
       lastSeededEventId,
       joinToken: await runtime.mintJoinToken(clusters[0]),

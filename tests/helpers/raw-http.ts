@@ -4,6 +4,7 @@
  */
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import { signedRequest, type TestCredentials } from './credentials';
 
 export const ECS_TARGET_PREFIX = 'AmazonEC2ContainerServiceV20141113.';
 
@@ -55,17 +56,32 @@ export function sendRaw(endpoint: string, options: RawRequest): Promise<RawRespo
   });
 }
 
-/** An ECS call with a raw JSON text body, sent as a normal client would except for what is given. */
-export function sendEcs(
+/**
+ * An ECS call with a raw JSON text body, signed with `credentials` as a normal client would sign
+ * it, and sent with exactly what is given besides (a Host of its own included).
+ */
+export async function sendEcs(
   endpoint: string,
+  credentials: TestCredentials,
   action: string,
   body: string,
   headers: Record<string, string> = {},
 ) {
+  const signed = await signedRequest(
+    new URL('/', endpoint).href,
+    {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/x-amz-json-1.1',
+        'X-Amz-Target': `${ECS_TARGET_PREFIX}${action}`,
+      },
+      body,
+    },
+    credentials,
+  );
   return sendRaw(endpoint, {
     headers: {
-      'Content-Type': 'application/x-amz-json-1.1',
-      'X-Amz-Target': `${ECS_TARGET_PREFIX}${action}`,
+      ...Object.fromEntries(signed.headers),
       'Content-Length': String(Buffer.byteLength(body)),
       ...headers,
     },

@@ -1,4 +1,5 @@
 /** Reads a Server-Sent Events response message by message, comments (keepalives) included, as a client would. */
+import { signedFetch, type TestCredentials } from './credentials';
 
 export interface SseMessage {
   /** `id:` of an event; undefined for a comment. */
@@ -22,9 +23,13 @@ export class SseReader {
     private readonly abort: AbortController,
   ) {}
 
-  static async open(url: string, headers: Record<string, string> = {}): Promise<SseReader> {
+  static async open(
+    url: string,
+    credentials: TestCredentials,
+    headers: Record<string, string> = {},
+  ): Promise<SseReader> {
     const abort = new AbortController();
-    const response = await fetch(url, { headers, signal: abort.signal });
+    const response = await signedFetch(url, { headers, signal: abort.signal }, credentials);
     if (response.status !== 200 || !response.body) {
       abort.abort();
       throw new Error(`${url}: HTTP ${response.status} ${await response.text().catch(() => '')}`);

@@ -4,6 +4,7 @@
  * buffers, and the point is to make the server face a socket nobody drains.
  */
 import { connect } from 'node:net';
+import { signedRequest, type TestCredentials } from './credentials';
 
 export interface StalledClient {
   status: number;
@@ -16,8 +17,19 @@ export interface StalledClient {
   destroy(): void;
 }
 
-export function openStalledClient(endpoint: string, path: string): Promise<StalledClient> {
+export async function openStalledClient(
+  endpoint: string,
+  path: string,
+  credentials: TestCredentials,
+): Promise<StalledClient> {
   const url = new URL(endpoint);
+  // Signed as any client would sign it; the signature's headers are written as they are.
+  const signed = await signedRequest(
+    `${endpoint}${path}`,
+    { headers: { Accept: 'text/event-stream' } },
+    credentials,
+  );
+  const headerLines = [...signed.headers].map(([name, value]) => `${name}: ${value}\r\n`).join('');
   const socket = connect(Number(url.port), url.hostname);
   let receivedBytes = 0;
   let head = '';
@@ -28,7 +40,7 @@ export function openStalledClient(endpoint: string, path: string): Promise<Stall
     receivedBytes += chunk.length;
     if (!head) head = chunk.toString('latin1');
   });
-  socket.write(`GET ${path} HTTP/1.1\r\nHost: ${url.host}\r\nAccept: text/event-stream\r\n\r\n`);
+  socket.write(`GET ${path} HTTP/1.1\r\n${headerLines}\r\n`);
   return new Promise((resolve, reject) => {
     socket.once('error', reject);
     socket.once('data', () => {

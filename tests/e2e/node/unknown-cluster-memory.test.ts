@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestKeyInDataDir, signedFetch, type TestCredentials } from '../../helpers/credentials';
 import { rssMiB } from '../../helpers/process-probe';
 import { freePort, type ServerProcess, spawnServer } from '../../helpers/server-process';
 
@@ -17,12 +18,18 @@ const CALLS = 400;
 const NAME_BYTES = 512 * 1024;
 const CONCURRENCY = 8;
 
+let credentials: TestCredentials;
+
 async function stopTaskIn(url: string, cluster: string) {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': `${TARGET}.StopTask` },
-    body: JSON.stringify({ cluster, task: 'x' }),
-  });
+  const response = await signedFetch(
+    url,
+    {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': `${TARGET}.StopTask` },
+      body: JSON.stringify({ cluster, task: 'x' }),
+    },
+    credentials,
+  );
   return { status: response.status, body: (await response.json()) as { __type: string; message: string } };
 }
 
@@ -32,6 +39,7 @@ describe('requests naming clusters that do not exist', () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'berth-unknown-clusters-'));
+    credentials = await createTestKeyInDataDir(dataDir);
     server = await spawnServer({ dataDir, port: await freePort() });
   });
   afterAll(async () => {

@@ -19,6 +19,7 @@ import {
   StopTaskCommand,
 } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signedFetch } from '../../helpers/credentials';
 import type { RunningRuntime, RuntimeHarness } from '../../helpers/runtimes';
 
 const container = (overrides: Record<string, unknown> = {}) => ({
@@ -65,7 +66,11 @@ export function defineApiContractScenarios(harness: RuntimeHarness) {
     async function raw(target: string | undefined, body: string) {
       const headers: Record<string, string> = { 'Content-Type': 'application/x-amz-json-1.1' };
       if (target) headers['X-Amz-Target'] = target;
-      const response = await fetch(runtime.endpoint, { method: 'POST', headers, body });
+      const response = await signedFetch(
+        runtime.endpoint,
+        { method: 'POST', headers, body },
+        runtime.credentials,
+      );
       return {
         status: response.status,
         errorType: response.headers.get('x-amzn-errortype'),

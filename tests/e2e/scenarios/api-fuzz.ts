@@ -28,6 +28,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACTIONS } from '../../../worker/api/actions';
 import { operationNames } from '../../../worker/api/model/validate-input';
 import { DEFAULT_MAX_REQUEST_BODY_BYTES } from '../../../worker/core/deps';
+import { signedFetch, type TestCredentials } from '../../helpers/credentials';
 import { ecsBodyArbitrary, type FuzzNames, mutatedBodyArbitrary } from '../../helpers/ecs-body-arbitrary';
 import { validRequests } from '../../helpers/ecs-fuzz-seeds';
 import { connectRawAgent, helloFrame, type RawAgent } from '../../helpers/raw-agent';
@@ -81,17 +82,26 @@ function fuzzCases(names: FuzzNames, seed: number): FuzzCase[] {
 }
 
 /** The answer's status, or why there was none. */
-async function send(endpoint: string, { action, body }: FuzzCase): Promise<number | string> {
+async function send(
+  endpoint: string,
+  credentials: TestCredentials,
+  { action, body }: FuzzCase,
+): Promise<number | string> {
   try {
-    const response = await fetch(endpoint, {
-      method: 'POST',
-      headers: {
-        'Content-Type': 'application/x-amz-json-1.1',
-        'X-Amz-Target': `${ECS_TARGET_PREFIX}${action}`,
+    // Signed by a key that may do everything: the fuzz reaches every action's own validation.
+    const response = await signedFetch(
+      endpoint,
+      {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/x-amz-json-1.1',
+          'X-Amz-Target': `${ECS_TARGET_PREFIX}${action}`,
+        },
+        body,
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       },
-      body,
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-    });
+      credentials,
+    );
     await response.arrayBuffer();
     return response.status;
   } catch (error) {
@@ -107,14 +117,14 @@ function isFinding(bodyBytes: number, outcome: number | string): boolean {
   return bodyBytes <= DEFAULT_MAX_REQUEST_BODY_BYTES || outcome === 'no answer (hang)';
 }
 
-async function runCases(endpoint: string, cases: FuzzCase[]) {
+async function runCases(endpoint: string, credentials: TestCredentials, cases: FuzzCase[]) {
   const findings: FuzzFinding[] = [];
   const statuses = new Map<number | string, number>();
   let next = 0;
   const worker = async () => {
     while (next < cases.length) {
       const fuzzCase = cases[next++];
-      const outcome = await send(endpoint, fuzzCase);
+      const outcome = await send(endpoint, credentials, fuzzCase);
       const key = typeof outcome === 'number' ? outcome : 'network';
       statuses.set(key, (statuses.get(key) ?? 0) + 1);
       if (isFinding(Buffer.byteLength(fuzzCase.body), outcome)) {
@@ -184,7 +194,7 @@ export function defineApiFuzzScenarios(harness: RuntimeHarness) {
       const cases = fuzzCases(names, seed);
       expect(cases.length).toBeGreaterThanOrEqual(2000);
       const startedAt = performance.now();
-      const { findings, statuses } = await runCases(runtime.endpoint, cases);
+      const { findings, statuses } = await runCases(runtime.endpoint, runtime.credentials, cases);
       const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
       console.log(
         `api fuzz on ${harness.name}: ${cases.length} bodies in ${seconds} s (seed ${seed}); answers ${JSON.stringify(Object.fromEntries(statuses))}`,

@@ -14,6 +14,7 @@ import { AGENT_CONNECT_PATH } from '../../../protocol/agent-protocol';
 import { MAX_JSON_NESTING_DEPTH } from '../../../worker/api/ecs-protocol';
 import { MAX_COLLECTION_ITEMS, MAX_STRING_CHARS } from '../../../worker/api/model/validate-input';
 import { DEFAULT_MAX_REQUEST_BODY_BYTES } from '../../../worker/core/deps';
+import { signedFetch } from '../../helpers/credentials';
 import {
   ECS_TARGET_PREFIX,
   errorBodyOf,
@@ -99,12 +100,13 @@ export function defineHostileInputScenarios(harness: HostileInputHarness) {
       it('refuses twelve concurrent 250 MiB bodies of each framing, and then still answers', async () => {
         expectRefusedEarly(await uploadsOf(12, 'chunked'));
         expectRefusedEarly(await uploadsOf(12, 'content-length'));
-        expect((await sendEcs(endpoint, 'ListClusters', '{}')).status).toBe(200);
+        expect((await sendEcs(endpoint, runtime.credentials, 'ListClusters', '{}')).status).toBe(200);
       });
 
       it('answers an ordinary request that is over the cap with the 413 error', async () => {
         const response = await sendEcs(
           endpoint,
+          runtime.credentials,
           'ListClusters',
           JSON.stringify({ padding: 'Q'.repeat(2 * MiB) }),
         );
@@ -115,7 +117,12 @@ export function defineHostileInputScenarios(harness: HostileInputHarness) {
 
       it('reads a body just under the cap', async () => {
         const padding = 'Q'.repeat(DEFAULT_MAX_REQUEST_BODY_BYTES - 100);
-        const response = await sendEcs(endpoint, 'ListClusters', JSON.stringify({ padding }));
+        const response = await sendEcs(
+          endpoint,
+          runtime.credentials,
+          'ListClusters',
+          JSON.stringify({ padding }),
+        );
         expect(response.status).toBe(200);
       });
     });
@@ -126,14 +133,18 @@ export function defineHostileInputScenarios(harness: HostileInputHarness) {
         // server then dropped the connection, under a client already writing to it.
         const statuses: (number | string)[] = [];
         for (let i = 0; i < 10; i++) {
-          const response = await fetch(endpoint, {
-            method: 'POST',
-            headers: {
-              'X-Amz-Target': `${ECS_TARGET_PREFIX}CreateService`,
-              'Content-Type': 'application/x-amz-json-1.1',
+          const response = await signedFetch(
+            endpoint,
+            {
+              method: 'POST',
+              headers: {
+                'X-Amz-Target': `${ECS_TARGET_PREFIX}CreateService`,
+                'Content-Type': 'application/x-amz-json-1.1',
+              },
+              body: JSON.stringify({ serviceName: 'Q'.repeat(300_000) }),
             },
-            body: JSON.stringify({ serviceName: 'Q'.repeat(300_000) }),
-          }).catch((error: Error) => error);
+            runtime.credentials,
+          ).catch((error: Error) => error);
           statuses.push(response instanceof Error ? String(response.cause ?? response) : response.status);
           if (!(response instanceof Error)) await response.arrayBuffer();
         }
@@ -158,7 +169,7 @@ export function defineHostileInputScenarios(harness: HostileInputHarness) {
           { cluster: CLUSTER, taskDefinition: 'hostile-web', group: null, containerInstances: ['x'] },
         ],
       ])('is treated as absent by %s, never a TypeError', async (action, body) => {
-        const response = await sendEcs(endpoint, action, JSON.stringify(body));
+        const response = await sendEcs(endpoint, runtime.credentials, action, JSON.stringify(body));
         expect(response.status).toBeLessThan(500);
         expect(response.text).not.toContain('ServerException');
       });
@@ -168,7 +179,7 @@ export function defineHostileInputScenarios(harness: HostileInputHarness) {
       it('are dropped, so they are neither stored nor echoed and the SDK can read what was stored', async () => {
         const nested = `${'{"n":'.repeat(50)}1${'}'.repeat(50)}`;
         const body = `{"family":"hostile-unknown","futureFeature":${nested},"containerDefinitions":[{"name":"web","image":"berth-test/busybox:latest","memory":32,"x":{"y":1}}]}`;
-        const registered = await sendEcs(endpoint, 'RegisterTaskDefinition', body);
+        const registered = await sendEcs(endpoint, runtime.credentials, 'RegisterTaskDefinition', body);
         expect(registered.status).toBe(200);
         expect(registered.text).not.toMatch(/futureFeature|"x"/);
         const described = await runtime.ecs.send(
@@ -181,7 +192,7 @@ export function defineHostileInputScenarios(harness: HostileInputHarness) {
       it(`refuses JSON nested more than ${MAX_JSON_NESTING_DEPTH} levels with a 400, even 5,000 deep`, async () => {
         for (const depth of [MAX_JSON_NESTING_DEPTH, 1000, 5000]) {
           const body = `{"futureFeature":${'['.repeat(depth)}${']'.repeat(depth)}}`;
-          const response = await sendEcs(endpoint, 'RegisterTaskDefinition', body);
+          const response = await sendEcs(endpoint, runtime.credentials, 'RegisterTaskDefinition', body);
           expect(response.status).toBe(400);
           expect(errorBodyOf(response)).toEqual({
             __type: 'InvalidParameterException',
@@ -195,6 +206,7 @@ export function defineHostileInputScenarios(harness: HostileInputHarness) {
       it('refuses a string of a million characters with a 400 naming the field', async () => {
         const response = await sendEcs(
           endpoint,
+          runtime.credentials,
           'StopTask',
           JSON.stringify({ cluster: CLUSTER, task: 'x', reason: 'Q'.repeat(1_000_000) }),
         );
@@ -209,6 +221,7 @@ export function defineHostileInputScenarios(harness: HostileInputHarness) {
         const tasks = Array.from({ length: 100_000 }, () => 't');
         const response = await sendEcs(
           endpoint,
+          runtime.credentials,
           'DescribeTasks',
           JSON.stringify({ cluster: CLUSTER, tasks }),
         );
@@ -227,6 +240,7 @@ export function defineHostileInputScenarios(harness: HostileInputHarness) {
           const body = JSON.stringify({ cluster: CLUSTER, nextToken: 'bzo5OTk5OTk5OTk5OTk5OTk5OTk5OQ' });
           const response = await sendEcs(
             endpoint,
+            runtime.credentials,
             action,
             action === 'ListTasks' ? body : body.replace(/"cluster":"\w+",/, ''),
           );
@@ -247,7 +261,9 @@ export function defineHostileInputScenarios(harness: HostileInputHarness) {
           containerDefinitions: [{ name: 'web', image: 'berth-test/busybox:latest', memory: 32 }],
         });
         const responses = await Promise.all(
-          Array.from({ length: 24 }, () => sendEcs(endpoint, 'RegisterTaskDefinition', body)),
+          Array.from({ length: 24 }, () =>
+            sendEcs(endpoint, runtime.credentials, 'RegisterTaskDefinition', body),
+          ),
         );
         expect(responses.map((response) => response.status)).toEqual(Array(24).fill(200));
         const revisions = responses.map(
@@ -266,7 +282,7 @@ export function defineHostileInputScenarios(harness: HostileInputHarness) {
       };
 
       it('refuses an ECS call for a name it was not configured with (DNS rebinding) with 403', async () => {
-        const response = await sendEcs(endpoint, 'ListClusters', '{}', {
+        const response = await sendEcs(endpoint, runtime.credentials, 'ListClusters', '{}', {
           Host: 'rebind.attacker.example:8787',
         });
         expect(response.status).toBe(403);
@@ -309,7 +325,7 @@ export function defineHostileInputScenarios(harness: HostileInputHarness) {
           CONFIGURED_HOST,
           `${CONFIGURED_HOST}:443`,
         ]) {
-          const response = await sendEcs(endpoint, 'ListClusters', '{}', { Host: host });
+          const response = await sendEcs(endpoint, runtime.credentials, 'ListClusters', '{}', { Host: host });
           expect({ host, status: response.status }).toEqual({ host, status: 200 });
         }
       });

@@ -12,6 +12,7 @@ import {
   UpdateContainerInstancesStateCommand,
 } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signedFetch } from '../../helpers/credentials';
 import { errorOf } from '../../helpers/ecs-errors';
 import type { RuntimeHarness } from '../../helpers/runtimes';
 import { defineAccountSettingScenarios } from './api-surface-account-settings';
@@ -57,11 +58,11 @@ export function defineApiSurfaceScenarios(harness: RuntimeHarness) {
       });
 
       it('answers a request without an ECS target the same way', async () => {
-        const response = await fetch(surface.runtime.endpoint, {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/x-amz-json-1.1' },
-          body: '{}',
-        });
+        const response = await signedFetch(
+          surface.runtime.endpoint,
+          { method: 'POST', headers: { 'Content-Type': 'application/x-amz-json-1.1' }, body: '{}' },
+          surface.runtime.credentials,
+        );
         expect(response.status).toBe(400);
         expect(response.headers.get('x-amzn-errortype')).toBe('UnknownOperationException');
         expect(((await response.json()) as { __type: string }).__type).toBe('UnknownOperationException');

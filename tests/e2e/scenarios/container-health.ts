@@ -147,6 +147,7 @@ export function defineContainerHealthScenarios(harness: RuntimeHarness) {
       const healthInEvents: string[] = [];
       const events = await SseReader.open(
         `${runtime.endpoint}/berth/v1/clusters/${CLUSTER}/task-events?after=0`,
+        runtime.credentials,
       );
       try {
         while (healthInEvents.at(-1) !== 'UNHEALTHY') {

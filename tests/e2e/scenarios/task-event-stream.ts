@@ -7,6 +7,7 @@
 import { DescribeClustersCommand, RegisterTaskDefinitionCommand, RunTaskCommand } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_OPEN_STREAMS_PER_CLUSTER } from '../../../worker/core/events/task-event-feed';
+import { signedFetch } from '../../helpers/credentials';
 import type { EventStreamHarness, EventStreamPlane } from '../../helpers/event-stream-planes';
 import { connectionsHeld, rssMiB, samplePeak } from '../../helpers/process-probe';
 import { connectRawAgent, helloFrame, type RawAgent } from '../../helpers/raw-agent';
@@ -62,7 +63,7 @@ export function defineTaskEventStreamScenarios(harness: EventStreamHarness) {
     it('replays all 12,000 recorded events to a reading client, in id order, each exactly once', async () => {
       const lastId = plane.lastSeededEventId[CLUSTER];
       const startedMs = performance.now();
-      const reader = await SseReader.open(streamUrl(CLUSTER, '?after=0'));
+      const reader = await SseReader.open(streamUrl(CLUSTER, '?after=0'), plane.credentials);
       const events = await readEventsThrough(reader, lastId);
       reader.close();
       const firstId = lastId - SEEDED_EVENTS + 1;
@@ -76,7 +77,9 @@ export function defineTaskEventStreamScenarios(harness: EventStreamHarness) {
 
     it('resumes after Last-Event-ID with exactly the events that follow it', async () => {
       const lastId = plane.lastSeededEventId[CLUSTER];
-      const reader = await SseReader.open(streamUrl(CLUSTER), { 'Last-Event-ID': String(lastId - 10) });
+      const reader = await SseReader.open(streamUrl(CLUSTER), plane.credentials, {
+        'Last-Event-ID': String(lastId - 10),
+      });
       const events = await readEventsThrough(reader, lastId);
       reader.close();
       expect(events.map((e) => e.id)).toEqual(Array.from({ length: 10 }, (_, i) => lastId - 9 + i));
@@ -100,7 +103,7 @@ export function defineTaskEventStreamScenarios(harness: EventStreamHarness) {
       afterAll(() => agent?.close());
 
       it('delivers a live event to a caught-up client before its next keepalive', async () => {
-        const reader = await SseReader.open(streamUrl(CLUSTER), {
+        const reader = await SseReader.open(streamUrl(CLUSTER), plane.credentials, {
           'Last-Event-ID': String(plane.lastSeededEventId[CLUSTER]),
         });
         // Start right after a keepalive: until the next one, only the coordinator's poke can bring news.
@@ -120,10 +123,14 @@ export function defineTaskEventStreamScenarios(harness: EventStreamHarness) {
     });
 
     it('answers an unknown cluster and a resume point that is not an event id with the ECS error JSON', async () => {
-      const unknown = await fetch(streamUrl('no-such-cluster', '?after=0'));
+      const unknown = await signedFetch(streamUrl('no-such-cluster', '?after=0'), {}, plane.credentials);
       expect(unknown.status).toBe(400);
       expect(await unknown.json()).toMatchObject({ __type: 'ClusterNotFoundException' });
-      const badResume = await fetch(streamUrl(CLUSTER), { headers: { 'Last-Event-ID': 'yesterday' } });
+      const badResume = await signedFetch(
+        streamUrl(CLUSTER),
+        { headers: { 'Last-Event-ID': 'yesterday' } },
+        plane.credentials,
+      );
       expect(badResume.status).toBe(400);
       expect(await badResume.json()).toMatchObject({ __type: 'InvalidParameterException' });
     });
@@ -133,11 +140,11 @@ export function defineTaskEventStreamScenarios(harness: EventStreamHarness) {
       const caughtUp = { 'Last-Event-ID': String(plane.lastSeededEventId[CAPPED]) };
       const open = await Promise.all(
         Array.from({ length: MAX_OPEN_STREAMS_PER_CLUSTER }, () =>
-          fetch(streamUrl(CAPPED), { headers: caughtUp, signal: abort.signal }),
+          signedFetch(streamUrl(CAPPED), { headers: caughtUp, signal: abort.signal }, plane.credentials),
         ),
       );
       expect(open.map((r) => r.status)).toEqual(open.map(() => 200));
-      const oneMore = await fetch(streamUrl(CAPPED), { headers: caughtUp });
+      const oneMore = await signedFetch(streamUrl(CAPPED), { headers: caughtUp }, plane.credentials);
       abort.abort();
       expect(oneMore.status).toBe(429);
       expect(oneMore.headers.get('retry-after')).toMatch(/^\d+$/);
@@ -186,10 +193,14 @@ export function defineTaskEventStreamScenarios(harness: EventStreamHarness) {
         async holdFullCap(): Promise<boolean> {
           const attempts = Array.from({ length: MAX_OPEN_STREAMS_PER_CLUSTER - held.length }, async () => {
             const abort = new AbortController();
-            const response = await fetch(streamUrl(ATTACKED), {
-              headers: { 'Last-Event-ID': String(plane.lastSeededEventId[ATTACKED]) },
-              signal: abort.signal,
-            });
+            const response = await signedFetch(
+              streamUrl(ATTACKED),
+              {
+                headers: { 'Last-Event-ID': String(plane.lastSeededEventId[ATTACKED]) },
+                signal: abort.signal,
+              },
+              plane.credentials,
+            );
             if (response.status === 200) held.push(abort);
             else abort.abort();
           });
@@ -211,7 +222,7 @@ export function defineTaskEventStreamScenarios(harness: EventStreamHarness) {
       const attackStartedMs = performance.now();
       const clients = await Promise.all(
         Array.from({ length: harness.attackers }, () =>
-          openStalledClient(plane.endpoint, streamPath(ATTACKED, '?after=0')),
+          openStalledClient(plane.endpoint, streamPath(ATTACKED, '?after=0'), plane.credentials),
         ),
       );
       const accepted = clients.filter((c) => c.status === 200);

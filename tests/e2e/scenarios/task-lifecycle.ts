@@ -18,6 +18,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, spawnAgent } from '../../helpers/agent-process';
+import { signedFetch, type TestCredentials } from '../../helpers/credentials';
 import { containersOfTask, docker, removeTaskContainers, TEST_IMAGE } from '../../helpers/docker';
 import { waitForConnectedInstance } from '../../helpers/ecs-queries';
 import type { RunningRuntime, RuntimeHarness } from '../../helpers/runtimes';
@@ -36,13 +37,14 @@ interface StreamedEvent {
 
 /** Reads a Server-Sent Events stream until `enough` says so (or 20 s pass), then closes it. */
 async function readEvents(
+  credentials: TestCredentials,
   url: string,
   enough: (events: StreamedEvent[]) => boolean,
   headers: Record<string, string> = {},
 ): Promise<StreamedEvent[]> {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), 20_000);
-  const response = await fetch(url, { headers, signal: abort.signal });
+  const response = await signedFetch(url, { headers, signal: abort.signal }, credentials);
   expect(response.headers.get('content-type')).toMatch(/text\/event-stream/);
   const reader = response.body!.getReader();
   const decoder = new TextDecoder();
@@ -238,6 +240,7 @@ export function defineTaskLifecycleScenarios(harness: RuntimeHarness) {
       const task = await run(definition);
       await waitForStatus(task.taskArn!, 'STOPPED');
       const events = await readEvents(
+        runtime.credentials,
         `${runtime.endpoint}/berth/v1/clusters/${CLUSTER}/task-events?after=0`,
         (e) =>
           e.some((x) => x.event.detail.taskArn === task.taskArn && x.event.detail.lastStatus === 'STOPPED'),
@@ -256,6 +259,7 @@ export function defineTaskLifecycleScenarios(harness: RuntimeHarness) {
       // Resuming after an event id gives exactly what came after it.
       const middle = ids[Math.floor(ids.length / 2)];
       const resumed = await readEvents(
+        runtime.credentials,
         `${runtime.endpoint}/berth/v1/clusters/${CLUSTER}/task-events`,
         (e) => e.length >= ids.filter((id) => id > middle).length,
         { 'Last-Event-ID': String(middle) },
