@@ -67,11 +67,14 @@ export async function sendEcs(
   body: string,
   headers: Record<string, string> = {},
 ) {
+  // Signed for the Host it is sent with, as a client addressing that name would sign it.
+  const host = headers.Host ?? headers.host ?? new URL(endpoint).host;
   const signed = await signedRequest(
-    new URL('/', endpoint).href,
+    `http://${host}/`,
     {
       method: 'POST',
       headers: {
+        Host: host,
         'Content-Type': 'application/x-amz-json-1.1',
         'X-Amz-Target': `${ECS_TARGET_PREFIX}${action}`,
       },
