@@ -252,6 +252,8 @@ export const services = sqliteTable(
     clientToken: text('client_token'),
     requestSha256: text('request_sha256').notNull(),
     createdAtMs: integer('created_at_ms').notNull(),
+    /** Stopped through the Berth API keeping its definition: the desiredCount to start again with. */
+    stoppedDesiredCount: integer('stopped_desired_count'),
   },
   (t) => [index('services_cluster_status').on(t.clusterArn, t.status, t.name)],
 );
@@ -272,6 +274,11 @@ export const serviceDeployments = sqliteTable(
     failedTasks: integer('failed_tasks').notNull().default(0),
     createdAtMs: integer('created_at_ms').notNull(),
     updatedAtMs: integer('updated_at_ms').notNull(),
+    /** Paused through the Berth API: the rollout takes no step until resumed. */
+    pausedAtMs: integer('paused_at_ms'),
+    /** Berth's progress deadline: when the rollout last moved forward, and how far (the scheduler's progressMark). */
+    progressAtMs: integer('progress_at_ms'),
+    progressMark: integer('progress_mark'),
   },
   (t) => [index('service_deployments_service').on(t.serviceArn, t.status)],
 );

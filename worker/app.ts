@@ -8,6 +8,7 @@ import { allowedHostsFor } from './api/allowed-hosts';
 import { capRequestBodies } from './api/body-limit';
 import { handleEcsRequest } from './api/ecs-protocol';
 import { refuseUnlistedHosts } from './api/host-guard';
+import { handleServiceControl, SERVICE_CONTROL_PATH } from './api/service-controls';
 import { streamTaskEvents } from './api/task-event-stream';
 import { DEFAULT_MAX_REQUEST_BODY_BYTES } from './core/deps';
 
@@ -26,5 +27,6 @@ export function createApp(options: AppOptions): Hono {
   app.get('/', (c) => c.text('Berth control plane: the ECS API is served at POST / (AWS JSON 1.1).\n'));
   app.post('/', (c) => handleEcsRequest(c, options, options.log));
   app.get('/berth/v1/clusters/:cluster/task-events', (c) => streamTaskEvents(c, options));
+  app.post(SERVICE_CONTROL_PATH, (c) => handleServiceControl(c, options));
   return app;
 }

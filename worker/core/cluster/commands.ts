@@ -12,6 +12,13 @@ import { updateContainerInstancesState } from '../container-instances/update-sta
 import { createService } from '../services/create-service';
 import { deleteService } from '../services/delete-service';
 import { reconcileAllServices, SERVICE_STEP, serviceStepDue } from '../services/reconcile';
+import {
+  pauseServiceDeployment,
+  resumeServiceDeployment,
+  rollbackService,
+  startService,
+  stopService,
+} from '../services/service-controls';
 import { updateService } from '../services/update-service';
 import { runTask } from '../tasks/run-task';
 import { startTask } from '../tasks/start-task';
@@ -30,6 +37,11 @@ export const CLUSTER_COMMANDS = {
   createService,
   updateService,
   deleteService,
+  pauseServiceDeployment,
+  resumeServiceDeployment,
+  rollbackService,
+  stopService,
+  startService,
 } as const;
 
 export type CommandName = keyof typeof CLUSTER_COMMANDS;

@@ -16,6 +16,7 @@ import { validateTags } from '../tags';
 import { requireTaskDefinition, toTaskDefinition } from '../task-definitions/task-definitions';
 import { reconcileService } from './reconcile';
 import { rolloutReason } from './service-events';
+import { serviceExtensionsOf } from './service-extensions';
 import { describeServiceInRoom } from './service-queries';
 import { newDeploymentId, serviceArn } from './service-record';
 import { deploymentConfiguration, validateCreateFields } from './validate-service';
@@ -48,6 +49,7 @@ export const createService: ClusterCommand<CreateServiceRequest, CreateServiceRe
   const strategies = input.placementStrategy ?? [];
   validatePlacement(strategies, [...toTaskDefinition(definition).placementConstraints, ...constraints]);
   const tags = validateTags(input.tags);
+  serviceExtensionsOf(tags);
   const nowMs = deps.now();
   const deploymentId = newDeploymentId(ctx.random);
   const fields = {

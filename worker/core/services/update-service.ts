@@ -49,6 +49,8 @@ export const updateService: ClusterCommand<UpdateServiceRequest, UpdateServiceRe
       .update(services)
       .set({
         desiredCount: input.desiredCount ?? service.desiredCount,
+        // A count given while stopped through the Berth API is a start at that count.
+        stoppedDesiredCount: input.desiredCount !== undefined ? null : service.stoppedDesiredCount,
         taskDefinitionArn: definitionArn,
         capacityProviderStrategyJson: strategy
           ? JSON.stringify(strategy)

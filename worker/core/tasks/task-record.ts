@@ -24,6 +24,8 @@ export interface ContainerRecord {
   networkBindings: NetworkBinding[];
   /** The agent's last report of a container with a health check; unset means UNKNOWN (task-health.ts). */
   healthStatus?: HealthStatus;
+  /** When the agent's reports turned it HEALTHY, for Berth's minimum healthy time; unset when not HEALTHY. */
+  healthySinceMs?: number;
   spec: ContainerSpec;
 }
 

@@ -27,7 +27,7 @@ export function applyReport(
   const next: TaskState = {
     ...state,
     reportSeq: seq,
-    containers: state.containers.map(mergeContainer(observed)),
+    containers: state.containers.map(mergeContainer(observed, nowMs)),
   };
   if (taskStatusRank(observed.lastStatus) > taskStatusRank(state.lastStatus))
     next.lastStatus = observed.lastStatus;
@@ -50,17 +50,25 @@ export function applyReport(
   return next;
 }
 
-function mergeContainer(observed: ObservedTask) {
+function mergeContainer(observed: ObservedTask, nowMs: number) {
   return (record: ContainerRecord): ContainerRecord => {
     const report = observed.containers.find((c) => c.name === record.name);
     // A stopped container's exit code, reason and last health are final.
     if (!report || record.lastStatus === 'STOPPED') return record;
     const forward = containerStatusRank(report.lastStatus) >= containerStatusRank(record.lastStatus);
     if (!forward) return record;
+    // Unlike status, health moves both ways; a report without it (no check, or an older agent) keeps the last one.
+    const healthStatus = report.healthStatus ?? record.healthStatus;
     return {
       ...record,
-      // Unlike status, health moves both ways; a report without it (no check, or an older agent) keeps the last one.
-      healthStatus: report.healthStatus ?? record.healthStatus,
+      healthStatus,
+      // Since when it has been HEALTHY without a break (Berth's minimum healthy time counts from here).
+      healthySinceMs:
+        healthStatus !== 'HEALTHY'
+          ? undefined
+          : record.healthStatus === 'HEALTHY'
+            ? (record.healthySinceMs ?? nowMs)
+            : nowMs,
       lastStatus: report.lastStatus,
       runtimeId: report.runtimeId ?? record.runtimeId,
       exitCode: report.exitCode ?? record.exitCode,
