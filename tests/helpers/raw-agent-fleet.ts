@@ -37,6 +37,10 @@ export interface RawAgentFleet {
   reportHealth(taskArn: string, healthStatus: 'HEALTHY' | 'UNHEALTHY'): void;
   /** Connects every host again (to a restarted control plane) with its own credential. */
   reconnect(endpoint: string): Promise<void>;
+  /** Cuts one host's socket; its tasks keep running on it (they stay in `live`). */
+  disconnectHost(index: number): void;
+  /** Connects one host again with its own credential, its hello carrying the tasks it holds. */
+  reconnectHost(index: number, endpoint: string): Promise<void>;
 }
 
 export async function startRawAgentFleet(
@@ -148,6 +152,10 @@ export async function startRawAgentFleet(
     },
     close: () => {
       for (const host of hosts) host.agent.close();
+    },
+    disconnectHost: (index) => hosts[index].agent.close(),
+    reconnectHost: async (index, url) => {
+      hosts[index] = await connectHost(index, url, hosts[index].credential);
     },
     reconnect: async (url) => {
       for (let i = 0; i < hosts.length; i += 1) {

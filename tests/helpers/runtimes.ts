@@ -18,6 +18,8 @@ export interface RuntimeOptions {
   heartbeatIntervalMs?: number;
   /** Shortens the 40 s after which a service task without health check counts as healthy. */
   taskHealthyAfterMs?: number;
+  /** Shortens how long an agent whose socket closed still counts as connected. */
+  agentDisconnectGraceMs?: number;
 }
 
 export interface RuntimeHarness {
@@ -32,6 +34,9 @@ export const nodeRuntime: RuntimeHarness = {
       config: {
         heartbeatIntervalMs: options.heartbeatIntervalMs,
         taskHealthyAfterMs: options.taskHealthyAfterMs,
+        ...(options.agentDisconnectGraceMs !== undefined
+          ? { agentDisconnectGraceMs: options.agentDisconnectGraceMs }
+          : {}),
       },
     });
     return {

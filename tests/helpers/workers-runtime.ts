@@ -53,5 +53,8 @@ export const workersRuntime: RuntimeHarness = {
       ...(options.taskHealthyAfterMs !== undefined
         ? { BERTH_TASK_HEALTHY_AFTER_MS: String(options.taskHealthyAfterMs) }
         : {}),
+      ...(options.agentDisconnectGraceMs !== undefined
+        ? { BERTH_AGENT_GRACE_MS: String(options.agentDisconnectGraceMs) }
+        : {}),
     }),
 };
