@@ -38,7 +38,7 @@ type Setting = (extensions: ServiceExtensions, value: string, key: string) => vo
 
 const SETTINGS: Record<string, Setting> = {
   'berth:progress-deadline': (x, value, key) => {
-    x.progressDeadlineMs = duration(value, key, 1);
+    x.progressDeadlineMs = duration(value, key, 1000);
   },
   'berth:min-healthy-time': (x, value, key) => {
     x.minHealthyTimeMs = duration(value, key, 0);

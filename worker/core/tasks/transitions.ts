@@ -62,12 +62,13 @@ function mergeContainer(observed: ObservedTask, nowMs: number) {
     return {
       ...record,
       healthStatus,
-      // Since when it has been HEALTHY without a break (Berth's minimum healthy time counts from here).
+      // Since when it has been HEALTHY without a break (Berth's minimum healthy time counts from
+      // here); a record from before this field keeps none and counts from the task's start.
       healthySinceMs:
         healthStatus !== 'HEALTHY'
           ? undefined
           : record.healthStatus === 'HEALTHY'
-            ? (record.healthySinceMs ?? nowMs)
+            ? record.healthySinceMs
             : nowMs,
       lastStatus: report.lastStatus,
       runtimeId: report.runtimeId ?? record.runtimeId,
