@@ -32,7 +32,9 @@ export async function handleServiceControl(c: Context, ctx: ApiContext & { log: 
   try {
     const control = c.req.param('control') ?? '';
     if (!Object.hasOwn(CONTROLS, control)) {
-      throw invalidParameter(`control: '${control.slice(0, 32)}' must be one of ${Object.keys(CONTROLS).join(', ')}`);
+      throw invalidParameter(
+        `control: '${control.slice(0, 32)}' must be one of ${Object.keys(CONTROLS).join(', ')}`,
+      );
     }
     const cluster = clusterNameOf(c.req.param('cluster'));
     const service = c.req.param('service') ?? '';

@@ -44,7 +44,10 @@ async function activeService(ctx: CommandContext, reference: string): Promise<Se
   return service;
 }
 
-async function primaryOf(ctx: CommandContext, service: ServiceRow): Promise<ServiceDeploymentRow | undefined> {
+async function primaryOf(
+  ctx: CommandContext,
+  service: ServiceRow,
+): Promise<ServiceDeploymentRow | undefined> {
   const [primary] = await ctx.deps.db
     .select()
     .from(serviceDeployments)
@@ -89,18 +92,12 @@ export const pauseServiceDeployment: ClusterCommand<ServiceControlInput, Service
   }
   if (primary.pausedAtMs !== null) return { service: await describeServiceInRoom(ctx, service.arn) };
   const nowMs = ctx.deps.now();
-  return commit(
-    ctx,
-    service,
-    {},
-    serviceEventText.paused(service.name, primary.id),
-    [
-      ctx.deps.db
-        .update(serviceDeployments)
-        .set({ pausedAtMs: nowMs, updatedAtMs: nowMs })
-        .where(eq(serviceDeployments.id, primary.id)),
-    ],
-  );
+  return commit(ctx, service, {}, serviceEventText.paused(service.name, primary.id), [
+    ctx.deps.db
+      .update(serviceDeployments)
+      .set({ pausedAtMs: nowMs, updatedAtMs: nowMs })
+      .where(eq(serviceDeployments.id, primary.id)),
+  ]);
 };
 
 export const resumeServiceDeployment: ClusterCommand<ServiceControlInput, ServiceControlOutput> = async (
@@ -113,19 +110,13 @@ export const resumeServiceDeployment: ClusterCommand<ServiceControlInput, Servic
     throw conflict(`service ${service.name} has no paused deployment to resume`);
   }
   const nowMs = ctx.deps.now();
-  return commit(
-    ctx,
-    service,
-    {},
-    serviceEventText.resumed(service.name, primary.id),
-    [
-      ctx.deps.db
-        .update(serviceDeployments)
-        // The progress deadline counts again from the resume, not from before the pause.
-        .set({ pausedAtMs: null, progressAtMs: nowMs, updatedAtMs: nowMs })
-        .where(eq(serviceDeployments.id, primary.id)),
-    ],
-  );
+  return commit(ctx, service, {}, serviceEventText.resumed(service.name, primary.id), [
+    ctx.deps.db
+      .update(serviceDeployments)
+      // The progress deadline counts again from the resume, not from before the pause.
+      .set({ pausedAtMs: null, progressAtMs: nowMs, updatedAtMs: nowMs })
+      .where(eq(serviceDeployments.id, primary.id)),
+  ]);
 };
 
 /**
