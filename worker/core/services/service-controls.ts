@@ -87,7 +87,7 @@ export const pauseServiceDeployment: ClusterCommand<ServiceControlInput, Service
 ) => {
   const service = await activeService(ctx, input.service);
   const primary = await primaryOf(ctx, service);
-  if (!primary || primary.rolloutState !== 'IN_PROGRESS') {
+  if (primary?.rolloutState !== 'IN_PROGRESS') {
     throw conflict(`service ${service.name} has no deployment in progress to pause`);
   }
   if (primary.pausedAtMs !== null) return { service: await describeServiceInRoom(ctx, service.arn) };
