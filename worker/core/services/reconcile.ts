@@ -26,6 +26,7 @@ import { placeTasks, placeTasksAcrossProviders } from '../placement';
 import { dispatchPlan, prepareTask, taskRow } from '../tasks/plan-tasks';
 import { taskStateOf } from '../tasks/task-record';
 import { requestStop } from '../tasks/transitions';
+import { scheduleDaemonInRoom } from './daemon-tasks';
 import { type SchedulerTask, scheduleReplicaService } from './replica-scheduler';
 import { appendServiceEvents, rolloutReason, serviceEventText } from './service-events';
 import { deploymentConfigurationOf, serviceArn, serviceGroup } from './service-record';
@@ -93,12 +94,27 @@ export async function reconcileService(ctx: CommandContext, name: string): Promi
   const nowMs = deps.now();
   const healthyAfterMs = deps.config.taskHealthyAfterMs ?? TASK_HEALTHY_AFTER_RUNNING_MS;
   const bounds = deploymentConfigurationOf(service);
-  const decisions = scheduleReplicaService(
-    { status: service.status, desiredCount: service.desiredCount, ...bounds },
-    deployments.flatMap((d) => (d.status === 'INACTIVE' ? [] : [{ ...d, status: d.status }])),
-    rows.map((row) => schedulerTask(ctx, row, nowMs, service.healthCheckGracePeriodSeconds * 1000)),
-    { nowMs, healthyAfterMs },
+  const schedulerDeployments = deployments.flatMap((d) =>
+    d.status === 'INACTIVE' ? [] : [{ ...d, status: d.status }],
   );
+  const schedulerTasks = rows.map((row) =>
+    schedulerTask(ctx, row, nowMs, service.healthCheckGracePeriodSeconds * 1000),
+  );
+  const daemon =
+    service.schedulingStrategy === 'DAEMON'
+      ? await scheduleDaemonInRoom(ctx, service, primary, schedulerDeployments, schedulerTasks, {
+          nowMs,
+          healthyAfterMs,
+        })
+      : undefined;
+  const decisions =
+    daemon?.decisions ??
+    scheduleReplicaService(
+      { status: service.status, desiredCount: service.desiredCount, ...bounds },
+      schedulerDeployments,
+      schedulerTasks,
+      { nowMs, healthyAfterMs },
+    );
 
   const messages: string[] = [];
   const scalingId = primary?.id ?? deployments[0]?.id ?? 'ecs-svc/0';
@@ -128,12 +144,16 @@ export async function reconcileService(ctx: CommandContext, name: string): Promi
 
   let retryPlacement = false;
   if (decisions.start > 0 && primary) {
-    const started = await startTasks(ctx, service, primary, decisions.start);
+    const started = daemon ? await daemon.start() : await startTasks(ctx, service, primary, decisions.start);
     if (started.length > 0) messages.push(serviceEventText.started(name, started));
     if (started.length < decisions.start) {
       messages.push(serviceEventText.unableToPlace(name));
       retryPlacement = true;
     }
+  }
+  if (daemon && daemon.placementMessages.length > 0) {
+    messages.push(...daemon.placementMessages);
+    retryPlacement = true;
   }
   if (decisions.blocked) messages.push(serviceEventText.blocked(name));
 
@@ -168,11 +188,13 @@ export async function reconcileService(ctx: CommandContext, name: string): Promi
     deps.newId,
   );
   const status = decisions.serviceInactive ? 'INACTIVE' : service.status;
-  if (messages.length > 0 || status !== service.status) {
+  // A daemon's desiredCount is the number of instances that should run it.
+  const desiredCount = daemon ? daemon.decisions.desiredCount : service.desiredCount;
+  if (messages.length > 0 || status !== service.status || desiredCount !== service.desiredCount) {
     writes.push(
       deps.db
         .update(services)
-        .set({ eventsJson: JSON.stringify(events), status })
+        .set({ eventsJson: JSON.stringify(events), status, desiredCount })
         .where(eq(services.arn, arn)),
     );
   }
