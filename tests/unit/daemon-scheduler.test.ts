@@ -130,7 +130,9 @@ describe('the DAEMON scheduler', () => {
       OPTIONS,
     );
     expect(out.startOn).toEqual([instanceArnFor('i-0')]);
-    expect(out.unplaced).toEqual([{ instanceArn: instanceArnFor('i-1'), instanceId: 'i-1', reason: 'RESOURCE:CPU' }]);
+    expect(out.unplaced).toEqual([
+      { instanceArn: instanceArnFor('i-1'), instanceId: 'i-1', reason: 'RESOURCE:CPU' },
+    ]);
     expect(out.desiredCount).toBe(2);
   });
 
@@ -186,7 +188,13 @@ describe('the DAEMON scheduler', () => {
 
   it('replaces an UNHEALTHY task stop-first', () => {
     const sick = task('i-0', { healthStatus: 'UNHEALTHY' });
-    const out = scheduleDaemonService(daemon(), [primary('ecs-svc/2', 'COMPLETED')], [sick], hosts(1), OPTIONS);
+    const out = scheduleDaemonService(
+      daemon(),
+      [primary('ecs-svc/2', 'COMPLETED')],
+      [sick],
+      hosts(1),
+      OPTIONS,
+    );
     expect(out.stop).toEqual([{ taskArn: sick.arn, why: 'unhealthy' }]);
     expect(out.start).toBe(0);
   });
@@ -226,7 +234,9 @@ describe('the DAEMON scheduler', () => {
     fc.assert(
       fc.property(stateArb, (state) => {
         const instances = Array.from({ length: state.instances }, (_, i) =>
-          aPlacementInstance(`i-${i}`, { status: i === 0 && state.tasks[0]?.draining ? 'DRAINING' : 'ACTIVE' }),
+          aPlacementInstance(`i-${i}`, {
+            status: i === 0 && state.tasks[0]?.draining ? 'DRAINING' : 'ACTIVE',
+          }),
         );
         const tasks = state.tasks.map((t, n) => ({
           arn: `t-${n}`,
@@ -251,7 +261,8 @@ describe('the DAEMON scheduler', () => {
         // Stop-first stops (a healthy old task on an instance with no current task) keep at least the
         // minimum of healthy tasks, counted after the stops no bound covers (draining, duplicates, sick).
         const kept = tasks.filter((t) => t.desiredStatus === 'RUNNING' && t.lastStatus !== 'STOPPED');
-        const healthy = (t: (typeof tasks)[number]) => t.lastStatus === 'RUNNING' && t.healthStatus !== 'UNHEALTHY';
+        const healthy = (t: (typeof tasks)[number]) =>
+          t.lastStatus === 'RUNNING' && t.healthStatus !== 'UNHEALTHY';
         const active = new Set(instances.filter((i) => i.status === 'ACTIVE').map((i) => i.arn));
         const bounded = (t: (typeof tasks)[number]) =>
           healthy(t) &&

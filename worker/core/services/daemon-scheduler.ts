@@ -11,7 +11,12 @@
  * ceil(instances × minimumHealthyPercent / 100) healthy tasks remain. Cost: O(t + i) for t tasks
  * and i instances, plus one single-instance placement check per instance that needs a task.
  */
-import { matchesClusterQuery, type PlacementConstraint, type PlacementInstance, placeTasks } from '../placement';
+import {
+  matchesClusterQuery,
+  type PlacementConstraint,
+  type PlacementInstance,
+  placeTasks,
+} from '../placement';
 import type { PlacementFailureReason } from '../placement/types';
 import { validatePlacement } from '../placement/validate-placement';
 import {
@@ -119,7 +124,7 @@ export function scheduleDaemonService(
       if (current[0].healthStatus === 'UNHEALTHY') stop(current[0], 'unhealthy');
     } else {
       // Stop-first: the old task makes way for the new one; a healthy one only within the minimum.
-      for (const t of old) (healthy(t) ? awaitingStop.push(t) : stop(t, 'replaced'));
+      for (const t of old) healthy(t) ? awaitingStop.push(t) : stop(t, 'replaced');
     }
   }
   const minHealthy = minimumHealthyTasks(targets.length, service.minimumHealthyPercent);

@@ -4,13 +4,13 @@
  * make: the instance is given), and words its placement failures as ECS does.
  */
 import type { ServiceDeploymentRow, ServiceRow } from '../../../db/schema';
+import { tasks } from '../../../db/schema';
 import type { PlacementConstraint } from '../../ecs-types.generated';
 import { resourceIdOf } from '../arn';
 import type { CommandContext } from '../cluster/command-context';
 import { taskEventsInsert } from '../events/task-events';
 import type { PlacementFailureReason } from '../placement/types';
 import { dispatchPlan, type PreparedTask, prepareTask, taskRow } from '../tasks/plan-tasks';
-import { tasks } from '../../../db/schema';
 import { type DaemonDecisions, scheduleDaemonService } from './daemon-scheduler';
 import type { ScheduleOptions, SchedulerDeployment, SchedulerTask } from './replica-scheduler';
 import { serviceEventText } from './service-events';
@@ -105,5 +105,7 @@ export function unableToPlaceOn(service: string, instanceId: string, reason: Pla
     AGENT: `${closest} encountered error "AGENT".`,
   };
   const extra = detail[reason];
-  return extra ? `${serviceEventText.unableToPlace(service)} ${extra}` : serviceEventText.unableToPlace(service);
+  return extra
+    ? `${serviceEventText.unableToPlace(service)} ${extra}`
+    : serviceEventText.unableToPlace(service);
 }

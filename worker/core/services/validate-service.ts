@@ -53,7 +53,9 @@ export function validateCreateFields(input: CreateServiceRequest): void {
     throw invalidParameter('role: is only used with load balancers, which Berth does not have');
   }
   if (input.schedulingStrategy !== undefined && !['REPLICA', 'DAEMON'].includes(input.schedulingStrategy)) {
-    throw invalidParameter(`schedulingStrategy: must be REPLICA or DAEMON, not '${input.schedulingStrategy}'`);
+    throw invalidParameter(
+      `schedulingStrategy: must be REPLICA or DAEMON, not '${input.schedulingStrategy}'`,
+    );
   }
   if (input.launchType && input.launchType !== 'EC2' && input.launchType !== 'EXTERNAL') {
     throw invalidParameter(`launchType: ${input.launchType} is not supported by Berth; use EC2 or EXTERNAL`);
@@ -137,7 +139,8 @@ export function deploymentConfiguration(
     ...current,
     ...given,
   } as DeploymentConfiguration & DeploymentBounds;
-  if (daemon && merged.maximumPercent > DAEMON_MAXIMUM_PERCENT) throw invalidParameter(daemonText.maximumPercent);
+  if (daemon && merged.maximumPercent > DAEMON_MAXIMUM_PERCENT)
+    throw invalidParameter(daemonText.maximumPercent);
   const field = 'deploymentConfiguration';
   if (merged.strategy && merged.strategy !== 'ROLLING') {
     throw invalidParameter(`${field}.strategy: ${merged.strategy} is not supported by Berth; use ROLLING`);
