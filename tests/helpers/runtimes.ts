@@ -18,6 +18,8 @@ export interface RuntimeOptions {
   heartbeatIntervalMs?: number;
   /** Shortens the 40 s after which a service task without health check counts as healthy. */
   taskHealthyAfterMs?: number;
+  /** Shortens the hour an INACTIVE service stays described before it is purged. */
+  inactiveServiceRetentionMs?: number;
 }
 
 export interface RuntimeHarness {
@@ -32,6 +34,7 @@ export const nodeRuntime: RuntimeHarness = {
       config: {
         heartbeatIntervalMs: options.heartbeatIntervalMs,
         taskHealthyAfterMs: options.taskHealthyAfterMs,
+        inactiveServiceRetentionMs: options.inactiveServiceRetentionMs,
       },
     });
     return {

@@ -53,5 +53,8 @@ export const workersRuntime: RuntimeHarness = {
       ...(options.taskHealthyAfterMs !== undefined
         ? { BERTH_TASK_HEALTHY_AFTER_MS: String(options.taskHealthyAfterMs) }
         : {}),
+      ...(options.inactiveServiceRetentionMs !== undefined
+        ? { BERTH_INACTIVE_SERVICE_RETENTION_MS: String(options.inactiveServiceRetentionMs) }
+        : {}),
     }),
 };

@@ -11,8 +11,10 @@ import {
   type CreateServiceCommandInput,
   DeleteAttributesCommand,
   DeleteServiceCommand,
+  DescribeServiceDeploymentsCommand,
   DescribeServicesCommand,
   type ECSClient,
+  ListServiceDeploymentsCommand,
   ListServicesCommand,
   PutAttributesCommand,
   RegisterTaskDefinitionCommand,
@@ -31,6 +33,8 @@ import { waitFor } from '../../helpers/wait';
 const CLUSTER = 'daemons';
 const HEALTHY_AFTER_MS = 300;
 const STOP_DELAY_MS = 150;
+/** How long an INACTIVE service stays described here (Berth's default is an hour, as ECS's "a while"). */
+const INACTIVE_RETENTION_MS = 2_000;
 const WAITER = { minDelay: 1, maxDelay: 1, maxWaitTime: 60 };
 const DESIRED_COUNT_TEXT =
   'The daemon scheduling strategy does not support a desired count for services. Remove the desired count value and try again';
@@ -75,7 +79,10 @@ export function defineDaemonServiceScenarios(harness: RuntimeHarness) {
       );
 
     beforeAll(async () => {
-      runtime = await harness.start({ taskHealthyAfterMs: HEALTHY_AFTER_MS });
+      runtime = await harness.start({
+        taskHealthyAfterMs: HEALTHY_AFTER_MS,
+        inactiveServiceRetentionMs: INACTIVE_RETENTION_MS,
+      });
       ecs = runtime.ecs;
       await ecs.send(new CreateClusterCommand({ clusterName: CLUSTER }));
       for (const family of ['monitor', 'edge']) {
@@ -262,11 +269,33 @@ export function defineDaemonServiceScenarios(harness: RuntimeHarness) {
       await ecs.send(new DeleteServiceCommand({ cluster: CLUSTER, service: 'hungry' }));
     });
 
-    it('deletes a daemon without force, and the SDK waiter sees it INACTIVE', async () => {
+    it('deletes a daemon without force; the SDK waiter sees it INACTIVE, and after the retention it is MISSING', async () => {
+      const history = await ecs.send(
+        new ListServiceDeploymentsCommand({ cluster: CLUSTER, service: 'edge' }),
+      );
+      const deploymentArn = history.serviceDeployments![0].serviceDeploymentArn!;
+      const deletedAtMs = Date.now();
       const out = await ecs.send(new DeleteServiceCommand({ cluster: CLUSTER, service: 'edge' }));
       expect(out.service?.status).toMatch(/^(DRAINING|INACTIVE)$/);
       await waitUntilServicesInactive({ client: ecs, ...WAITER }, { cluster: CLUSTER, services: ['edge'] });
       expect(liveOf('edge')).toEqual([]);
+      const purged = await waitFor('the INACTIVE service to be purged', async () => {
+        const described = await ecs.send(
+          new DescribeServicesCommand({ cluster: CLUSTER, services: ['edge'] }),
+        );
+        return described.failures?.length === 1 && described;
+      });
+      // ECS keeps describing it for a while: here the retention, shortened to a few seconds.
+      expect(Date.now() - deletedAtMs).toBeGreaterThanOrEqual(INACTIVE_RETENTION_MS);
+      expect(purged.failures![0]).toMatchObject({ reason: 'MISSING' });
+      const deployments = await ecs.send(
+        new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [deploymentArn] }),
+      );
+      expect(deployments.failures).toEqual([
+        expect.objectContaining({ arn: deploymentArn, reason: 'MISSING' }),
+      ]);
+      // The other services of the cluster are untouched.
+      expect((await describeService('monitor')).status).toBe('ACTIVE');
     });
   });
 }

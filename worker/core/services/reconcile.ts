@@ -27,6 +27,7 @@ import { dispatchPlan, prepareTask, taskRow } from '../tasks/plan-tasks';
 import { taskStateOf } from '../tasks/task-record';
 import { requestStop } from '../tasks/transitions';
 import { scheduleDaemonInRoom } from './daemon-tasks';
+import { schedulePurge } from './purge-service';
 import { type SchedulerTask, scheduleReplicaService } from './replica-scheduler';
 import { appendServiceEvents, rolloutReason, serviceEventText } from './service-events';
 import { deploymentConfigurationOf, serviceArn, serviceGroup } from './service-record';
@@ -199,6 +200,7 @@ export async function reconcileService(ctx: CommandContext, name: string): Promi
     );
   }
   if (writes.length > 0) await deps.db.batch(writes as [(typeof writes)[number], ...typeof writes]);
+  if (decisions.serviceInactive) await schedulePurge(ctx, name);
 
   await armStep(ctx, name, decisions.nextCheckAtMs, retryPlacement, primary, decisions.steady, status);
 }
