@@ -45,6 +45,8 @@ export interface FleetOptions {
    * until then. 0, the default, stops at once.
    */
   stopDelayMs?: number;
+  /** The image digest the hosts report for a task's containers once it runs (none when unset). */
+  imageDigest?: (task: Pick<FleetTask, 'family' | 'revision'>) => string;
 }
 
 export async function startRawAgentFleet(
@@ -68,7 +70,7 @@ export async function startRawAgentFleet(
     containers: [
       lastStatus === 'STOPPED'
         ? { name: 'main', lastStatus: 'STOPPED', exitCode: 0 }
-        : { name: 'main', lastStatus: 'RUNNING' },
+        : { name: 'main', lastStatus: 'RUNNING', imageDigest: options.imageDigest?.(task) },
     ],
   });
 

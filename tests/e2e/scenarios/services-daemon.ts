@@ -12,10 +12,13 @@ import {
   DeleteAttributesCommand,
   DeleteServiceCommand,
   DescribeServiceDeploymentsCommand,
+  DescribeServiceRevisionsCommand,
   DescribeServicesCommand,
+  DescribeTasksCommand,
   type ECSClient,
   ListServiceDeploymentsCommand,
   ListServicesCommand,
+  ListTasksCommand,
   PutAttributesCommand,
   RegisterTaskDefinitionCommand,
   type Service,
@@ -38,6 +41,10 @@ const INACTIVE_RETENTION_MS = 2_000;
 const WAITER = { minDelay: 1, maxDelay: 1, maxWaitTime: 60 };
 const DESIRED_COUNT_TEXT =
   'The daemon scheduling strategy does not support a desired count for services. Remove the desired count value and try again';
+
+/** A made-up `sha256:` digest per image and build (hosts may hold different builds of one tag). */
+const digestOf = (task: { family: string; revision: number }, build: string) =>
+  `sha256:${`${task.family}${task.revision}${build}`.padEnd(64, '0').replace(/[^0-9a-f]/g, 'f')}`;
 
 export function defineDaemonServiceScenarios(harness: RuntimeHarness) {
   describe(`DAEMON services on the ${harness.name} runtime`, () => {
@@ -102,6 +109,7 @@ export function defineDaemonServiceScenarios(harness: RuntimeHarness) {
       // Hosts take a while to stop a task, so a start that did not wait for the stop shows on the host.
       fleet = await startRawAgentFleet(runtime.endpoint, CLUSTER, () => runtime.mintJoinToken(CLUSTER), 3, {
         stopDelayMs: STOP_DELAY_MS,
+        imageDigest: (task) => digestOf(task, 'a'),
       });
     });
 
@@ -161,8 +169,10 @@ export function defineDaemonServiceScenarios(harness: RuntimeHarness) {
     });
 
     it('gives an instance that joins its task', async () => {
+      // This host holds another build under the same tag: it reports another digest.
       joined = await startRawAgentFleet(runtime.endpoint, CLUSTER, () => runtime.mintJoinToken(CLUSTER), 1, {
         stopDelayMs: STOP_DELAY_MS,
+        imageDigest: (task) => digestOf(task, 'b'),
       });
       const newcomer = joined.hosts[0].instanceArn;
       await waitFor('the joining instance to run the daemon', () =>
@@ -171,6 +181,38 @@ export function defineDaemonServiceScenarios(harness: RuntimeHarness) {
       await waitStable('monitor');
       expect(await describeService('monitor')).toMatchObject({ desiredCount: 4, runningCount: 4 });
       expect(liveOf('monitor')).toHaveLength(4);
+    });
+
+    it('shows the digest each host reported in DescribeTasks, and the first one in the service revision', async () => {
+      const arns = (await ecs.send(new ListTasksCommand({ cluster: CLUSTER, serviceName: 'monitor' })))
+        .taskArns!;
+      const described = await ecs.send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: arns }));
+      const newcomer = joined!.hosts[0].instanceArn;
+      const digests = described.tasks!.map((t) => [
+        t.containerInstanceArn === newcomer,
+        t.containers!.map((c) => c.imageDigest),
+      ]);
+      expect(digests).toHaveLength(4);
+      for (const [onNewcomer, containers] of digests) {
+        const build = onNewcomer ? 'b' : 'a';
+        expect(containers).toEqual([digestOf({ family: 'monitor', revision: 1 }, build)]);
+      }
+      const history = await ecs.send(
+        new ListServiceDeploymentsCommand({ cluster: CLUSTER, service: 'monitor' }),
+      );
+      const revision = await ecs.send(
+        new DescribeServiceRevisionsCommand({
+          serviceRevisionArns: [history.serviceDeployments![0].targetServiceRevisionArn!],
+        }),
+      );
+      // The three first hosts reported before the fourth joined: their digest is the revision's.
+      expect(revision.serviceRevisions![0].containerImages).toEqual([
+        {
+          containerName: 'main',
+          image: 'example/monitor:1',
+          imageDigest: digestOf({ family: 'monitor', revision: 1 }, 'a'),
+        },
+      ]);
     });
 
     it('stops the task of an instance set DRAINING, and starts it again when the instance is ACTIVE', async () => {

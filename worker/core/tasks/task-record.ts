@@ -24,6 +24,8 @@ export interface ContainerRecord {
   networkBindings: NetworkBinding[];
   /** The agent's last report of a container with a health check; unset means UNKNOWN (task-health.ts). */
   healthStatus?: HealthStatus;
+  /** The image digest the agent reported (`sha256:…`); the first one reported stays. */
+  imageDigest?: string;
   spec: ContainerSpec;
 }
 
@@ -105,6 +107,7 @@ export function toEcsTask(row: TaskRow, include: { tags: boolean }): Task {
       taskArn: row.arn,
       name: c.name,
       image: c.image,
+      imageDigest: c.imageDigest,
       runtimeId: c.runtimeId,
       lastStatus: c.lastStatus,
       exitCode: c.exitCode,

@@ -63,6 +63,8 @@ function mergeContainer(observed: ObservedTask) {
       healthStatus: report.healthStatus ?? record.healthStatus,
       lastStatus: report.lastStatus,
       runtimeId: report.runtimeId ?? record.runtimeId,
+      // The container's image never changes: the first digest reported is kept.
+      imageDigest: record.imageDigest ?? report.imageDigest,
       exitCode: report.exitCode ?? record.exitCode,
       reason: report.reason ?? record.reason,
       networkBindings: report.networkBindings ?? record.networkBindings,
