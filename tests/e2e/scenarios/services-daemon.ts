@@ -303,6 +303,15 @@ export function defineDaemonServiceScenarios(harness: RuntimeHarness) {
         return described.events?.some((e) => e.message?.includes('insufficient CPU units')) && described;
       });
       expect(service).toMatchObject({ desiredCount: 4, runningCount: 0 });
+      // The scheduler runs again (an instance changed): the same cause gives no second event.
+      await ecs.send(
+        new PutAttributesCommand({
+          cluster: CLUSTER,
+          attributes: [{ name: 'touched', value: 'yes', targetId: fleet.hosts[2].instanceArn }],
+        }),
+      );
+      const again = await describeService('hungry');
+      expect(again.events!.filter((e) => e.message?.includes('insufficient CPU units'))).toHaveLength(1);
       expect(service.events!.map((e) => e.message)).toContainEqual(
         expect.stringMatching(
           /^\(service hungry\) was unable to place a task because no container instance met all of its requirements\. The closest matching \(container-instance \w+\) has insufficient CPU units available\.$/,

@@ -8,6 +8,7 @@ import { tasks } from '../../../db/schema';
 import type { PlacementConstraint } from '../../ecs-types.generated';
 import { resourceIdOf } from '../arn';
 import type { CommandContext } from '../cluster/command-context';
+import { EcsError } from '../errors';
 import { taskEventsInsert } from '../events/task-events';
 import type { PlacementFailureReason } from '../placement/types';
 import { dispatchPlan, type PreparedTask, prepareTask, taskRow } from '../tasks/plan-tasks';
@@ -20,7 +21,7 @@ export interface DaemonStep {
   decisions: DaemonDecisions;
   /** Starts one task of the PRIMARY deployment on each instance the decisions name; returns their ids. */
   start(): Promise<string[]>;
-  /** The service events for instances that should run the daemon and have no room for it. */
+  /** The service event for instances that should run the daemon and have no room for it. */
   placementMessages: string[];
 }
 
@@ -35,16 +36,7 @@ export async function scheduleDaemonInRoom(
   const serviceConstraints = JSON.parse(service.placementConstraintsJson) as PlacementConstraint[];
   const prepared =
     service.status === 'ACTIVE' && primary
-      ? await prepareTask(
-          ctx.deps,
-          {
-            taskDefinition: primary.taskDefinitionArn,
-            group: serviceGroup(service.name),
-            propagateTags: service.propagateTags === 'TASK_DEFINITION' ? 'TASK_DEFINITION' : 'NONE',
-            tags: service.propagateTags === 'SERVICE' ? JSON.parse(service.tagsJson) : undefined,
-          },
-          serviceConstraints,
-        )
+      ? await prepareDaemonTask(ctx, service, primary, serviceConstraints)
       : undefined;
   const bounds = deploymentConfigurationOf(service);
   const decisions = scheduleDaemonService(
@@ -69,10 +61,41 @@ export async function scheduleDaemonInRoom(
       prepared && primary
         ? startDaemonTasks(ctx, service, primary, prepared, decisions.startOn)
         : Promise.resolve([]),
-    placementMessages: decisions.unplaced.map(({ instanceId, reason }) =>
-      unableToPlaceOn(service.name, instanceId, reason),
-    ),
+    // One event naming the first such instance: the same text each time, so the log's duplicate
+    // suppression keeps it to one entry while the cause lasts (one per instance would alternate).
+    placementMessages: decisions.unplaced
+      .slice(0, 1)
+      .map(({ instanceId, reason }) => unableToPlaceOn(service.name, instanceId, reason)),
   };
+}
+
+/**
+ * The PRIMARY deployment's task, as placement prepares it. A definition that can't be read (deleted
+ * since) starts nothing, but must not keep the scheduler from stopping what should stop: the
+ * decisions are still made, without the task's size.
+ */
+async function prepareDaemonTask(
+  ctx: CommandContext,
+  service: ServiceRow,
+  primary: ServiceDeploymentRow,
+  serviceConstraints: PlacementConstraint[],
+): Promise<PreparedTask | undefined> {
+  try {
+    return await prepareTask(
+      ctx.deps,
+      {
+        taskDefinition: primary.taskDefinitionArn,
+        group: serviceGroup(service.name),
+        propagateTags: service.propagateTags === 'TASK_DEFINITION' ? 'TASK_DEFINITION' : 'NONE',
+        tags: service.propagateTags === 'SERVICE' ? JSON.parse(service.tagsJson) : undefined,
+      },
+      serviceConstraints,
+    );
+  } catch (error) {
+    if (!(error instanceof EcsError)) throw error;
+    ctx.log(`service ${service.name}: ${error.message}`);
+    return undefined;
+  }
 }
 
 /** Starts one task of `primary` on each of `instanceArns`, exactly as placement's tasks are started. */
