@@ -166,6 +166,41 @@ export function defineDaemonServiceScenarios(harness: RuntimeHarness) {
         ecs.send(new UpdateServiceCommand({ cluster: CLUSTER, service: 'monitor', desiredCount: 5 })),
       );
       expect(update).toMatchObject({ name: 'InvalidParameterException', message: DESIRED_COUNT_TEXT });
+      const refused = await Promise.all([
+        errorOf(
+          ecs.send(
+            new UpdateServiceCommand({
+              cluster: CLUSTER,
+              service: 'monitor',
+              deploymentConfiguration: { maximumPercent: 200 },
+              taskDefinition: definitions.monitor[1],
+            }),
+          ),
+        ),
+        errorOf(
+          ecs.send(
+            new UpdateServiceCommand({
+              cluster: CLUSTER,
+              service: 'monitor',
+              placementStrategy: [{ type: 'binpack', field: 'memory' }],
+            }),
+          ),
+        ),
+      ]);
+      expect(refused.map((e) => e.message)).toEqual([
+        expect.stringMatching(
+          /^The daemon scheduling strategy does not support values above 100 for maximumPercent/,
+        ),
+        'The daemon scheduling strategy does not support placement strategies.',
+      ]);
+      // Nothing was half-written: no new deployment, the configuration as it was.
+      const after = await describeService('monitor');
+      expect(after.deployments).toHaveLength(1);
+      expect(after).toMatchObject({
+        taskDefinition: definitions.monitor[0],
+        deploymentConfiguration: { maximumPercent: 100, minimumHealthyPercent: 0 },
+        placementStrategy: [],
+      });
     });
 
     it('gives an instance that joins its task', async () => {
