@@ -48,6 +48,8 @@ export async function recordRevisionDigests(ctx: CommandContext, rows: Iterable<
     })
     .from(serviceDeployments)
     .where(inArray(serviceDeployments.id, [...reported.keys()]));
+  // A deployment that is gone (its service purged or created again) has nothing left to record.
+  for (const id of reported.keys()) if (!stored.some((d) => d.id === id)) complete.add(id);
   const writes = [];
   for (const deployment of stored) {
     const entry = reported.get(deployment.id);
