@@ -289,6 +289,11 @@ export function defineDaemonServiceScenarios(harness: RuntimeHarness) {
       );
       await waitStable('edge');
       expect(await describeService('edge')).toMatchObject({ desiredCount: 1, runningCount: 1 });
+      // Constraints cleared by UpdateService: every instance qualifies at once (ECS needs a restart).
+      await ecs.send(new UpdateServiceCommand({ cluster: CLUSTER, service: 'edge', placementConstraints: [] }));
+      await waitFor('the daemon on every instance', () => new Set(instancesOf('edge')).size === 4);
+      await waitStable('edge');
+      expect(await describeService('edge')).toMatchObject({ desiredCount: 4, runningCount: 4 });
     });
 
     it('replaces the task of each instance stop-first on a new task definition', async () => {
