@@ -6,6 +6,7 @@
  * every start).
  */
 import {
+  CreateCapacityProviderCommand,
   CreateClusterCommand,
   CreateServiceCommand,
   type CreateServiceCommandInput,
@@ -20,6 +21,7 @@ import {
   ListServicesCommand,
   ListTasksCommand,
   PutAttributesCommand,
+  PutClusterCapacityProvidersCommand,
   RegisterTaskDefinitionCommand,
   type Service,
   UpdateContainerInstancesStateCommand,
@@ -39,6 +41,8 @@ const STOP_DELAY_MS = 150;
 /** How long an INACTIVE service stays described here (Berth's default is an hour, as ECS's "a while"). */
 const INACTIVE_RETENTION_MS = 2_000;
 const WAITER = { minDelay: 1, maxDelay: 1, maxWaitTime: 60 };
+const PLACEMENT_STRATEGY_TEXT =
+  'The daemon scheduling strategy does not support placement strategies. Remove the placement strategy and try again';
 const DESIRED_COUNT_TEXT =
   'The daemon scheduling strategy does not support a desired count for services. Remove the desired count value and try again';
 
@@ -92,6 +96,24 @@ export function defineDaemonServiceScenarios(harness: RuntimeHarness) {
       });
       ecs = runtime.ecs;
       await ecs.send(new CreateClusterCommand({ clusterName: CLUSTER }));
+      // A default capacity provider strategy, which ECS applies to a daemon created without a launch
+      // type and then refuses (aws/containers-roadmap#692); Berth runs the daemon anyway.
+      await ecs.send(
+        new CreateCapacityProviderCommand({
+          name: 'daemon-pool',
+          autoScalingGroupProvider: {
+            autoScalingGroupArn:
+              'arn:aws:autoscaling:us-east-1:000000000000:autoScalingGroup:x:autoScalingGroupName/daemon-pool',
+          },
+        }),
+      );
+      await ecs.send(
+        new PutClusterCapacityProvidersCommand({
+          cluster: CLUSTER,
+          capacityProviders: ['daemon-pool'],
+          defaultCapacityProviderStrategy: [{ capacityProvider: 'daemon-pool', weight: 1 }],
+        }),
+      );
       for (const family of ['monitor', 'edge']) {
         definitions[family] = [];
         for (const tag of ['1', '2']) {
@@ -134,10 +156,10 @@ export function defineDaemonServiceScenarios(harness: RuntimeHarness) {
       expect(outcomes[1].message).toBe(
         'The daemon scheduling strategy does not support values above 100 for maximumPercent on a deployment configuration. Change the maximumPercent value to 100, and try again',
       );
-      expect(outcomes[2].message).toBe(
-        'The daemon scheduling strategy does not support placement strategies.',
+      expect(outcomes[2].message).toBe(PLACEMENT_STRATEGY_TEXT);
+      expect(outcomes[3].message).toBe(
+        'Specifying a capacity provider strategy is not supported when you create a service using the DAEMON scheduling strategy.',
       );
-      expect(outcomes[3].message).toMatch(/^capacityProviderStrategy: /);
       expect(outcomes[4].message).toMatch(/^schedulingStrategy: /);
       const described = await ecs.send(new DescribeServicesCommand({ cluster: CLUSTER, services: ['bad'] }));
       expect(described.failures).toEqual([
@@ -149,6 +171,7 @@ export function defineDaemonServiceScenarios(harness: RuntimeHarness) {
       const out = await create({ serviceName: 'monitor' });
       expect(out.service).toMatchObject({
         schedulingStrategy: 'DAEMON',
+        launchType: 'EC2',
         deploymentConfiguration: { maximumPercent: 100, minimumHealthyPercent: 0 },
       });
       await waitStable('monitor');
@@ -191,7 +214,7 @@ export function defineDaemonServiceScenarios(harness: RuntimeHarness) {
         expect.stringMatching(
           /^The daemon scheduling strategy does not support values above 100 for maximumPercent/,
         ),
-        'The daemon scheduling strategy does not support placement strategies.',
+        PLACEMENT_STRATEGY_TEXT,
       ]);
       // Nothing was half-written: no new deployment, the configuration as it was.
       const after = await describeService('monitor');
@@ -290,7 +313,9 @@ export function defineDaemonServiceScenarios(harness: RuntimeHarness) {
       await waitStable('edge');
       expect(await describeService('edge')).toMatchObject({ desiredCount: 1, runningCount: 1 });
       // Constraints cleared by UpdateService: every instance qualifies at once (ECS needs a restart).
-      await ecs.send(new UpdateServiceCommand({ cluster: CLUSTER, service: 'edge', placementConstraints: [] }));
+      await ecs.send(
+        new UpdateServiceCommand({ cluster: CLUSTER, service: 'edge', placementConstraints: [] }),
+      );
       await waitFor('the daemon on every instance', () => new Set(instancesOf('edge')).size === 4);
       await waitStable('edge');
       expect(await describeService('edge')).toMatchObject({ desiredCount: 4, runningCount: 4 });

@@ -74,13 +74,20 @@ export function validateUpdateFields(input: UpdateServiceRequest): void {
   refuseUnsupported(input);
 }
 
-/** ECS's texts (ecs-services.md §1): a daemon runs one task per matching instance, nothing to count or rank. */
+/**
+ * ECS's texts (ecs-services.md §1; the placement-strategy one from kayac/ecspresso#402, the capacity
+ * provider one from aws/containers-roadmap#692): a daemon runs one task per matching instance, so
+ * there is nothing to count, rank or spread over providers.
+ */
 export const daemonText = {
   desiredCount:
     'The daemon scheduling strategy does not support a desired count for services. Remove the desired count value and try again',
   maximumPercent:
     'The daemon scheduling strategy does not support values above 100 for maximumPercent on a deployment configuration. Change the maximumPercent value to 100, and try again',
-  placementStrategy: 'The daemon scheduling strategy does not support placement strategies.',
+  placementStrategy:
+    'The daemon scheduling strategy does not support placement strategies. Remove the placement strategy and try again',
+  capacityProviderStrategy:
+    'Specifying a capacity provider strategy is not supported when you create a service using the DAEMON scheduling strategy.',
 };
 
 export function refuseDaemonFields(
@@ -88,11 +95,7 @@ export function refuseDaemonFields(
 ): void {
   if (input.desiredCount !== undefined) throw invalidParameter(daemonText.desiredCount);
   if (input.placementStrategy?.length) throw invalidParameter(daemonText.placementStrategy);
-  if (input.capacityProviderStrategy?.length) {
-    throw invalidParameter(
-      'capacityProviderStrategy: is not supported with the DAEMON scheduling strategy, which runs one task on every instance matching its placement constraints; use launchType EC2 or EXTERNAL',
-    );
-  }
+  if (input.capacityProviderStrategy?.length) throw invalidParameter(daemonText.capacityProviderStrategy);
 }
 
 function refuseUnsupported(input: CommonFields): void {
