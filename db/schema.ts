@@ -272,6 +272,8 @@ export const serviceDeployments = sqliteTable(
     rolloutState: text('rollout_state', { enum: ['IN_PROGRESS', 'COMPLETED', 'FAILED'] }).notNull(),
     rolloutStateReason: text('rollout_state_reason').notNull(),
     failedTasks: integer('failed_tasks').notNull().default(0),
+    /** The revision's image digests by container name, as its tasks' agents first reported them. */
+    imageDigestsJson: text('image_digests_json').notNull().default('{}'),
     createdAtMs: integer('created_at_ms').notNull(),
     updatedAtMs: integer('updated_at_ms').notNull(),
     /** Paused through the Berth API: the rollout takes no step until resumed. */

@@ -20,6 +20,8 @@ export interface RuntimeOptions {
   taskHealthyAfterMs?: number;
   /** Shortens how long an agent whose socket closed still counts as connected. */
   agentDisconnectGraceMs?: number;
+  /** Shortens the hour an INACTIVE service stays described before it is purged. */
+  inactiveServiceRetentionMs?: number;
 }
 
 export interface RuntimeHarness {
@@ -37,6 +39,7 @@ export const nodeRuntime: RuntimeHarness = {
         ...(options.agentDisconnectGraceMs !== undefined
           ? { agentDisconnectGraceMs: options.agentDisconnectGraceMs }
           : {}),
+        inactiveServiceRetentionMs: options.inactiveServiceRetentionMs,
       },
     });
     return {

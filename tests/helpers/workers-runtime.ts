@@ -56,5 +56,8 @@ export const workersRuntime: RuntimeHarness = {
       ...(options.agentDisconnectGraceMs !== undefined
         ? { BERTH_AGENT_GRACE_MS: String(options.agentDisconnectGraceMs) }
         : {}),
+      ...(options.inactiveServiceRetentionMs !== undefined
+        ? { BERTH_INACTIVE_SERVICE_RETENTION_MS: String(options.inactiveServiceRetentionMs) }
+        : {}),
     }),
 };

@@ -1,12 +1,16 @@
 /**
  * A service on a real agent and real Docker: a 3-task service runs 3 containers, and a rolling
  * update to a new task definition ends with 3 containers of the new one, never more than the
- * maximum running at once (sampled from Docker while the update runs).
+ * maximum running at once (sampled from Docker while the update runs). The image digest the
+ * agent reads from Docker shows in DescribeTasks and in the service revision.
  */
 import {
   CreateClusterCommand,
   CreateServiceCommand,
   DeleteServiceCommand,
+  DescribeServiceRevisionsCommand,
+  DescribeTasksCommand,
+  ListServiceDeploymentsCommand,
   ListTasksCommand,
   RegisterTaskDefinitionCommand,
   UpdateServiceCommand,
@@ -14,6 +18,7 @@ import {
   waitUntilServicesStable,
 } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { imageDigestOf } from '../../../agent/runtime/docker';
 import { CONTAINER_LABELS } from '../../../protocol/agent-protocol';
 import { type AgentProcess, spawnAgent } from '../../helpers/agent-process';
 import { docker, TEST_IMAGE } from '../../helpers/docker';
@@ -95,6 +100,29 @@ describe('a service on a real agent and Docker', () => {
       throw new Error(`${String(error)}\nagent output:\n${agent.output()}`);
     });
     expect(await runningContainers()).toHaveLength(3);
+
+    // The digest the agent read from Docker reaches DescribeTasks and the service revision.
+    const expectedDigest = imageDigestOf(await docker.getImage(TEST_IMAGE).inspect(), TEST_IMAGE);
+    expect(expectedDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const firstArns = (await runtime.ecs.send(new ListTasksCommand({ cluster: CLUSTER, serviceName: 'app' })))
+      .taskArns!;
+    const described = await runtime.ecs.send(
+      new DescribeTasksCommand({ cluster: CLUSTER, tasks: firstArns }),
+    );
+    expect(described.tasks!.flatMap((t) => t.containers!.map((c) => c.imageDigest))).toEqual(
+      Array(3).fill(expectedDigest),
+    );
+    const history = await runtime.ecs.send(
+      new ListServiceDeploymentsCommand({ cluster: CLUSTER, service: 'app' }),
+    );
+    const revision = await runtime.ecs.send(
+      new DescribeServiceRevisionsCommand({
+        serviceRevisionArns: [history.serviceDeployments![0].targetServiceRevisionArn!],
+      }),
+    );
+    expect(revision.serviceRevisions![0].containerImages).toEqual([
+      { containerName: 'main', image: TEST_IMAGE, imageDigest: expectedDigest },
+    ]);
 
     let peak = 0;
     let sampling = true;

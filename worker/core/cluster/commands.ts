@@ -11,6 +11,7 @@ import { deregisterContainerInstance } from '../container-instances/deregister';
 import { updateContainerInstancesState } from '../container-instances/update-state';
 import { createService } from '../services/create-service';
 import { deleteService } from '../services/delete-service';
+import { SERVICE_PURGE, servicePurgeDue } from '../services/purge-service';
 import { reconcileAllServices, SERVICE_STEP, serviceStepDue } from '../services/reconcile';
 import {
   pauseServiceDeployment,
@@ -59,6 +60,7 @@ export const DEADLINE_HANDLERS: Record<string, (ctx: CommandContext, key: string
     await reconcileAllServices(ctx);
   },
   [SERVICE_STEP]: serviceStepDue,
+  [SERVICE_PURGE]: servicePurgeDue,
 };
 
 /** A command that changes instances (state, attributes, membership): then every service may have work. */

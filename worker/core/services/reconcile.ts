@@ -26,6 +26,8 @@ import { placeTasks, placeTasksAcrossProviders } from '../placement';
 import { dispatchPlan, prepareTask, taskRow } from '../tasks/plan-tasks';
 import { taskStateOf } from '../tasks/task-record';
 import { requestStop } from '../tasks/transitions';
+import { scheduleDaemonInRoom } from './daemon-tasks';
+import { schedulePurge } from './purge-service';
 import { type SchedulerTask, scheduleReplicaService } from './replica-scheduler';
 import { appendServiceEvents, rolloutReason, serviceEventText } from './service-events';
 import { type ServiceExtensions, storedServiceExtensions } from './service-extensions';
@@ -95,25 +97,36 @@ export async function reconcileService(ctx: CommandContext, name: string): Promi
   const healthyAfterMs = deps.config.taskHealthyAfterMs ?? TASK_HEALTHY_AFTER_RUNNING_MS;
   const bounds = deploymentConfigurationOf(service);
   const extensions = storedServiceExtensions(service.tagsJson);
-  const decisions = scheduleReplicaService(
-    {
-      status: service.status,
-      desiredCount: service.desiredCount,
-      minimumHealthyPercent: bounds.minimumHealthyPercent,
-      maximumPercent: bounds.maximumPercent,
-      updateOrder: extensions.updateOrder,
-      // The rule only matters (and only changes scale-in order) once lost tasks get replaced.
-      disconnectReconcile:
-        extensions.disconnectReplaceAfterMs !== undefined ? extensions.disconnectReconcile : undefined,
-    },
-    deployments.flatMap((d) =>
-      d.status === 'INACTIVE' ? [] : [{ ...d, status: d.status, paused: d.pausedAtMs !== null }],
-    ),
-    rows.map((row) =>
-      schedulerTask(ctx, row, nowMs, service.healthCheckGracePeriodSeconds * 1000, extensions),
-    ),
-    { nowMs, healthyAfterMs, minHealthyTimeMs: extensions.minHealthyTimeMs },
+  const schedulerDeployments = deployments.flatMap((d) =>
+    d.status === 'INACTIVE' ? [] : [{ ...d, status: d.status, paused: d.pausedAtMs !== null }],
   );
+  const schedulerTasks = rows.map((row) =>
+    schedulerTask(ctx, row, nowMs, service.healthCheckGracePeriodSeconds * 1000, extensions),
+  );
+  const daemon =
+    service.schedulingStrategy === 'DAEMON'
+      ? await scheduleDaemonInRoom(ctx, service, primary, schedulerDeployments, schedulerTasks, {
+          nowMs,
+          healthyAfterMs,
+        })
+      : undefined;
+  const decisions =
+    daemon?.decisions ??
+    scheduleReplicaService(
+      {
+        status: service.status,
+        desiredCount: service.desiredCount,
+        minimumHealthyPercent: bounds.minimumHealthyPercent,
+        maximumPercent: bounds.maximumPercent,
+        updateOrder: extensions.updateOrder,
+        // The rule only matters (and only changes scale-in order) once lost tasks get replaced.
+        disconnectReconcile:
+          extensions.disconnectReplaceAfterMs !== undefined ? extensions.disconnectReconcile : undefined,
+      },
+      schedulerDeployments,
+      schedulerTasks,
+      { nowMs, healthyAfterMs, minHealthyTimeMs: extensions.minHealthyTimeMs },
+    );
 
   const messages: string[] = [];
   const scalingId = primary?.id ?? deployments[0]?.id ?? 'ecs-svc/0';
@@ -143,12 +156,16 @@ export async function reconcileService(ctx: CommandContext, name: string): Promi
 
   let retryPlacement = false;
   if (decisions.start > 0 && primary) {
-    const started = await startTasks(ctx, service, primary, decisions.start);
+    const started = daemon ? await daemon.start() : await startTasks(ctx, service, primary, decisions.start);
     if (started.length > 0) messages.push(serviceEventText.started(name, started));
     if (started.length < decisions.start) {
       messages.push(serviceEventText.unableToPlace(name));
       retryPlacement = true;
     }
+  }
+  if (daemon && daemon.placementMessages.length > 0) {
+    messages.push(...daemon.placementMessages);
+    retryPlacement = true;
   }
   if (decisions.blocked) messages.push(serviceEventText.blocked(name));
 
@@ -187,15 +204,18 @@ export async function reconcileService(ctx: CommandContext, name: string): Promi
     deps.newId,
   );
   const status = decisions.serviceInactive ? 'INACTIVE' : service.status;
-  if (messages.length > 0 || status !== service.status) {
+  // A daemon's desiredCount is the number of instances that should run it.
+  const desiredCount = daemon ? daemon.decisions.desiredCount : service.desiredCount;
+  if (messages.length > 0 || status !== service.status || desiredCount !== service.desiredCount) {
     writes.push(
       deps.db
         .update(services)
-        .set({ eventsJson: JSON.stringify(events), status })
+        .set({ eventsJson: JSON.stringify(events), status, desiredCount })
         .where(eq(services.arn, arn)),
     );
   }
   if (writes.length > 0) await deps.db.batch(writes as [(typeof writes)[number], ...typeof writes]);
+  if (decisions.serviceInactive) await schedulePurge(ctx, name);
 
   const wakeAtMs = [decisions.nextCheckAtMs, progress?.deadlineAtMs, lostAtMs(ctx, rows, extensions, nowMs)];
   await armStep(

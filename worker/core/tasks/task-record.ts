@@ -26,6 +26,8 @@ export interface ContainerRecord {
   healthStatus?: HealthStatus;
   /** When the agent's reports turned it HEALTHY, for Berth's minimum healthy time; unset when not HEALTHY. */
   healthySinceMs?: number;
+  /** The image digest the agent reported (`sha256:…`); the first one reported stays. */
+  imageDigest?: string;
   spec: ContainerSpec;
 }
 
@@ -107,6 +109,7 @@ export function toEcsTask(row: TaskRow, include: { tags: boolean }): Task {
       taskArn: row.arn,
       name: c.name,
       image: c.image,
+      imageDigest: c.imageDigest,
       runtimeId: c.runtimeId,
       lastStatus: c.lastStatus,
       exitCode: c.exitCode,

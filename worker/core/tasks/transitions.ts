@@ -72,6 +72,8 @@ function mergeContainer(observed: ObservedTask, nowMs: number) {
             : nowMs,
       lastStatus: report.lastStatus,
       runtimeId: report.runtimeId ?? record.runtimeId,
+      // The container's image never changes: the first digest reported is kept.
+      imageDigest: record.imageDigest ?? report.imageDigest,
       exitCode: report.exitCode ?? record.exitCode,
       reason: report.reason ?? record.reason,
       networkBindings: report.networkBindings ?? record.networkBindings,
