@@ -78,10 +78,13 @@ export function longestGapMs(samples: readonly DockerSample[]): number {
 
 /** Removes every container of the cluster (a test cleans up only what its own cluster made). */
 export async function removeClusterContainers(cluster: string): Promise<void> {
-  for (const look of await lookAtCluster(cluster)) {
-    await docker
-      .getContainer(look.id)
-      .remove({ force: true })
-      .catch(() => undefined);
-  }
+  const containers = await lookAtCluster(cluster);
+  await Promise.all(
+    containers.map((look) =>
+      docker
+        .getContainer(look.id)
+        .remove({ force: true })
+        .catch(() => undefined),
+    ),
+  );
 }

@@ -31,9 +31,9 @@ import { waitFor } from '../../helpers/wait';
 const CLUSTER = `svc-health-${Math.random().toString(36).slice(2, 8)}`;
 const SERVICE = 'app';
 const DESIRED = 2;
-const WAITER = { minDelay: 1, maxDelay: 1, maxWaitTime: 60 };
+const WAITER = { minDelay: 1, maxDelay: 1, maxWaitTime: 90 };
 /** A verdict takes up to one probe interval (5 s, ECS's shortest) plus the agent's report. */
-const VERDICT_TIMEOUT_MS = 20_000;
+const VERDICT_TIMEOUT_MS = 30_000;
 
 describe('a service task whose health check starts failing, with real Docker', () => {
   let runtime: RunningRuntime;
@@ -134,7 +134,7 @@ describe('a service task whose health check starts failing, with real Docker', (
           containers
         );
       },
-      30_000,
+      60_000,
     );
     const samples = await sampler.stop();
     const replacement = replaced.find((c) => c.state === 'running' && c.id !== bystander.id)!;
@@ -178,5 +178,5 @@ describe('a service task whose health check starts failing, with real Docker', (
       expect(sample.containers.some((c) => c.id === bystander.id && isHealthy(c))).toBe(true);
       expect(sample.containers.filter(isLive).length).toBeLessThanOrEqual(DESIRED * 2);
     }
-  }, 90_000);
+  }, 150_000);
 });

@@ -45,7 +45,7 @@ import { waitFor } from '../../helpers/wait';
 const CLUSTER = `svc-kill-${Math.random().toString(36).slice(2, 8)}`;
 const SERVICE = 'app';
 const DESIRED = 4;
-const WAITER = { minDelay: 1, maxDelay: 1, maxWaitTime: 60 };
+const WAITER = { minDelay: 1, maxDelay: 1, maxWaitTime: 90 };
 const REVISION_LABEL = 'berth-test.revision';
 /** Tasks without a health check count as healthy this long after RUNNING (ECS: 40 s). */
 const ENV = { BERTH_TASK_HEALTHY_AFTER_MS: '1500' };
@@ -175,7 +175,7 @@ describe('a rolling update across a kill -9 of the control plane, with a real ag
           containers
         );
       },
-      30_000,
+      60_000,
     );
     const samples = await sampler.stop();
 
@@ -224,5 +224,5 @@ describe('a rolling update across a kill -9 of the control plane, with a real ag
       }),
     );
     expect(instance.containerInstances![0].agentConnected).toBe(true);
-  }, 90_000);
+  }, 150_000);
 });
