@@ -9,7 +9,6 @@
 import {
   CreateClusterCommand,
   CreateServiceCommand,
-  DescribeServicesCommand,
   ListTasksCommand,
   RegisterTaskDefinitionCommand,
   UpdateServiceCommand,
@@ -28,7 +27,7 @@ import {
   removeClusterContainers,
   sampleCluster,
 } from '../../helpers/docker-sampler';
-import { waitForConnectedInstance } from '../../helpers/ecs-queries';
+import { waitForCompletedDeployments, waitForConnectedInstance } from '../../helpers/ecs-queries';
 import { nodeRuntime, type RunningRuntime } from '../../helpers/runtimes';
 import { waitFor } from '../../helpers/wait';
 
@@ -221,12 +220,9 @@ describe('rolling updates within the bounds, as Docker sees them', () => {
       );
       expect(new Set(listed.taskArns)).toEqual(new Set(ofService(service, running).map((c) => c.taskArn)));
     }
-    const described = await runtime.ecs.send(new DescribeServicesCommand({ cluster: CLUSTER, services }));
-    for (const service of described.services!) {
-      expect(service.deployments).toHaveLength(1);
+    for (const service of await waitForCompletedDeployments(runtime.ecs, CLUSTER, services)) {
       expect(service.deployments![0]).toMatchObject({
         taskDefinition: revisions.get(service.serviceName!)![1],
-        rolloutState: 'COMPLETED',
         runningCount: desiredOf(service.serviceName!),
       });
     }

@@ -24,7 +24,7 @@ import {
   removeClusterContainers,
   sampleCluster,
 } from '../../helpers/docker-sampler';
-import { waitForConnectedInstance } from '../../helpers/ecs-queries';
+import { waitForCompletedDeployments, waitForConnectedInstance } from '../../helpers/ecs-queries';
 import { nodeRuntime, type RunningRuntime } from '../../helpers/runtimes';
 import { waitFor } from '../../helpers/wait';
 
@@ -99,6 +99,8 @@ describe('a service task whose health check starts failing, with real Docker', (
     ).catch((error) => {
       throw new Error(`${String(error)}\nagent output:\n${agent.output()}`);
     });
+    // The agent reports Docker's verdicts: the API follows Docker, a moment later.
+    await waitForCompletedDeployments(runtime.ecs, CLUSTER, [SERVICE], VERDICT_TIMEOUT_MS);
     expect((await describeTask(victim.taskArn)).healthStatus).toBe('HEALTHY');
 
     const sampler = sampleCluster(CLUSTER, 50);

@@ -13,7 +13,6 @@ import {
   CreateClusterCommand,
   CreateServiceCommand,
   DescribeContainerInstancesCommand,
-  DescribeServicesCommand,
   DescribeTasksCommand,
   type ECSClient,
   ListContainerInstancesCommand,
@@ -34,6 +33,7 @@ import {
   removeClusterContainers,
   sampleCluster,
 } from '../../helpers/docker-sampler';
+import { waitForCompletedDeployments } from '../../helpers/ecs-queries';
 import {
   freePort,
   mintJoinTokenWithCli,
@@ -58,15 +58,6 @@ async function serviceTasks(ecs: ECSClient, desiredStatus: 'RUNNING' | 'STOPPED'
   );
   if (listed.taskArns!.length === 0) return [];
   return (await ecs.send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: listed.taskArns }))).tasks!;
-}
-
-/** The service once its PRIMARY deployment is COMPLETED: its tasks count as healthy. */
-function completedService(ecs: ECSClient) {
-  return waitFor('the deployment to complete', async () => {
-    const described = await ecs.send(new DescribeServicesCommand({ cluster: CLUSTER, services: [SERVICE] }));
-    const service = described.services![0];
-    return service.deployments?.[0]?.rolloutState === 'COMPLETED' && service;
-  });
 }
 
 describe('a rolling update across a kill -9 of the control plane, with a real agent and Docker', () => {
@@ -131,7 +122,7 @@ describe('a rolling update across a kill -9 of the control plane, with a real ag
       throw new Error(`${String(error)}\nagent output:\n${agentProcess.output()}`);
     });
     // The old tasks must count as healthy, or the update stops them all at once (they would count toward nothing).
-    await completedService(first);
+    await waitForCompletedDeployments(first, CLUSTER, [SERVICE]);
     await waitFor(`${DESIRED} running containers of revision 1`, async () => {
       const running = (await lookAtCluster(CLUSTER)).filter((c) => c.state === 'running');
       return running.length === DESIRED && running.every((c) => revisionOf(c) === '1');
@@ -209,8 +200,8 @@ describe('a rolling update across a kill -9 of the control plane, with a real ag
       });
     }
 
-    // COMPLETED once the new tasks count as healthy (by age here), which may come after services_stable.
-    const service = await completedService(second);
+    // COMPLETED once the new tasks count as healthy (by age here).
+    const [service] = await waitForCompletedDeployments(second, CLUSTER, [SERVICE]);
     expect(service.deployments).toHaveLength(1);
     expect(service.deployments![0]).toMatchObject({ taskDefinition: revisions[1], runningCount: DESIRED });
     // The same agent process carried on throughout and is connected to the restarted control plane.
