@@ -6,6 +6,7 @@
  * exist at most floor(desired × max / 100). ECS's shortest health-check interval is 5 s, so each
  * round of a rollout waits a probe: the three rollouts run at once.
  */
+import { rmSync } from 'node:fs';
 import {
   CreateClusterCommand,
   CreateServiceCommand,
@@ -87,6 +88,7 @@ describe('rolling updates within the bounds, as Docker sees them', () => {
 
   afterAll(async () => {
     await agent?.kill();
+    if (agent) rmSync(agent.stateDir, { recursive: true, force: true });
     await removeClusterContainers(CLUSTER);
     await runtime?.close();
   });

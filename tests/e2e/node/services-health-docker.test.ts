@@ -4,6 +4,7 @@
  * unhealthy, the task turns UNHEALTHY in DescribeTasks, and the service replaces it start-first
  * (the replacement is healthy before the unhealthy task is stopped), leaving the other task alone.
  */
+import { rmSync } from 'node:fs';
 import {
   CreateClusterCommand,
   CreateServiceCommand,
@@ -52,6 +53,7 @@ describe('a service task whose health check starts failing, with real Docker', (
 
   afterAll(async () => {
     await agent?.kill();
+    if (agent) rmSync(agent.stateDir, { recursive: true, force: true });
     await removeClusterContainers(CLUSTER);
     await runtime?.close();
   });

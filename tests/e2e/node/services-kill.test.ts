@@ -68,6 +68,7 @@ describe('a rolling update across a kill -9 of the control plane, with a real ag
 
   afterAll(async () => {
     await agent?.kill();
+    if (agent) rmSync(agent.stateDir, { recursive: true, force: true });
     for (const client of clients) client.destroy();
     await server?.kill('SIGKILL');
     await removeClusterContainers(CLUSTER);
