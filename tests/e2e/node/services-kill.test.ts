@@ -33,7 +33,7 @@ import {
   removeClusterContainers,
   sampleCluster,
 } from '../../helpers/docker-sampler';
-import { waitForCompletedDeployments } from '../../helpers/ecs-queries';
+import { instanceVersion, waitForCompletedDeployments } from '../../helpers/ecs-queries';
 import {
   freePort,
   mintJoinTokenWithCli,
@@ -129,6 +129,7 @@ describe('a rolling update across a kill -9 of the control plane, with a real ag
       return running.length === DESIRED && running.every((c) => revisionOf(c) === '1');
     });
 
+    const versionBeforeKill = await instanceVersion(first, CLUSTER);
     // Every container Docker shows from here on, so a task started twice is seen even if one copy is removed.
     const sampler = sampleCluster(CLUSTER, 50);
     await first.send(
@@ -216,5 +217,7 @@ describe('a rolling update across a kill -9 of the control plane, with a real ag
       }),
     );
     expect(instance.containerInstances![0].agentConnected).toBe(true);
+    // Every hello bumps the instance's version: the agent said hello again to the restarted server.
+    expect(await instanceVersion(second, CLUSTER)).toBeGreaterThan(versionBeforeKill);
   }, 150_000);
 });
