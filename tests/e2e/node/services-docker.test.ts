@@ -19,9 +19,9 @@ import {
 } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imageDigestOf } from '../../../agent/runtime/docker';
-import { CONTAINER_LABELS } from '../../../protocol/agent-protocol';
 import { type AgentProcess, spawnAgent } from '../../helpers/agent-process';
 import { docker, TEST_IMAGE } from '../../helpers/docker';
+import { isLive, lookAtCluster, removeClusterContainers, sampleCluster } from '../../helpers/docker-sampler';
 import { nodeRuntime, type RunningRuntime } from '../../helpers/runtimes';
 import { waitFor } from '../../helpers/wait';
 
@@ -30,10 +30,7 @@ const WAITER = { minDelay: 1, maxDelay: 1, maxWaitTime: 90 };
 
 /** Running containers the agent made for this cluster. */
 async function runningContainers() {
-  const list = await docker.listContainers({
-    filters: { label: [`${CONTAINER_LABELS.cluster}=${CLUSTER}`], status: ['running'] },
-  });
-  return list;
+  return (await lookAtCluster(CLUSTER)).filter((c) => c.state === 'running');
 }
 
 describe('a service on a real agent and Docker', () => {
@@ -72,15 +69,7 @@ describe('a service on a real agent and Docker', () => {
 
   afterAll(async () => {
     await agent?.kill();
-    for (const info of await docker.listContainers({
-      all: true,
-      filters: { label: [`${CONTAINER_LABELS.cluster}=${CLUSTER}`] },
-    })) {
-      await docker
-        .getContainer(info.Id)
-        .remove({ force: true })
-        .catch(() => undefined);
-    }
+    await removeClusterContainers(CLUSTER);
     await runtime?.close();
   });
 
@@ -124,14 +113,7 @@ describe('a service on a real agent and Docker', () => {
       { containerName: 'main', image: TEST_IMAGE, imageDigest: expectedDigest },
     ]);
 
-    let peak = 0;
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        peak = Math.max(peak, (await runningContainers()).length);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    })();
+    const sampler = sampleCluster(CLUSTER, 50);
     await runtime.ecs.send(
       new UpdateServiceCommand({
         cluster: CLUSTER,
@@ -150,20 +132,15 @@ describe('a service on a real agent and Docker', () => {
       '3 running containers, all of the new task definition',
       async () => {
         const running = await runningContainers();
-        return (
-          running.length === 3 &&
-          running.every((c) => arns.includes(c.Labels[CONTAINER_LABELS.taskArn])) &&
-          running
-        );
+        return running.length === 3 && running.every((c) => arns.includes(c.taskArn)) && running;
       },
       30_000,
     );
-    sampling = false;
-    await sampler;
-    // floor(3 × 150 %) = 4.
-    expect(peak).toBeLessThanOrEqual(4);
+    const samples = await sampler.stop();
+    // floor(3 × 150 %) = 4, counting created and stopping containers too.
+    expect(Math.max(...samples.map((s) => s.containers.filter(isLive).length))).toBeLessThanOrEqual(4);
     for (const info of await runningContainers()) {
-      const inspected = await docker.getContainer(info.Id).inspect();
+      const inspected = await docker.getContainer(info.id).inspect();
       expect(inspected.Config.Env).toContain('VERSION=2');
     }
 
