@@ -4,6 +4,7 @@
  *   berth server       the control plane alone
  *   berth agent        a host agent (see agent/index.ts for its options)
  *   berth join-token   mint a join token for a cluster
+ *   berth services     pause, resume, roll back, stop or start a service (Berth's controls)
  * Each command loads only its own code: an agent on a host (and every restart of it) never loads
  * the control plane, which tsx would otherwise transpile on every start.
  */
@@ -18,6 +19,8 @@ commands:
   agent       a host agent: --endpoint URL --cluster NAME --join-token T [--attribute k=v ...]
               [--cpu UNITS] [--memory MiB] [--state-dir DIR] [--reserved-ports 22,2375,...]
   join-token  mint a join token: --cluster NAME [--data-dir DIR | --database-url URL]
+  services    pause|resume|rollback|stop|start --service NAME [--cluster NAME] [--revision ARN]
+              [--endpoint URL]                                 (env: BERTH_ENDPOINT)
 `;
 
 async function serverSettings(args: ParsedArgs) {
@@ -68,6 +71,11 @@ async function main(argv: string[]) {
       if (!cluster) throw new Error('join-token: --cluster <name> is required');
       const { localDatabase, mintJoinTokenLocally } = await import('./local-database');
       console.log(await mintJoinTokenLocally(localDatabase(args), cluster));
+      return;
+    }
+    case 'services': {
+      const { runServiceControl } = await import('./service-controls');
+      await runServiceControl(args.positionals[0], args);
       return;
     }
     case undefined:

@@ -252,6 +252,8 @@ export const services = sqliteTable(
     clientToken: text('client_token'),
     requestSha256: text('request_sha256').notNull(),
     createdAtMs: integer('created_at_ms').notNull(),
+    /** Stopped through the Berth API keeping its definition: the desiredCount to start again with. */
+    stoppedDesiredCount: integer('stopped_desired_count'),
   },
   (t) => [index('services_cluster_status').on(t.clusterArn, t.status, t.name)],
 );
@@ -270,8 +272,15 @@ export const serviceDeployments = sqliteTable(
     rolloutState: text('rollout_state', { enum: ['IN_PROGRESS', 'COMPLETED', 'FAILED'] }).notNull(),
     rolloutStateReason: text('rollout_state_reason').notNull(),
     failedTasks: integer('failed_tasks').notNull().default(0),
+    /** The revision's image digests by container name, as its tasks' agents first reported them. */
+    imageDigestsJson: text('image_digests_json').notNull().default('{}'),
     createdAtMs: integer('created_at_ms').notNull(),
     updatedAtMs: integer('updated_at_ms').notNull(),
+    /** Paused through the Berth API: the rollout takes no step until resumed. */
+    pausedAtMs: integer('paused_at_ms'),
+    /** Berth's progress deadline: when the rollout last moved forward, and how far (the scheduler's progressMark). */
+    progressAtMs: integer('progress_at_ms'),
+    progressMark: integer('progress_mark'),
   },
   (t) => [index('service_deployments_service').on(t.serviceArn, t.status)],
 );

@@ -88,6 +88,11 @@ export const observedContainerSchema = z.object({
   networkBindings: z.array(networkBindingSchema).optional(),
   /** Only for a container whose spec has a health check: Docker's verdict (UNKNOWN while starting). */
   healthStatus: healthStatusSchema.optional(),
+  /**
+   * The image the container runs, as `sha256:…`: the registry's digest when the image came from one
+   * (Docker's RepoDigests), else the local image id. Optional: older agents don't send it.
+   */
+  imageDigest: z.string().max(256).optional(),
 });
 export type ObservedContainer = z.infer<typeof observedContainerSchema>;
 

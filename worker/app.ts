@@ -9,6 +9,7 @@ import { authenticate, describeBerthCall, describeEcsCall } from './api/auth/aut
 import { capRequestBodies } from './api/body-limit';
 import { handleEcsRequest } from './api/ecs-protocol';
 import { refuseUnlistedHosts } from './api/host-guard';
+import { handleServiceControl, SERVICE_CONTROL_PATH } from './api/service-controls';
 import { streamTaskEvents } from './api/task-event-stream';
 import { DEFAULT_MAX_REQUEST_BODY_BYTES } from './core/deps';
 
@@ -34,5 +35,6 @@ export function createApp(options: AppOptions): Hono {
   app.use('/berth/v1/*', authenticate(deps, serverKey, describeBerthCall, log));
   app.post('/', (c) => handleEcsRequest(c, options, options.log));
   app.get('/berth/v1/clusters/:cluster/task-events', (c) => streamTaskEvents(c, options));
+  app.post(SERVICE_CONTROL_PATH, (c) => handleServiceControl(c, options));
   return app;
 }

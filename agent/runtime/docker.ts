@@ -25,6 +25,28 @@ function timeMs(text: string | undefined): number | undefined {
   return Number.isNaN(parsed) ? undefined : parsed;
 }
 
+/**
+ * The digest ECS reports for an image: the registry's content digest (the `sha256:…` after the `@`
+ * of a RepoDigests entry, preferring the entry of the repository the container was created from),
+ * else the local image id, which is also `sha256:…`. Exported for its unit test.
+ */
+export function imageDigestOf(image: { Id: string; RepoDigests?: string[] }, reference: string): string {
+  const digests = (image.RepoDigests ?? []).filter((d) => d.includes('@'));
+  const repository = repositoryOf(reference);
+  const chosen = digests.find((d) => d.slice(0, d.lastIndexOf('@')) === repository) ?? digests[0];
+  return chosen ? chosen.slice(chosen.lastIndexOf('@') + 1) : image.Id;
+}
+
+/** `registry/name:tag` or `name@sha256:…` without its tag or digest, in the form Docker lists it. */
+function repositoryOf(reference: string): string {
+  const withoutDigest = reference.split('@')[0];
+  const lastSlash = withoutDigest.lastIndexOf('/');
+  const colon = withoutDigest.lastIndexOf(':');
+  const name = colon > lastSlash ? withoutDigest.slice(0, colon) : withoutDigest;
+  // Docker Hub's official images are listed without the implied library/ prefix or registry.
+  return name.replace(/^(docker\.io\/)?(library\/)?/, '');
+}
+
 function containerStateOf(info: Docker.ContainerInspectInfo): ContainerState {
   const { State: state } = info;
   const hasStarted = state.StartedAt !== NEVER && timeMs(state.StartedAt) !== undefined;
@@ -54,6 +76,9 @@ function healthOf(status: string | undefined): ContainerHealth | undefined {
 const isStatus = (error: unknown, ...codes: number[]) => codes.includes(dockerStatusCode(error) ?? 0);
 
 export class DockerRuntime implements ContainerRuntime {
+  /** Image id → digest: an image id names fixed content, so one image inspect per image suffices. */
+  private readonly digests = new Map<string, string>();
+
   constructor(private readonly docker: Docker = new Docker()) {}
 
   async version(): Promise<string> {
@@ -135,11 +160,27 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async inspectContainer(idOrName: string): Promise<ContainerState | undefined> {
+    let info: Docker.ContainerInspectInfo;
     try {
-      return containerStateOf(await this.docker.getContainer(idOrName).inspect());
+      info = await this.docker.getContainer(idOrName).inspect();
     } catch (error) {
       if (isStatus(error, 404)) return undefined;
       throw dockerError(error, 'NoSuchContainer');
+    }
+    return { ...containerStateOf(info), imageDigest: await this.imageDigest(info.Image, info.Config.Image) };
+  }
+
+  /** The digest of the image a container runs; its id alone when the image can't be inspected (removed since). */
+  private async imageDigest(imageId: string, reference: string): Promise<string | undefined> {
+    if (!imageId) return undefined;
+    const known = this.digests.get(imageId);
+    if (known) return known;
+    try {
+      const digest = imageDigestOf(await this.docker.getImage(imageId).inspect(), reference);
+      this.digests.set(imageId, digest);
+      return digest;
+    } catch {
+      return imageId;
     }
   }
 

@@ -38,6 +38,8 @@ export interface ContainerState {
   networkBindings: NetworkBinding[];
   /** The engine's health check verdict; undefined when the container has no health check. */
   health?: ContainerHealth;
+  /** The image's digest (`sha256:…`): the registry's when the engine has one, else the image id. */
+  imageDigest?: string;
 }
 
 /** Docker's `State.Health.Status` (its `none` is an undefined `health`). */

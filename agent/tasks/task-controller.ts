@@ -90,6 +90,7 @@ export class TaskController {
     this.runtimeStates.set(name, state);
     const container = this.observedContainer(name);
     container.runtimeId = state.id;
+    if (state.imageDigest) container.imageDigest = state.imageDigest;
     if (state.running && container.lastStatus === 'PENDING') container.lastStatus = 'RUNNING';
     if (state.running && container.lastStatus === 'RUNNING') {
       container.networkBindings = this.networkBindingsOf(name, state);

@@ -1,7 +1,7 @@
 /** Runs `berth <command> ...` as its own process, collecting its output, so a test can signal it (kill -9 included). */
 import { type ChildProcess, spawn } from 'node:child_process';
 
-const BERTH_BIN = new URL('../../bin/berth.mjs', import.meta.url).pathname;
+export const BERTH_BIN = new URL('../../bin/berth.mjs', import.meta.url).pathname;
 
 export interface BerthProcess {
   child: ChildProcess;

@@ -82,3 +82,16 @@ export async function createTestKeyInDataDir(dataDir: string): Promise<TestCrede
     database.close();
   }
 }
+
+/** The key a first `berth server` or `berth start` wrote to `<dataDir>/credentials` (profile `berth`). */
+export async function credentialsFileKey(dataDir: string): Promise<TestCredentials> {
+  const { readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const text = readFileSync(join(dataDir, 'credentials'), 'utf8');
+  const profile = /\[berth\]\n([^[]*)/.exec(text)?.[1] ?? '';
+  const field = (name: string) => new RegExp(`^${name}\\s*=\\s*(\\S+)$`, 'm').exec(profile)?.[1];
+  const accessKeyId = field('aws_access_key_id');
+  const secretAccessKey = field('aws_secret_access_key');
+  if (!accessKeyId || !secretAccessKey) throw new Error(`no [berth] key in ${dataDir}/credentials`);
+  return { accessKeyId, secretAccessKey };
+}

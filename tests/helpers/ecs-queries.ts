@@ -1,9 +1,11 @@
 /** ECS reads that the end-to-end tests share, and a watcher for the "never backwards" invariant. */
 import {
   DescribeContainerInstancesCommand,
+  DescribeServicesCommand,
   DescribeTasksCommand,
   type ECSClient,
   ListContainerInstancesCommand,
+  type Service,
   type Task,
 } from '@aws-sdk/client-ecs';
 import { expect } from 'vitest';
@@ -95,4 +97,29 @@ export async function waitForConnectedInstance(ecs: ECSClient, cluster: string, 
   ).catch((error) => {
     throw new Error(`${(error as Error).message}\nagent output:\n${agentOutput()}`);
   });
+}
+
+/**
+ * The services once each one's only deployment is COMPLETED, which needs desiredCount tasks the
+ * control plane counts as healthy: it can come after `services_stable` (which counts RUNNING
+ * tasks) and after Docker's own verdict (which the agent then reports).
+ */
+export async function waitForCompletedDeployments(
+  ecs: ECSClient,
+  cluster: string,
+  services: string[],
+  timeoutMs = 30_000,
+): Promise<Service[]> {
+  return waitFor(
+    `the deployments of ${services.join(', ')} to complete`,
+    async () => {
+      const described = (await ecs.send(new DescribeServicesCommand({ cluster, services }))).services!;
+      return (
+        described.every(
+          (s) => s.deployments?.length === 1 && s.deployments[0].rolloutState === 'COMPLETED',
+        ) && described
+      );
+    },
+    timeoutMs,
+  );
 }

@@ -37,6 +37,20 @@ export interface RawAgentFleet {
   reportHealth(taskArn: string, healthStatus: 'HEALTHY' | 'UNHEALTHY'): void;
   /** Connects every host again (to a restarted control plane) with its own credential. */
   reconnect(endpoint: string): Promise<void>;
+  /** Cuts one host's socket; its tasks keep running on it (they stay in `live`). */
+  disconnectHost(index: number): void;
+  /** Connects one host again with its own credential, its hello carrying the tasks it holds. */
+  reconnectHost(index: number, endpoint: string): Promise<void>;
+}
+
+export interface FleetOptions {
+  /**
+   * How long a host takes to stop a task (as `docker stop` takes a while): the task stays live
+   * until then. 0, the default, stops at once.
+   */
+  stopDelayMs?: number;
+  /** The image digest the hosts report for a task's containers once it runs (none when unset). */
+  imageDigest?: (task: Pick<FleetTask, 'family' | 'revision'>) => string;
 }
 
 export async function startRawAgentFleet(
@@ -44,7 +58,9 @@ export async function startRawAgentFleet(
   cluster: string,
   mintToken: () => Promise<string>,
   size: number,
+  options: FleetOptions = {},
 ): Promise<RawAgentFleet> {
+  const stopping = new Set<string>();
   const live = new Map<string, FleetTask>();
   const runCount = new Map<string, number>();
   const listeners: ((event: 'run' | 'stop', task: FleetTask) => void)[] = [];
@@ -58,7 +74,7 @@ export async function startRawAgentFleet(
     containers: [
       lastStatus === 'STOPPED'
         ? { name: 'main', lastStatus: 'STOPPED', exitCode: 0 }
-        : { name: 'main', lastStatus: 'RUNNING' },
+        : { name: 'main', lastStatus: 'RUNNING', imageDigest: options.imageDigest?.(task) },
     ],
   });
 
@@ -90,10 +106,17 @@ export async function startRawAgentFleet(
       for (const listener of listeners) listener('run', task);
       report(task, 'RUNNING');
     };
-    const stop = (task: FleetTask) => {
+    const finishStop = (task: FleetTask) => {
+      stopping.delete(task.taskArn);
       for (const listener of listeners) listener('stop', task);
       live.delete(task.taskArn);
       report(task, 'STOPPED');
+    };
+    const stop = (task: FleetTask) => {
+      if (!options.stopDelayMs) return finishStop(task);
+      if (stopping.has(task.taskArn)) return;
+      stopping.add(task.taskArn);
+      setTimeout(() => finishStop(task), options.stopDelayMs);
     };
     agent.socket.on('message', (data) => {
       const frame = JSON.parse(data.toString()) as { type: string } & Record<string, unknown>;
@@ -148,6 +171,10 @@ export async function startRawAgentFleet(
     },
     close: () => {
       for (const host of hosts) host.agent.close();
+    },
+    disconnectHost: (index) => hosts[index].agent.close(),
+    reconnectHost: async (index, url) => {
+      hosts[index] = await connectHost(index, url, hosts[index].credential);
     },
     reconnect: async (url) => {
       for (let i = 0; i < hosts.length; i += 1) {

@@ -21,6 +21,10 @@ export interface RuntimeOptions {
   heartbeatIntervalMs?: number;
   /** Shortens the 40 s after which a service task without health check counts as healthy. */
   taskHealthyAfterMs?: number;
+  /** Shortens how long an agent whose socket closed still counts as connected. */
+  agentDisconnectGraceMs?: number;
+  /** Shortens the hour an INACTIVE service stays described before it is purged. */
+  inactiveServiceRetentionMs?: number;
 }
 
 export interface RuntimeHarness {
@@ -35,6 +39,10 @@ export const nodeRuntime: RuntimeHarness = {
       config: {
         heartbeatIntervalMs: options.heartbeatIntervalMs,
         taskHealthyAfterMs: options.taskHealthyAfterMs,
+        ...(options.agentDisconnectGraceMs !== undefined
+          ? { agentDisconnectGraceMs: options.agentDisconnectGraceMs }
+          : {}),
+        inactiveServiceRetentionMs: options.inactiveServiceRetentionMs,
       },
     });
     return {

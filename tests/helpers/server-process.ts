@@ -1,5 +1,6 @@
 /** Runs the control plane as its own process (`berth server`), so a test can kill -9 it. */
-import { type BerthProcess, spawnBerth } from './berth-process';
+import { execFileSync } from 'node:child_process';
+import { BERTH_BIN, type BerthProcess, spawnBerth } from './berth-process';
 import { waitFor } from './wait';
 
 export interface ServerProcess extends BerthProcess {
@@ -32,4 +33,18 @@ export async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/** A join token minted by `berth join-token` in the server's data directory, as an operator mints one. */
+export function mintJoinTokenWithCli(dataDir: string, cluster: string): string {
+  return execFileSync(process.execPath, [
+    BERTH_BIN,
+    'join-token',
+    '--cluster',
+    cluster,
+    '--data-dir',
+    dataDir,
+  ])
+    .toString()
+    .trim();
 }

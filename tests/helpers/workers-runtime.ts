@@ -56,5 +56,11 @@ export const workersRuntime: RuntimeHarness = {
       ...(options.taskHealthyAfterMs !== undefined
         ? { BERTH_TASK_HEALTHY_AFTER_MS: String(options.taskHealthyAfterMs) }
         : {}),
+      ...(options.agentDisconnectGraceMs !== undefined
+        ? { BERTH_AGENT_GRACE_MS: String(options.agentDisconnectGraceMs) }
+        : {}),
+      ...(options.inactiveServiceRetentionMs !== undefined
+        ? { BERTH_INACTIVE_SERVICE_RETENTION_MS: String(options.inactiveServiceRetentionMs) }
+        : {}),
     }),
 };

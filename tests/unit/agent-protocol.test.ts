@@ -48,6 +48,25 @@ describe('parseAgentFrame', () => {
     expect(frame.type === 'taskState' && frame.task.lastStatus).toBe('RUNNING');
   });
 
+  it("carries a container's image digest as an optional field, so agents with and without it both parse", () => {
+    const report = (container: Record<string, unknown>) =>
+      parseAgentFrame(
+        JSON.stringify({
+          type: 'taskState',
+          seq: 1,
+          task: { taskArn: 't', generation: 1, lastStatus: 'RUNNING', containers: [container] },
+        }),
+      );
+    const digest = `sha256:${'c'.repeat(64)}`;
+    const withDigest = report({ name: 'a', lastStatus: 'RUNNING', imageDigest: digest });
+    expect(withDigest.type === 'taskState' && withDigest.task.containers[0].imageDigest).toBe(digest);
+    const without = report({ name: 'a', lastStatus: 'RUNNING' });
+    expect(without.type === 'taskState' && without.task.containers[0].imageDigest).toBeUndefined();
+    expect(() => report({ name: 'a', lastStatus: 'RUNNING', imageDigest: 'x'.repeat(257) })).toThrow(
+      /imageDigest/,
+    );
+  });
+
   it('closes with protocolError for text that is not JSON', () => {
     expect(closeCodeOf(() => parseAgentFrame('{nope'))).toBe(CLOSE_CODES.protocolError);
   });

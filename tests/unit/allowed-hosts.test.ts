@@ -131,3 +131,15 @@ describe('the request body cap setting', () => {
     }
   });
 });
+
+describe('the INACTIVE service retention setting', () => {
+  it('comes from BERTH_INACTIVE_SERVICE_RETENTION_MS on both runtimes, unset meaning the default hour', () => {
+    const name = 'BERTH_INACTIVE_SERVICE_RETENTION_MS';
+    expect(configFromEnv({ [name]: '5000' }).inactiveServiceRetentionMs).toBe(5_000);
+    expect(configFromVars({ LIBSQL_URL: '', [name]: '0' }).inactiveServiceRetentionMs).toBe(0);
+    expect(configFromEnv({}).inactiveServiceRetentionMs).toBeUndefined();
+    expect(() => configFromEnv({ [name]: '1h' })).toThrow(
+      `${name}: '1h' is not a whole number of milliseconds (at least 0)`,
+    );
+  });
+});

@@ -38,6 +38,20 @@ describe('applyReport', () => {
     expect(next.version).toBe(2);
   });
 
+  it("records a container's image digest once: the first one reported stays", () => {
+    const first = `sha256:${'a'.repeat(64)}`;
+    const withDigest = (imageDigest?: string) =>
+      report('RUNNING', { containers: [{ name: 'main', lastStatus: 'RUNNING', imageDigest }] });
+    const running = applyReport(taskState(), withDigest(first), 1, NOW)!;
+    expect(running.containers[0].imageDigest).toBe(first);
+    // An older agent's report (no digest) and a different digest later both leave it as it was.
+    expect(applyReport(running, withDigest(undefined), 2, NOW)?.containers[0].imageDigest ?? first).toBe(
+      first,
+    );
+    const later = applyReport(running, withDigest(`sha256:${'b'.repeat(64)}`), 3, NOW);
+    expect(later?.containers[0].imageDigest ?? first).toBe(first);
+  });
+
   it('ignores a report older than the one recorded', () => {
     const state = taskState({ reportSeq: 5, lastStatus: 'RUNNING' });
     expect(applyReport(state, report('STOPPED'), 5, NOW)).toBeUndefined();

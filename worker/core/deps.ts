@@ -23,6 +23,11 @@ export interface BerthConfig extends ArnScope {
    * TASK_HEALTHY_AFTER_RUNNING_MS, ECS's 40 s); tests shorten it.
    */
   taskHealthyAfterMs?: number;
+  /**
+   * How long DescribeServices keeps describing an INACTIVE service before it is purged and answers
+   * MISSING (default INACTIVE_SERVICE_RETENTION_MS, 1 hour); tests shorten it.
+   */
+  inactiveServiceRetentionMs?: number;
 }
 
 /**

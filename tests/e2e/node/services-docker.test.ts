@@ -1,12 +1,16 @@
 /**
  * A service on a real agent and real Docker: a 3-task service runs 3 containers, and a rolling
  * update to a new task definition ends with 3 containers of the new one, never more than the
- * maximum running at once (sampled from Docker while the update runs).
+ * maximum running at once (sampled from Docker while the update runs). The image digest the
+ * agent reads from Docker shows in DescribeTasks and in the service revision.
  */
 import {
   CreateClusterCommand,
   CreateServiceCommand,
   DeleteServiceCommand,
+  DescribeServiceRevisionsCommand,
+  DescribeTasksCommand,
+  ListServiceDeploymentsCommand,
   ListTasksCommand,
   RegisterTaskDefinitionCommand,
   UpdateServiceCommand,
@@ -14,9 +18,10 @@ import {
   waitUntilServicesStable,
 } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONTAINER_LABELS } from '../../../protocol/agent-protocol';
+import { imageDigestOf } from '../../../agent/runtime/docker';
 import { type AgentProcess, spawnAgent } from '../../helpers/agent-process';
 import { docker, TEST_IMAGE } from '../../helpers/docker';
+import { isLive, lookAtCluster, removeClusterContainers, sampleCluster } from '../../helpers/docker-sampler';
 import { nodeRuntime, type RunningRuntime } from '../../helpers/runtimes';
 import { waitFor } from '../../helpers/wait';
 
@@ -25,10 +30,7 @@ const WAITER = { minDelay: 1, maxDelay: 1, maxWaitTime: 90 };
 
 /** Running containers the agent made for this cluster. */
 async function runningContainers() {
-  const list = await docker.listContainers({
-    filters: { label: [`${CONTAINER_LABELS.cluster}=${CLUSTER}`], status: ['running'] },
-  });
-  return list;
+  return (await lookAtCluster(CLUSTER)).filter((c) => c.state === 'running');
 }
 
 describe('a service on a real agent and Docker', () => {
@@ -67,15 +69,7 @@ describe('a service on a real agent and Docker', () => {
 
   afterAll(async () => {
     await agent?.kill();
-    for (const info of await docker.listContainers({
-      all: true,
-      filters: { label: [`${CONTAINER_LABELS.cluster}=${CLUSTER}`] },
-    })) {
-      await docker
-        .getContainer(info.Id)
-        .remove({ force: true })
-        .catch(() => undefined);
-    }
+    await removeClusterContainers(CLUSTER);
     await runtime?.close();
   });
 
@@ -96,14 +90,30 @@ describe('a service on a real agent and Docker', () => {
     });
     expect(await runningContainers()).toHaveLength(3);
 
-    let peak = 0;
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        peak = Math.max(peak, (await runningContainers()).length);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    })();
+    // The digest the agent read from Docker reaches DescribeTasks and the service revision.
+    const expectedDigest = imageDigestOf(await docker.getImage(TEST_IMAGE).inspect(), TEST_IMAGE);
+    expect(expectedDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const firstArns = (await runtime.ecs.send(new ListTasksCommand({ cluster: CLUSTER, serviceName: 'app' })))
+      .taskArns!;
+    const described = await runtime.ecs.send(
+      new DescribeTasksCommand({ cluster: CLUSTER, tasks: firstArns }),
+    );
+    expect(described.tasks!.flatMap((t) => t.containers!.map((c) => c.imageDigest))).toEqual(
+      Array(3).fill(expectedDigest),
+    );
+    const history = await runtime.ecs.send(
+      new ListServiceDeploymentsCommand({ cluster: CLUSTER, service: 'app' }),
+    );
+    const revision = await runtime.ecs.send(
+      new DescribeServiceRevisionsCommand({
+        serviceRevisionArns: [history.serviceDeployments![0].targetServiceRevisionArn!],
+      }),
+    );
+    expect(revision.serviceRevisions![0].containerImages).toEqual([
+      { containerName: 'main', image: TEST_IMAGE, imageDigest: expectedDigest },
+    ]);
+
+    const sampler = sampleCluster(CLUSTER, 50);
     await runtime.ecs.send(
       new UpdateServiceCommand({
         cluster: CLUSTER,
@@ -122,20 +132,15 @@ describe('a service on a real agent and Docker', () => {
       '3 running containers, all of the new task definition',
       async () => {
         const running = await runningContainers();
-        return (
-          running.length === 3 &&
-          running.every((c) => arns.includes(c.Labels[CONTAINER_LABELS.taskArn])) &&
-          running
-        );
+        return running.length === 3 && running.every((c) => arns.includes(c.taskArn)) && running;
       },
       30_000,
     );
-    sampling = false;
-    await sampler;
-    // floor(3 × 150 %) = 4.
-    expect(peak).toBeLessThanOrEqual(4);
+    const samples = await sampler.stop();
+    // floor(3 × 150 %) = 4, counting created and stopping containers too.
+    expect(Math.max(...samples.map((s) => s.containers.filter(isLive).length))).toBeLessThanOrEqual(4);
     for (const info of await runningContainers()) {
-      const inspected = await docker.getContainer(info.Id).inspect();
+      const inspected = await docker.getContainer(info.id).inspect();
       expect(inspected.Config.Env).toContain('VERSION=2');
     }
 

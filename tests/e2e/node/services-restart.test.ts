@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import {
   CreateClusterCommand,
   CreateServiceCommand,
+  DeleteServiceCommand,
   DescribeServicesCommand,
   ListTasksCommand,
   RegisterTaskDefinitionCommand,
@@ -103,4 +104,46 @@ describe('a rolling update across a control-plane restart', () => {
     expect(service.deployments).toHaveLength(1);
     expect(service.deployments![0]).toMatchObject({ taskDefinition: revisions[1], runningCount: 4 });
   }, 60_000);
+
+  it('purges an INACTIVE service after its retention even when the control plane restarted in between', async () => {
+    const retentionMs = 1_500;
+    const dataDir = mkdtempSync(join(tmpdir(), 'berth-purge-'));
+    cleanup.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const purgeConfig = { ...config, inactiveServiceRetentionMs: retentionMs };
+    const first = await startTestControlPlane({ dataDir, config: purgeConfig });
+    await first.ecs.send(new CreateClusterCommand({ clusterName: 'purge' }));
+    const definition = await first.ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: 'purge-app',
+        containerDefinitions: [{ name: 'main', image: 'example/app:1', memory: 32, essential: true }],
+      }),
+    );
+    await first.ecs.send(
+      new CreateServiceCommand({
+        cluster: 'purge',
+        serviceName: 'gone',
+        taskDefinition: definition.taskDefinition!.taskDefinitionArn!,
+        desiredCount: 0,
+      }),
+    );
+    const deletedAtMs = Date.now();
+    // No task to stop: the service is INACTIVE at once, and its purge deadline is only in the database.
+    const deleted = await first.ecs.send(new DeleteServiceCommand({ cluster: 'purge', service: 'gone' }));
+    expect(deleted.service?.status).toBe('INACTIVE');
+    await first.close();
+
+    const second = await startTestControlPlane({ dataDir, config: purgeConfig });
+    cleanup.push(() => void second.close());
+    const described = async () =>
+      second.ecs.send(new DescribeServicesCommand({ cluster: 'purge', services: ['gone'] }));
+    if (Date.now() - deletedAtMs < retentionMs - 200) {
+      expect((await described()).services![0].status).toBe('INACTIVE');
+    }
+    const purged = await waitFor('the purge after the restart', async () => {
+      const out = await described();
+      return out.failures?.length === 1 && out;
+    });
+    expect(Date.now() - deletedAtMs).toBeGreaterThanOrEqual(retentionMs);
+    expect(purged.failures![0].reason).toBe('MISSING');
+  }, 30_000);
 });

@@ -18,6 +18,7 @@ import {
 import { AGENT_GRACE, agentLeft } from '../container-instances/agent-grace';
 import { registerInstance } from '../container-instances/register';
 import { reconcileAllServices, reconcileServices, servicesOfTasks } from '../services/reconcile';
+import { recordRevisionDigests } from '../services/revision-digests';
 import { type PendingReport, ReportBatcher, recordReports } from '../tasks/record-reports';
 import { desiredTaskOf, taskStateOf } from '../tasks/task-record';
 import { stopWithoutAgent } from '../tasks/transitions';
@@ -168,6 +169,7 @@ export class AgentSession {
   private async record(ctx: CommandContext, batch: PendingReport[], reconcile = true): Promise<void> {
     const { events, changed } = await recordReports(ctx.deps, ctx.view, batch);
     if (events > 0) this.room.eventsWritten();
+    await recordRevisionDigests(ctx, changed);
     if (reconcile) await reconcileServices(ctx, servicesOfTasks(changed));
   }
 

@@ -11,7 +11,15 @@ import { deregisterContainerInstance } from '../container-instances/deregister';
 import { updateContainerInstancesState } from '../container-instances/update-state';
 import { createService } from '../services/create-service';
 import { deleteService } from '../services/delete-service';
+import { SERVICE_PURGE, servicePurgeDue } from '../services/purge-service';
 import { reconcileAllServices, SERVICE_STEP, serviceStepDue } from '../services/reconcile';
+import {
+  pauseServiceDeployment,
+  resumeServiceDeployment,
+  rollbackService,
+  startService,
+  stopService,
+} from '../services/service-controls';
 import { updateService } from '../services/update-service';
 import { runTask } from '../tasks/run-task';
 import { startTask } from '../tasks/start-task';
@@ -30,6 +38,11 @@ export const CLUSTER_COMMANDS = {
   createService,
   updateService,
   deleteService,
+  pauseServiceDeployment,
+  resumeServiceDeployment,
+  rollbackService,
+  stopService,
+  startService,
 } as const;
 
 export type CommandName = keyof typeof CLUSTER_COMMANDS;
@@ -47,6 +60,7 @@ export const DEADLINE_HANDLERS: Record<string, (ctx: CommandContext, key: string
     await reconcileAllServices(ctx);
   },
   [SERVICE_STEP]: serviceStepDue,
+  [SERVICE_PURGE]: servicePurgeDue,
 };
 
 /** A command that changes instances (state, attributes, membership): then every service may have work. */

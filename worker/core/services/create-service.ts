@@ -16,6 +16,7 @@ import { validateTags } from '../tags';
 import { requireTaskDefinition, toTaskDefinition } from '../task-definitions/task-definitions';
 import { reconcileService } from './reconcile';
 import { rolloutReason } from './service-events';
+import { serviceExtensionsOf } from './service-extensions';
 import { describeServiceInRoom } from './service-queries';
 import { newDeploymentId, serviceArn } from './service-record';
 import { deploymentConfiguration, validateCreateFields } from './validate-service';
@@ -43,25 +44,31 @@ export const createService: ClusterCommand<CreateServiceRequest, CreateServiceRe
   const definition = await requireTaskDefinition(deps, input.taskDefinition ?? '');
   // As RunTask: the call's strategy (its providers associated with the cluster), else the
   // cluster's default one unless a launch type is named; stored with base and weight filled in.
-  const strategy = (await runTaskStrategy(deps, cluster, input)) ?? [];
+  const daemon = input.schedulingStrategy === 'DAEMON';
+  // A daemon runs on every matching instance: no capacity provider spreads it (refused when given).
+  const strategy = daemon ? [] : ((await runTaskStrategy(deps, cluster, input)) ?? []);
   const constraints = input.placementConstraints ?? [];
   const strategies = input.placementStrategy ?? [];
   validatePlacement(strategies, [...toTaskDefinition(definition).placementConstraints, ...constraints]);
   const tags = validateTags(input.tags);
+  serviceExtensionsOf(tags);
   const nowMs = deps.now();
   const deploymentId = newDeploymentId(ctx.random);
   const fields = {
     clusterArn: cluster.arn,
     name: input.serviceName,
     status: 'ACTIVE' as const,
+    // A daemon's count is its instances': the scheduler writes it.
     desiredCount: input.desiredCount ?? 0,
     taskDefinitionArn: definition.arn,
     launchType: strategy.length > 0 ? null : (input.launchType ?? 'EC2'),
     capacityProviderStrategyJson: JSON.stringify(strategy),
     placementConstraintsJson: JSON.stringify(constraints),
     placementStrategyJson: JSON.stringify(strategies),
-    deploymentConfigurationJson: JSON.stringify(deploymentConfiguration(input.deploymentConfiguration)),
-    schedulingStrategy: 'REPLICA',
+    deploymentConfigurationJson: JSON.stringify(
+      deploymentConfiguration(input.deploymentConfiguration, undefined, daemon ? 'DAEMON' : 'REPLICA'),
+    ),
+    schedulingStrategy: daemon ? 'DAEMON' : 'REPLICA',
     propagateTags: input.propagateTags ?? 'NONE',
     enableEcsManagedTags: input.enableECSManagedTags ?? false,
     enableExecuteCommand: input.enableExecuteCommand ?? false,

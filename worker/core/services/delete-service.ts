@@ -21,7 +21,8 @@ export const deleteService: ClusterCommand<DeleteServiceRequest, DeleteServiceRe
   if (service.status === 'INACTIVE')
     throw new EcsError('ServiceNotActiveException', 'Service was not ACTIVE.');
   if (service.status === 'ACTIVE') {
-    if (service.desiredCount > 0 && input.force !== true) {
+    // As ECS: only a REPLICA service scaled above 0 needs force (a daemon's count is its instances').
+    if (service.schedulingStrategy === 'REPLICA' && service.desiredCount > 0 && input.force !== true) {
       throw invalidParameter('The service cannot be stopped while it is scaled above 0.');
     }
     await deps.db.update(services).set({ status: 'DRAINING', desiredCount: 0 }).where(eq(services.arn, arn));

@@ -26,8 +26,11 @@ import { placeTasks, placeTasksAcrossProviders } from '../placement';
 import { dispatchPlan, prepareTask, taskRow } from '../tasks/plan-tasks';
 import { taskStateOf } from '../tasks/task-record';
 import { requestStop } from '../tasks/transitions';
+import { scheduleDaemonInRoom } from './daemon-tasks';
+import { schedulePurge } from './purge-service';
 import { type SchedulerTask, scheduleReplicaService } from './replica-scheduler';
 import { appendServiceEvents, rolloutReason, serviceEventText } from './service-events';
+import { type ServiceExtensions, storedServiceExtensions } from './service-extensions';
 import { deploymentConfigurationOf, serviceArn, serviceGroup } from './service-record';
 import { serviceTaskHealthOf, TASK_HEALTHY_AFTER_RUNNING_MS } from './task-health';
 
@@ -93,12 +96,37 @@ export async function reconcileService(ctx: CommandContext, name: string): Promi
   const nowMs = deps.now();
   const healthyAfterMs = deps.config.taskHealthyAfterMs ?? TASK_HEALTHY_AFTER_RUNNING_MS;
   const bounds = deploymentConfigurationOf(service);
-  const decisions = scheduleReplicaService(
-    { status: service.status, desiredCount: service.desiredCount, ...bounds },
-    deployments.flatMap((d) => (d.status === 'INACTIVE' ? [] : [{ ...d, status: d.status }])),
-    rows.map((row) => schedulerTask(ctx, row, nowMs, service.healthCheckGracePeriodSeconds * 1000)),
-    { nowMs, healthyAfterMs },
+  const extensions = storedServiceExtensions(service.tagsJson);
+  const schedulerDeployments = deployments.flatMap((d) =>
+    d.status === 'INACTIVE' ? [] : [{ ...d, status: d.status, paused: d.pausedAtMs !== null }],
   );
+  const schedulerTasks = rows.map((row) =>
+    schedulerTask(ctx, row, nowMs, service.healthCheckGracePeriodSeconds * 1000, extensions),
+  );
+  const daemon =
+    service.schedulingStrategy === 'DAEMON'
+      ? await scheduleDaemonInRoom(ctx, service, primary, schedulerDeployments, schedulerTasks, {
+          nowMs,
+          healthyAfterMs,
+        })
+      : undefined;
+  const decisions =
+    daemon?.decisions ??
+    scheduleReplicaService(
+      {
+        status: service.status,
+        desiredCount: service.desiredCount,
+        minimumHealthyPercent: bounds.minimumHealthyPercent,
+        maximumPercent: bounds.maximumPercent,
+        updateOrder: extensions.updateOrder,
+        // The rule only matters (and only changes scale-in order) once lost tasks get replaced.
+        disconnectReconcile:
+          extensions.disconnectReplaceAfterMs !== undefined ? extensions.disconnectReconcile : undefined,
+      },
+      schedulerDeployments,
+      schedulerTasks,
+      { nowMs, healthyAfterMs, minHealthyTimeMs: extensions.minHealthyTimeMs },
+    );
 
   const messages: string[] = [];
   const scalingId = primary?.id ?? deployments[0]?.id ?? 'ecs-svc/0';
@@ -128,12 +156,16 @@ export async function reconcileService(ctx: CommandContext, name: string): Promi
 
   let retryPlacement = false;
   if (decisions.start > 0 && primary) {
-    const started = await startTasks(ctx, service, primary, decisions.start);
+    const started = daemon ? await daemon.start() : await startTasks(ctx, service, primary, decisions.start);
     if (started.length > 0) messages.push(serviceEventText.started(name, started));
     if (started.length < decisions.start) {
       messages.push(serviceEventText.unableToPlace(name));
       retryPlacement = true;
     }
+  }
+  if (daemon && daemon.placementMessages.length > 0) {
+    messages.push(...daemon.placementMessages);
+    retryPlacement = true;
   }
   if (decisions.blocked) messages.push(serviceEventText.blocked(name));
 
@@ -161,6 +193,10 @@ export async function reconcileService(ctx: CommandContext, name: string): Promi
     messages.push(serviceEventText.deploymentCompleted(name, primary.id));
   }
   if (decisions.steady) messages.push(serviceEventText.steadyState(name));
+  const progress =
+    primary && trackProgress(ctx, primary, decisions.progressMark, extensions, decisions.steady);
+  if (progress?.write) writes.push(progress.write);
+  if (progress?.failed && primary) messages.push(serviceEventText.progressDeadlineFailed(name, primary.id));
   const events = appendServiceEvents(
     JSON.parse(service.eventsJson) as ServiceEvent[],
     messages,
@@ -168,17 +204,94 @@ export async function reconcileService(ctx: CommandContext, name: string): Promi
     deps.newId,
   );
   const status = decisions.serviceInactive ? 'INACTIVE' : service.status;
-  if (messages.length > 0 || status !== service.status) {
+  // A daemon's desiredCount is the number of instances that should run it.
+  const desiredCount = daemon ? daemon.decisions.desiredCount : service.desiredCount;
+  if (messages.length > 0 || status !== service.status || desiredCount !== service.desiredCount) {
     writes.push(
       deps.db
         .update(services)
-        .set({ eventsJson: JSON.stringify(events), status })
+        .set({ eventsJson: JSON.stringify(events), status, desiredCount })
         .where(eq(services.arn, arn)),
     );
   }
   if (writes.length > 0) await deps.db.batch(writes as [(typeof writes)[number], ...typeof writes]);
+  if (decisions.serviceInactive) await schedulePurge(ctx, name);
 
-  await armStep(ctx, name, decisions.nextCheckAtMs, retryPlacement, primary, decisions.steady, status);
+  const wakeAtMs = [decisions.nextCheckAtMs, progress?.deadlineAtMs, lostAtMs(ctx, rows, extensions, nowMs)];
+  await armStep(
+    ctx,
+    name,
+    earliest(wakeAtMs),
+    retryPlacement,
+    progress?.failed ? undefined : primary,
+    decisions.steady,
+    status,
+  );
+}
+
+function earliest(times: readonly (number | undefined)[]): number | undefined {
+  const known = times.filter((t): t is number => t !== undefined);
+  return known.length > 0 ? Math.min(...known) : undefined;
+}
+
+/**
+ * Berth's progress deadline: the PRIMARY deployment's progress mark (healthy new tasks minus old
+ * tasks left) must grow within `berth:progress-deadline`, else the rollout is FAILED and takes no
+ * more steps. A paused deployment's clock is stopped (resume restarts it).
+ */
+function trackProgress(
+  ctx: CommandContext,
+  primary: ServiceDeploymentRow,
+  mark: number,
+  extensions: ServiceExtensions,
+  steady: boolean,
+) {
+  const deadlineMs = extensions.progressDeadlineMs;
+  if (deadlineMs === undefined || primary.rolloutState !== 'IN_PROGRESS' || steady) return undefined;
+  if (primary.pausedAtMs !== null) return undefined;
+  const { db } = ctx.deps;
+  const nowMs = ctx.deps.now();
+  if (primary.progressMark === null || mark > primary.progressMark) {
+    return {
+      deadlineAtMs: nowMs + deadlineMs,
+      write: db
+        .update(serviceDeployments)
+        .set({ progressAtMs: nowMs, progressMark: mark })
+        .where(eq(serviceDeployments.id, primary.id)),
+    };
+  }
+  const deadlineAtMs = (primary.progressAtMs ?? primary.createdAtMs) + deadlineMs;
+  if (nowMs < deadlineAtMs) return { deadlineAtMs };
+  return {
+    failed: true,
+    write: db
+      .update(serviceDeployments)
+      .set({
+        rolloutState: 'FAILED',
+        rolloutStateReason: rolloutReason.progressDeadline(deadlineMs),
+        updatedAtMs: nowMs,
+      })
+      .where(eq(serviceDeployments.id, primary.id)),
+  };
+}
+
+/** When the next task on a disconnected host turns lost (Berth's `berth:disconnect-replace-after`). */
+function lostAtMs(
+  ctx: CommandContext,
+  rows: readonly TaskRow[],
+  extensions: ServiceExtensions,
+  nowMs: number,
+): number | undefined {
+  const after = extensions.disconnectReplaceAfterMs;
+  if (after === undefined) return undefined;
+  const times: number[] = [];
+  for (const row of rows) {
+    const instance = row.containerInstanceArn ? ctx.view.instances.get(row.containerInstanceArn) : undefined;
+    if (!instance || row.lastStatus === 'STOPPED') continue;
+    const at = instance.row.lastSeenAtMs + after;
+    if (!instance.row.agentConnected && at > nowMs) times.push(at);
+  }
+  return earliest(times);
 }
 
 async function armStep(
@@ -220,6 +333,7 @@ function schedulerTask(
   row: TaskRow,
   nowMs: number,
   gracePeriodMs: number,
+  extensions: ServiceExtensions,
 ): SchedulerTask {
   const instance = row.containerInstanceArn ? ctx.view.instances.get(row.containerInstanceArn) : undefined;
   const health = serviceTaskHealthOf(row);
@@ -235,6 +349,11 @@ function schedulerTask(
     startedAtMs: row.startedAtMs,
     ...health,
     onDrainingInstance: instance?.row.status === 'DRAINING',
+    lost:
+      instance !== undefined &&
+      extensions.disconnectReplaceAfterMs !== undefined &&
+      !instance.row.agentConnected &&
+      nowMs >= instance.row.lastSeenAtMs + extensions.disconnectReplaceAfterMs,
   };
 }
 

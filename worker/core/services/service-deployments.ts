@@ -243,6 +243,7 @@ export async function describeServiceRevisions(
       .from(taskDefinitions)
       .where(eq(taskDefinitions.arn, deployment.taskDefinitionArn));
     const strategy = JSON.parse(service.capacityProviderStrategyJson) as CapacityProviderStrategyItem[];
+    const digests = JSON.parse(deployment.imageDigestsJson) as Record<string, string>;
     found.push({
       serviceRevisionArn: arn,
       serviceArn: service.arn,
@@ -257,6 +258,8 @@ export async function describeServiceRevisions(
         ? (toTaskDefinition(definition).containerDefinitions ?? []).map((c) => ({
             containerName: c.name,
             image: c.image,
+            // Known once an agent running one of the revision's tasks reported it.
+            imageDigest: c.name === undefined ? undefined : digests[c.name],
           }))
         : [],
       createdAt: deployment.createdAtMs / 1000,

@@ -37,6 +37,17 @@ export const serviceEventText = {
     `(service ${service}) (deployment ${deploymentId}) deployment completed.`,
   unableToPlace: (service: string) =>
     `(service ${service}) was unable to place a task because no container instance met all of its requirements.`,
+  progressDeadlineFailed: (service: string, deploymentId: string) =>
+    `(service ${service}) (deployment ${deploymentId}) deployment failed: no progress within the progress deadline.`,
+  paused: (service: string, deploymentId: string) =>
+    `(service ${service}) (deployment ${deploymentId}) deployment paused.`,
+  resumed: (service: string, deploymentId: string) =>
+    `(service ${service}) (deployment ${deploymentId}) deployment resumed.`,
+  rollingBack: (service: string, deploymentId: string) =>
+    `(service ${service}) rolling back to deployment ${deploymentId}.`,
+  serviceStopped: (service: string) => `(service ${service}) was stopped; its definition is kept.`,
+  startedAgain: (service: string, desiredCount: number) =>
+    `(service ${service}) was started again with desiredCount ${desiredCount}.`,
   blocked: (service: string) =>
     `(service ${service}) was unable to stop or start tasks during a deployment because of the service deployment configuration. Update the minimumHealthyPercent or maximumPercent value and try again.`,
 };
@@ -44,4 +55,6 @@ export const serviceEventText = {
 export const rolloutReason = {
   inProgress: (deploymentId: string) => `ECS deployment ${deploymentId} in progress.`,
   completed: (deploymentId: string) => `ECS deployment ${deploymentId} completed.`,
+  progressDeadline: (deadlineMs: number) =>
+    `Berth progress deadline: the deployment made no progress for ${deadlineMs / 1000} s.`,
 };

@@ -34,6 +34,9 @@ export function newDeploymentId(random: () => number): string {
 /** REPLICA defaults of ECS (ecs-services.md §1): 100 % healthy, 200 % at most. */
 export const DEFAULT_MINIMUM_HEALTHY_PERCENT = 100;
 export const DEFAULT_MAXIMUM_PERCENT = 200;
+/** DAEMON defaults of ECS: the old task on an instance stops before the new one starts. */
+export const DAEMON_MINIMUM_HEALTHY_PERCENT = 0;
+export const DAEMON_MAXIMUM_PERCENT = 100;
 
 export interface DeploymentBounds {
   minimumHealthyPercent: number;

@@ -34,10 +34,19 @@ export function taskHealthOf(task: HealthInput, nowMs: number, healthyAfterMs: n
  * (worker/core/tasks/task-health.ts), and whether any essential container has a health check, in
  * which case the task counts only once HEALTHY, never by age.
  */
-export function serviceTaskHealthOf(row: TaskRow): { healthStatus: TaskHealth; healthChecked: boolean } {
+export function serviceTaskHealthOf(row: TaskRow): {
+  healthStatus: TaskHealth;
+  healthChecked: boolean;
+  healthySinceMs: number | null;
+} {
   const containers = taskStateOf(row).containers;
+  const checked = containers.filter((c) => c.spec.essential && c.spec.healthCheck !== undefined);
+  const healthStatus = aggregateTaskHealth(containers);
+  // The task is HEALTHY since its last checked container turned HEALTHY.
+  const since = checked.map((c) => c.healthySinceMs ?? 0);
   return {
-    healthStatus: aggregateTaskHealth(containers),
-    healthChecked: containers.some((c) => c.spec.essential && c.spec.healthCheck !== undefined),
+    healthStatus,
+    healthChecked: checked.length > 0,
+    healthySinceMs: healthStatus === 'HEALTHY' && since.length > 0 ? Math.max(...since) : null,
   };
 }

@@ -17,7 +17,7 @@ import { reconcileService } from './reconcile';
 import { rolloutReason } from './service-events';
 import { describeServiceInRoom, requireServiceInRoom } from './service-queries';
 import { deploymentConfigurationOf, newDeploymentId } from './service-record';
-import { deploymentConfiguration, validateUpdateFields } from './validate-service';
+import { deploymentConfiguration, refuseDaemonFields, validateUpdateFields } from './validate-service';
 
 export const updateService: ClusterCommand<UpdateServiceRequest, UpdateServiceResponse> = async (
   ctx,
@@ -26,6 +26,7 @@ export const updateService: ClusterCommand<UpdateServiceRequest, UpdateServiceRe
   const { deps, cluster } = ctx;
   validateUpdateFields(input);
   const service = await requireServiceInRoom(ctx, input.service);
+  if (service.schedulingStrategy === 'DAEMON') refuseDaemonFields(input);
   const arn = service.arn;
   if (service.status !== 'ACTIVE') throw new EcsError('ServiceNotActiveException', 'Service was not ACTIVE.');
 
@@ -49,6 +50,8 @@ export const updateService: ClusterCommand<UpdateServiceRequest, UpdateServiceRe
       .update(services)
       .set({
         desiredCount: input.desiredCount ?? service.desiredCount,
+        // A count given while stopped through the Berth API is a start at that count.
+        stoppedDesiredCount: input.desiredCount !== undefined ? null : service.stoppedDesiredCount,
         taskDefinitionArn: definitionArn,
         capacityProviderStrategyJson: strategy
           ? JSON.stringify(strategy)
@@ -57,7 +60,11 @@ export const updateService: ClusterCommand<UpdateServiceRequest, UpdateServiceRe
         placementConstraintsJson: JSON.stringify(constraints),
         placementStrategyJson: JSON.stringify(strategies),
         deploymentConfigurationJson: JSON.stringify(
-          deploymentConfiguration(input.deploymentConfiguration, deploymentConfigurationOf(service)),
+          deploymentConfiguration(
+            input.deploymentConfiguration,
+            deploymentConfigurationOf(service),
+            service.schedulingStrategy,
+          ),
         ),
         propagateTags: input.propagateTags ?? service.propagateTags,
         enableEcsManagedTags: input.enableECSManagedTags ?? service.enableEcsManagedTags,

@@ -3,7 +3,7 @@
  * naming the field for anything else. Fields of the model with no meaning in Berth are decided one
  * by one (docs/services.md lists them): refused when honouring them silently would mislead (load
  * balancers, service registries, Service Connect, awsvpc network configuration, volumes, VPC
- * Lattice, Fargate platform versions, DAEMON, other deployment controllers and strategies, the
+ * Lattice, Fargate platform versions, other deployment controllers and strategies, the
  * circuit breaker and alarms), stored when harmless (enableExecuteCommand, enableECSManagedTags,
  * healthCheckGracePeriodSeconds, availabilityZoneRebalancing, which has no zones to act on).
  */
@@ -14,6 +14,8 @@ import type {
 } from '../../ecs-types.generated';
 import { invalidParameter } from '../errors';
 import {
+  DAEMON_MAXIMUM_PERCENT,
+  DAEMON_MINIMUM_HEALTHY_PERCENT,
   DEFAULT_MAXIMUM_PERCENT,
   DEFAULT_MINIMUM_HEALTHY_PERCENT,
   type DeploymentBounds,
@@ -50,13 +52,16 @@ export function validateCreateFields(input: CreateServiceRequest): void {
   if (input.role !== undefined) {
     throw invalidParameter('role: is only used with load balancers, which Berth does not have');
   }
-  if (input.schedulingStrategy === 'DAEMON') {
-    throw invalidParameter('schedulingStrategy: DAEMON services are not supported by Berth yet; use REPLICA');
+  if (input.schedulingStrategy !== undefined && !['REPLICA', 'DAEMON'].includes(input.schedulingStrategy)) {
+    throw invalidParameter(
+      `schedulingStrategy: must be REPLICA or DAEMON, not '${input.schedulingStrategy}'`,
+    );
   }
   if (input.launchType && input.launchType !== 'EC2' && input.launchType !== 'EXTERNAL') {
     throw invalidParameter(`launchType: ${input.launchType} is not supported by Berth; use EC2 or EXTERNAL`);
   }
-  if (input.desiredCount === undefined) {
+  if (input.schedulingStrategy === 'DAEMON') refuseDaemonFields(input);
+  else if (input.desiredCount === undefined) {
     throw invalidParameter('desiredCount: is required for a service with the REPLICA scheduling strategy');
   }
   if (!input.taskDefinition) throw invalidParameter('TaskDefinition cannot be empty.');
@@ -67,6 +72,30 @@ export function validateCreateFields(input: CreateServiceRequest): void {
 
 export function validateUpdateFields(input: UpdateServiceRequest): void {
   refuseUnsupported(input);
+}
+
+/**
+ * ECS's texts (ecs-services.md §1; the placement-strategy one from kayac/ecspresso#402, the capacity
+ * provider one from aws/containers-roadmap#692): a daemon runs one task per matching instance, so
+ * there is nothing to count, rank or spread over providers.
+ */
+export const daemonText = {
+  desiredCount:
+    'The daemon scheduling strategy does not support a desired count for services. Remove the desired count value and try again',
+  maximumPercent:
+    'The daemon scheduling strategy does not support values above 100 for maximumPercent on a deployment configuration. Change the maximumPercent value to 100, and try again',
+  placementStrategy:
+    'The daemon scheduling strategy does not support placement strategies. Remove the placement strategy and try again',
+  capacityProviderStrategy:
+    'Specifying a capacity provider strategy is not supported when you create a service using the DAEMON scheduling strategy.',
+};
+
+export function refuseDaemonFields(
+  input: Pick<CreateServiceRequest, 'desiredCount' | 'placementStrategy' | 'capacityProviderStrategy'>,
+): void {
+  if (input.desiredCount !== undefined) throw invalidParameter(daemonText.desiredCount);
+  if (input.placementStrategy?.length) throw invalidParameter(daemonText.placementStrategy);
+  if (input.capacityProviderStrategy?.length) throw invalidParameter(daemonText.capacityProviderStrategy);
 }
 
 function refuseUnsupported(input: CommonFields): void {
@@ -100,17 +129,21 @@ function refuseUnsupported(input: CommonFields): void {
   }
 }
 
-/** The stored configuration: the given one over `current` (or ECS's REPLICA defaults), checked. */
+/** The stored configuration: the given one over `current` (or ECS's defaults for the strategy), checked. */
 export function deploymentConfiguration(
   given: DeploymentConfiguration | undefined,
   current?: DeploymentConfiguration & DeploymentBounds,
+  schedulingStrategy = 'REPLICA',
 ): DeploymentConfiguration & DeploymentBounds {
+  const daemon = schedulingStrategy === 'DAEMON';
   const merged = {
-    maximumPercent: DEFAULT_MAXIMUM_PERCENT,
-    minimumHealthyPercent: DEFAULT_MINIMUM_HEALTHY_PERCENT,
+    maximumPercent: daemon ? DAEMON_MAXIMUM_PERCENT : DEFAULT_MAXIMUM_PERCENT,
+    minimumHealthyPercent: daemon ? DAEMON_MINIMUM_HEALTHY_PERCENT : DEFAULT_MINIMUM_HEALTHY_PERCENT,
     ...current,
     ...given,
   } as DeploymentConfiguration & DeploymentBounds;
+  if (daemon && merged.maximumPercent > DAEMON_MAXIMUM_PERCENT)
+    throw invalidParameter(daemonText.maximumPercent);
   const field = 'deploymentConfiguration';
   if (merged.strategy && merged.strategy !== 'ROLLING') {
     throw invalidParameter(`${field}.strategy: ${merged.strategy} is not supported by Berth; use ROLLING`);

@@ -70,7 +70,9 @@ async function changeTags(
   const { arn, resource } = target;
   await untilSwapped(`The tags of ${arn}`, async () => {
     const currentJson = await readTagsJson(deps, target);
-    const nextJson = JSON.stringify(change(JSON.parse(currentJson) as Tag[]));
+    const next = change(JSON.parse(currentJson) as Tag[]);
+    resource.checkTags?.(next);
+    const nextJson = JSON.stringify(next);
     if (nextJson === currentJson) return true;
     const result = await deps.db.run(
       sql`update ${resource.table} set ${sql.identifier(resource.tagsJson.name)} = ${nextJson} where ${resourceWhere(resource, arn)} and ${resource.tagsJson} = ${currentJson}`,

@@ -20,7 +20,9 @@ import {
   taskDefinitions,
   tasks,
 } from '../../../db/schema';
+import type { Tag } from '../../ecs-types.generated';
 import { clientError, EcsError, invalidParameter } from '../errors';
+import { serviceExtensionsOf } from '../services/service-extensions';
 
 export interface TaggableResource {
   table: SQLiteTable;
@@ -32,6 +34,8 @@ export interface TaggableResource {
   inCluster?: boolean;
   /** What ECS answers for an ARN of this type that names no resource. */
   notFound(): EcsError;
+  /** Checks the tags a write would leave (a service's `berth:` settings); throws to refuse it. */
+  checkTags?(tags: Tag[]): void;
 }
 
 export const TAGGABLE_RESOURCES: Readonly<Record<string, TaggableResource>> = {
@@ -71,6 +75,10 @@ export const TAGGABLE_RESOURCES: Readonly<Record<string, TaggableResource>> = {
     inCluster: true,
     // TagResource and ListTagsForResource have no ServiceNotFoundException in the model.
     notFound: () => invalidParameter('resourceArn: The referenced service was not found.'),
+    // Berth's deployment settings live in `berth:` tags: a bad one is refused, not stored.
+    checkTags: (tags) => {
+      serviceExtensionsOf(tags);
+    },
   },
   'capacity-provider': {
     table: capacityProviders,

@@ -24,6 +24,10 @@ export interface ContainerRecord {
   networkBindings: NetworkBinding[];
   /** The agent's last report of a container with a health check; unset means UNKNOWN (task-health.ts). */
   healthStatus?: HealthStatus;
+  /** When the agent's reports turned it HEALTHY, for Berth's minimum healthy time; unset when not HEALTHY. */
+  healthySinceMs?: number;
+  /** The image digest the agent reported (`sha256:…`); the first one reported stays. */
+  imageDigest?: string;
   spec: ContainerSpec;
 }
 
@@ -105,6 +109,7 @@ export function toEcsTask(row: TaskRow, include: { tags: boolean }): Task {
       taskArn: row.arn,
       name: c.name,
       image: c.image,
+      imageDigest: c.imageDigest,
       runtimeId: c.runtimeId,
       lastStatus: c.lastStatus,
       exitCode: c.exitCode,

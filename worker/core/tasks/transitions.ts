@@ -27,7 +27,7 @@ export function applyReport(
   const next: TaskState = {
     ...state,
     reportSeq: seq,
-    containers: state.containers.map(mergeContainer(observed)),
+    containers: state.containers.map(mergeContainer(observed, nowMs)),
   };
   if (taskStatusRank(observed.lastStatus) > taskStatusRank(state.lastStatus))
     next.lastStatus = observed.lastStatus;
@@ -50,19 +50,30 @@ export function applyReport(
   return next;
 }
 
-function mergeContainer(observed: ObservedTask) {
+function mergeContainer(observed: ObservedTask, nowMs: number) {
   return (record: ContainerRecord): ContainerRecord => {
     const report = observed.containers.find((c) => c.name === record.name);
     // A stopped container's exit code, reason and last health are final.
     if (!report || record.lastStatus === 'STOPPED') return record;
     const forward = containerStatusRank(report.lastStatus) >= containerStatusRank(record.lastStatus);
     if (!forward) return record;
+    // Unlike status, health moves both ways; a report without it (no check, or an older agent) keeps the last one.
+    const healthStatus = report.healthStatus ?? record.healthStatus;
     return {
       ...record,
-      // Unlike status, health moves both ways; a report without it (no check, or an older agent) keeps the last one.
-      healthStatus: report.healthStatus ?? record.healthStatus,
+      healthStatus,
+      // Since when it has been HEALTHY without a break (Berth's minimum healthy time counts from
+      // here); a record from before this field keeps none and counts from the task's start.
+      healthySinceMs:
+        healthStatus !== 'HEALTHY'
+          ? undefined
+          : record.healthStatus === 'HEALTHY'
+            ? record.healthySinceMs
+            : nowMs,
       lastStatus: report.lastStatus,
       runtimeId: report.runtimeId ?? record.runtimeId,
+      // The container's image never changes: the first digest reported is kept.
+      imageDigest: record.imageDigest ?? report.imageDigest,
       exitCode: report.exitCode ?? record.exitCode,
       reason: report.reason ?? record.reason,
       networkBindings: report.networkBindings ?? record.networkBindings,

@@ -1,0 +1,1 @@
+ALTER TABLE `service_deployments` ADD `image_digests_json` text DEFAULT '{}' NOT NULL;

@@ -1,0 +1,4 @@
+import { nodeRuntime } from '../../helpers/runtimes';
+import { defineDaemonServiceScenarios } from '../scenarios/services-daemon';
+
+defineDaemonServiceScenarios(nodeRuntime);
