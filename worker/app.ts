@@ -3,6 +3,7 @@
  * with their own database, rooms and logger.
  */
 import { Hono } from 'hono';
+import { serveAccessKeys } from './api/access-keys-api';
 import type { ApiContext } from './api/actions';
 import { allowedHostsFor } from './api/allowed-hosts';
 import { authenticate, describeBerthCall, describeEcsCall } from './api/auth/authenticate';
@@ -35,6 +36,7 @@ export function createApp(options: AppOptions): Hono {
   app.use('/berth/v1/*', authenticate(deps, serverKey, describeBerthCall, log));
   app.post('/', (c) => handleEcsRequest(c, options, options.log));
   app.get('/berth/v1/clusters/:cluster/task-events', (c) => streamTaskEvents(c, options));
+  serveAccessKeys(app, options);
   app.post(SERVICE_CONTROL_PATH, (c) => handleServiceControl(c, options));
   return app;
 }

@@ -13,6 +13,7 @@ import { type AuthorizationRequest, evaluate } from '../../core/auth/policies';
 import { clusterNameOf } from '../../core/clusters/clusters';
 import type { CoreDeps } from '../../core/deps';
 import { EcsError } from '../../core/errors';
+import { ACCESS_KEY_ACTIONS } from '../access-keys-api';
 import { renderError, TARGET_PREFIX } from '../ecs-protocol';
 import { verifySigV4 } from './sigv4';
 
@@ -140,10 +141,22 @@ function clusterOfBody(operation: string, body: Uint8Array): string | undefined 
 
 /**
  * Berth API calls: `/berth/v1/clusters/<cluster>/<what>[/<name>/<action>]`. Reading the event stream
- * is `berth:ReadTaskEvents`; a service control is `berth:<Action>Service` (PauseService, …).
+ * is `berth:ReadTaskEvents`; a service control is `berth:<Action>Service` (PauseService, …); the
+ * key routes (`/berth/v1/keys…`) are `berth:{Create,List,Update,Delete}AccessKey`.
  */
 export const describeBerthCall: DescribeCall = (c) => {
   const path = new URL(c.req.url).pathname.split('/').slice(3).map(decodeURIComponent);
+  if (path[0] === 'keys') {
+    const action =
+      c.req.method === 'GET'
+        ? ACCESS_KEY_ACTIONS.list
+        : c.req.method === 'DELETE'
+          ? ACCESS_KEY_ACTIONS.delete
+          : path.length === 1
+            ? ACCESS_KEY_ACTIONS.create
+            : ACCESS_KEY_ACTIONS.update;
+    return { action };
+  }
   const [clustersSegment, cluster, what, , control] = path;
   if (clustersSegment !== 'clusters' || !cluster) return { action: 'berth:Unknown' };
   let clusterName: string | undefined;
