@@ -4,6 +4,7 @@
  *   berth server       the control plane alone
  *   berth agent        a host agent (see agent/index.ts for its options)
  *   berth join-token   mint a join token for a cluster
+ *   berth keys         create, list, deactivate and delete API access keys
  *   berth services     pause, resume, roll back, stop or start a service (Berth's controls)
  * Each command loads only its own code: an agent on a host (and every restart of it) never loads
  * the control plane, which tsx would otherwise transpile on every start.
@@ -19,6 +20,9 @@ commands:
   agent       a host agent: --endpoint URL --cluster NAME --join-token T [--attribute k=v ...]
               [--cpu UNITS] [--memory MiB] [--state-dir DIR] [--reserved-ports 22,2375,...]
   join-token  mint a join token: --cluster NAME [--data-dir DIR | --database-url URL]
+  keys        create --name N --policy admin|read-only|deployer:CLUSTER|FILE.json | list |
+              delete ID | activate ID | deactivate ID  [--endpoint URL] (env: BERTH_ENDPOINT,
+              signed with the standard AWS credential chain)
   services    pause|resume|rollback|stop|start --service NAME [--cluster NAME] [--revision ARN]
               [--endpoint URL]                                 (env: BERTH_ENDPOINT)
 `;
@@ -71,6 +75,11 @@ async function main(argv: string[]) {
       if (!cluster) throw new Error('join-token: --cluster <name> is required');
       const { localDatabase, mintJoinTokenLocally } = await import('./local-database');
       console.log(await mintJoinTokenLocally(localDatabase(args), cluster));
+      return;
+    }
+    case 'keys': {
+      const { runKeys } = await import('./keys');
+      await runKeys(args);
       return;
     }
     case 'services': {

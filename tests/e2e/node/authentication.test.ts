@@ -1,0 +1,4 @@
+import { nodeRuntime } from '../../helpers/runtimes';
+import { defineAuthenticationScenarios } from '../scenarios/authentication';
+
+defineAuthenticationScenarios(nodeRuntime);
