@@ -44,6 +44,7 @@ export interface WorkersControlPlaneOptions {
       | 'BERTH_AGENT_GRACE_MS'
       | 'BERTH_HEARTBEAT_INTERVAL_MS'
       | 'BERTH_TASK_HEALTHY_AFTER_MS'
+      | 'BERTH_SERVICE_THROTTLE_BASE_MS'
     >
   >;
   /** Every line the Worker logs (console.log in workerd); defaults to stdout. */

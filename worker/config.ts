@@ -17,6 +17,7 @@ export const CONFIG_VARIABLES = {
   allowedHosts: 'BERTH_ALLOWED_HOSTS',
   registrationsPerJoinTokenPerMinute: 'BERTH_REGISTRATIONS_PER_TOKEN_PER_MINUTE',
   taskHealthyAfterMs: 'BERTH_TASK_HEALTHY_AFTER_MS',
+  serviceThrottleBaseMs: 'BERTH_SERVICE_THROTTLE_BASE_MS',
 } as const satisfies Partial<Record<keyof BerthConfig, string>>;
 
 export type ConfigVariables = Partial<
@@ -70,5 +71,6 @@ export function parseBerthConfig(vars: Record<string, string | undefined>): Bert
       'registrations',
     ),
     taskHealthyAfterMs: wholeNumber(vars, v.taskHealthyAfterMs, 0, 'milliseconds'),
+    serviceThrottleBaseMs: wholeNumber(vars, v.serviceThrottleBaseMs, 1, 'milliseconds'),
   };
 }

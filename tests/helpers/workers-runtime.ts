@@ -53,5 +53,8 @@ export const workersRuntime: RuntimeHarness = {
       ...(options.taskHealthyAfterMs !== undefined
         ? { BERTH_TASK_HEALTHY_AFTER_MS: String(options.taskHealthyAfterMs) }
         : {}),
+      ...(options.serviceThrottleBaseMs !== undefined
+        ? { BERTH_SERVICE_THROTTLE_BASE_MS: String(options.serviceThrottleBaseMs) }
+        : {}),
     }),
 };

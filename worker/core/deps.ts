@@ -23,6 +23,11 @@ export interface BerthConfig extends ArnScope {
    * TASK_HEALTHY_AFTER_RUNNING_MS, ECS's 40 s); tests shorten it.
    */
   taskHealthyAfterMs?: number;
+  /**
+   * The first wait of a service's failed-start back-off, doubled with every consecutive task that
+   * stops before RUNNING, up to 15 minutes (default DEFAULT_THROTTLE_BASE_MS); tests shorten it.
+   */
+  serviceThrottleBaseMs?: number;
 }
 
 /**

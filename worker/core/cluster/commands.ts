@@ -12,6 +12,7 @@ import { updateContainerInstancesState } from '../container-instances/update-sta
 import { createService } from '../services/create-service';
 import { deleteService } from '../services/delete-service';
 import { reconcileAllServices, SERVICE_STEP, serviceStepDue } from '../services/reconcile';
+import { stopServiceDeployment } from '../services/stop-service-deployment';
 import { updateService } from '../services/update-service';
 import { runTask } from '../tasks/run-task';
 import { startTask } from '../tasks/start-task';
@@ -30,6 +31,7 @@ export const CLUSTER_COMMANDS = {
   createService,
   updateService,
   deleteService,
+  stopServiceDeployment,
 } as const;
 
 export type CommandName = keyof typeof CLUSTER_COMMANDS;

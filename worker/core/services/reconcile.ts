@@ -26,10 +26,17 @@ import { placeTasks, placeTasksAcrossProviders } from '../placement';
 import { dispatchPlan, prepareTask, taskRow } from '../tasks/plan-tasks';
 import { taskStateOf } from '../tasks/task-record';
 import { requestStop } from '../tasks/transitions';
+import { observeDeploymentFailures, owningDeploymentId } from './deployment-failures';
 import { type SchedulerTask, scheduleReplicaService } from './replica-scheduler';
 import { appendServiceEvents, rolloutReason, serviceEventText } from './service-events';
 import { deploymentConfigurationOf, serviceArn, serviceGroup } from './service-record';
-import { serviceTaskHealthOf, TASK_HEALTHY_AFTER_RUNNING_MS } from './task-health';
+import {
+  deploymentEvent,
+  type ServiceStreamEvent,
+  serviceAction,
+  serviceStreamEventsInsert,
+} from './service-stream-events';
+import { serviceTaskHealthOf, TASK_HEALTHY_AFTER_RUNNING_MS, taskHealthOf } from './task-health';
 
 export const SERVICE_STEP = 'serviceStep';
 /** How soon a service whose tasks could not all be placed tries again (instances joining also retry at once). */
@@ -79,28 +86,45 @@ export function serviceTasksInView(ctx: CommandContext, name: string): TaskRow[]
 export async function reconcileService(ctx: CommandContext, name: string): Promise<void> {
   const { deps, cluster } = ctx;
   const arn = serviceArn(deps.config, cluster.name, name);
-  const [service] = await deps.db.select().from(services).where(eq(services.arn, arn));
-  if (!service || service.status === 'INACTIVE') {
+  const [stored] = await deps.db.select().from(services).where(eq(services.arn, arn));
+  if (!stored || stored.status === 'INACTIVE') {
     await ctx.deadlines.cancel(SERVICE_STEP, name);
     return;
   }
-  const deployments = await deps.db
+  const loaded = await deps.db
     .select()
     .from(serviceDeployments)
     .where(and(eq(serviceDeployments.serviceArn, arn), ne(serviceDeployments.status, 'INACTIVE')));
-  const primary = deployments.find((d) => d.status === 'PRIMARY');
-  const rows = serviceTasksInView(ctx, name);
   const nowMs = deps.now();
   const healthyAfterMs = deps.config.taskHealthyAfterMs ?? TASK_HEALTHY_AFTER_RUNNING_MS;
+  const gracePeriodMs = stored.healthCheckGracePeriodSeconds * 1000;
+  // Failed tasks first: the circuit breaker may fail the PRIMARY deployment or roll it back, and
+  // the back-off may hold launches, before the scheduler decides.
+  const failures = await observeDeploymentFailures(
+    ctx,
+    stored,
+    loaded,
+    serviceTasksInView(ctx, name),
+    nowMs,
+    (row) => taskHealthOf(schedulerTask(ctx, row, nowMs, gracePeriodMs), nowMs, healthyAfterMs) === 'HEALTHY',
+  );
+  const { service, deployments } = failures;
+  const primary = deployments.find((d) => d.status === 'PRIMARY');
+  // A rollback's deployment owns the tasks of the revision it returns to.
+  const rows = serviceTasksInView(ctx, name).map((row) => ({
+    ...row,
+    startedBy: owningDeploymentId(row.startedBy, primary),
+  }));
   const bounds = deploymentConfigurationOf(service);
   const decisions = scheduleReplicaService(
     { status: service.status, desiredCount: service.desiredCount, ...bounds },
     deployments.flatMap((d) => (d.status === 'INACTIVE' ? [] : [{ ...d, status: d.status }])),
-    rows.map((row) => schedulerTask(ctx, row, nowMs, service.healthCheckGracePeriodSeconds * 1000)),
+    rows.map((row) => schedulerTask(ctx, row, nowMs, gracePeriodMs)),
     { nowMs, healthyAfterMs },
   );
 
-  const messages: string[] = [];
+  const messages: string[] = [...failures.messages];
+  const streamEvents: ServiceStreamEvent[] = [...failures.streamEvents];
   const scalingId = primary?.id ?? deployments[0]?.id ?? 'ecs-svc/0';
   const stopped: string[] = [];
   for (const { taskArn, why } of decisions.stop) {
@@ -124,14 +148,22 @@ export async function reconcileService(ctx: CommandContext, name: string): Promi
     });
     stopped.push(resourceIdOf(updated.arn));
   }
-  if (stopped.length > 0) messages.push(serviceEventText.stopped(name, stopped));
+  if (stopped.length > 0) {
+    messages.push(serviceEventText.stopped(name, stopped));
+    streamEvents.push(serviceAction('TASKS_STOPPED', { taskIds: stopped }));
+  }
 
   let retryPlacement = false;
-  if (decisions.start > 0 && primary) {
+  // The failed-start back-off: launches wait until it has passed (the step deadline comes back then).
+  const throttledUntilMs =
+    decisions.start > 0 && nowMs < failures.launchNotBeforeMs ? failures.launchNotBeforeMs : undefined;
+  if (throttledUntilMs !== undefined) messages.push(serviceEventText.throttled(name));
+  else if (decisions.start > 0 && primary) {
     const started = await startTasks(ctx, service, primary, decisions.start);
     if (started.length > 0) messages.push(serviceEventText.started(name, started));
     if (started.length < decisions.start) {
       messages.push(serviceEventText.unableToPlace(name));
+      streamEvents.push(serviceAction('SERVICE_TASK_PLACEMENT_FAILURE', { reason: 'RESOURCE' }));
       retryPlacement = true;
     }
   }
@@ -159,14 +191,27 @@ export async function reconcileService(ctx: CommandContext, name: string): Promi
         .where(eq(serviceDeployments.id, primary.id)),
     );
     messages.push(serviceEventText.deploymentCompleted(name, primary.id));
+    streamEvents.push(
+      deploymentEvent('SERVICE_DEPLOYMENT_COMPLETED', primary.id, rolloutReason.completed(primary.id)),
+    );
+    if (primary.rollbackOf) {
+      writes.push(
+        deps.db
+          .update(serviceDeployments)
+          .set({ outcome: 'ROLLBACK_SUCCESSFUL', updatedAtMs: nowMs })
+          .where(eq(serviceDeployments.id, primary.rollbackOf)),
+      );
+    }
   }
   if (decisions.steady) messages.push(serviceEventText.steadyState(name));
-  const events = appendServiceEvents(
-    JSON.parse(service.eventsJson) as ServiceEvent[],
-    messages,
-    nowMs,
-    deps.newId,
-  );
+  const logged = JSON.parse(service.eventsJson) as ServiceEvent[];
+  const events = appendServiceEvents(logged, messages, nowMs, deps.newId);
+  // "Steady state" is repeated in the log only when something happened in between; so is its stream event.
+  const steadyText = serviceEventText.steadyState(name);
+  if (decisions.steady && events[0]?.message === steadyText && events[0] !== logged[0]) {
+    streamEvents.push(serviceAction('SERVICE_STEADY_STATE'));
+  }
+  if (streamEvents.length > 0) writes.push(serviceStreamEventsInsert(deps, service, streamEvents));
   const status = decisions.serviceInactive ? 'INACTIVE' : service.status;
   if (messages.length > 0 || status !== service.status) {
     writes.push(
@@ -177,8 +222,13 @@ export async function reconcileService(ctx: CommandContext, name: string): Promi
     );
   }
   if (writes.length > 0) await deps.db.batch(writes as [(typeof writes)[number], ...typeof writes]);
+  if (streamEvents.length > 0) ctx.eventsWritten();
 
-  await armStep(ctx, name, decisions.nextCheckAtMs, retryPlacement, primary, decisions.steady, status);
+  const nextCheckAtMs =
+    throttledUntilMs === undefined
+      ? decisions.nextCheckAtMs
+      : Math.min(throttledUntilMs, decisions.nextCheckAtMs ?? throttledUntilMs);
+  await armStep(ctx, name, nextCheckAtMs, retryPlacement, primary, decisions.steady, status);
 }
 
 async function armStep(

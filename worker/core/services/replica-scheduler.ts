@@ -107,6 +107,9 @@ export function scheduleReplicaService(
     decisions.serviceInactive = live.length === 0;
     return decisions;
   }
+  // A FAILED deployment (the circuit breaker without rollback, or StopServiceDeployment ABORT)
+  // launches no more tasks, and the tasks that run are left as they are until a new deployment.
+  if (primary.rolloutState === 'FAILED') return decisions;
 
   const healthy = (t: SchedulerTask) => isHealthy(t, options);
   const desired = service.desiredCount;
