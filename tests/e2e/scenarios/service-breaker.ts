@@ -455,6 +455,25 @@ export function defineServiceBreakerScenarios(harness: RuntimeHarness) {
       );
       const actions = events.filter((e) => e.event === 'service-action');
       expect(actions.every((e) => e.body['detail-type'] === 'ECS Service Action')).toBe(true);
+      // The scheduler's stops (the abort test's next deployment replaced the old tasks).
+      const stopped = await waitFor('a TASKS_STOPPED action', () =>
+        eventsOf('abort').find((e) => e.body.detail.eventName === 'TASKS_STOPPED'),
+      );
+      expect(stopped.body.detail.taskIds).toEqual(expect.arrayContaining([expect.stringMatching(/^\w+$/)]));
+      // A task no instance can take: SERVICE_TASK_PLACEMENT_FAILURE with placement's reason.
+      await ecs.send(
+        new CreateServiceCommand({
+          cluster: CLUSTER,
+          serviceName: 'nowhere',
+          taskDefinition: good,
+          desiredCount: 1,
+          placementConstraints: [{ type: 'memberOf', expression: 'attribute:zone == nowhere' }],
+        }),
+      );
+      const placement = await waitFor('a placement failure on the stream', () =>
+        eventsOf('nowhere').find((e) => e.body.detail.eventName === 'SERVICE_TASK_PLACEMENT_FAILURE'),
+      );
+      expect(placement.body.detail).toMatchObject({ eventType: 'WARN', reason: 'MemberOf' });
       // Task events are unchanged: the same SSE name and shape as before.
       const task = streamed.find((e) => e.event === 'task-state-change');
       expect(task?.body['detail-type']).toBe('ECS Task State Change');

@@ -159,11 +159,13 @@ export async function reconcileService(ctx: CommandContext, name: string): Promi
     decisions.start > 0 && nowMs < failures.launchNotBeforeMs ? failures.launchNotBeforeMs : undefined;
   if (throttledUntilMs !== undefined) messages.push(serviceEventText.throttled(name));
   else if (decisions.start > 0 && primary) {
-    const started = await startTasks(ctx, service, primary, decisions.start);
+    const { started, placementFailure } = await startTasks(ctx, service, primary, decisions.start);
     if (started.length > 0) messages.push(serviceEventText.started(name, started));
     if (started.length < decisions.start) {
       messages.push(serviceEventText.unableToPlace(name));
-      streamEvents.push(serviceAction('SERVICE_TASK_PLACEMENT_FAILURE', { reason: 'RESOURCE' }));
+      streamEvents.push(
+        serviceAction('SERVICE_TASK_PLACEMENT_FAILURE', { reason: placementFailure ?? 'NO_INSTANCE' }),
+      );
       retryPlacement = true;
     }
   }
@@ -288,13 +290,16 @@ function schedulerTask(
   };
 }
 
-/** Places and starts up to `count` tasks of the PRIMARY deployment; returns the ids of those placed. */
+/**
+ * Places and starts up to `count` tasks of the PRIMARY deployment; returns the ids of those placed
+ * and, when some could not be, placement's first reason (ECS's `RESOURCE:CPU`, `MemberOf`, ...).
+ */
 async function startTasks(
   ctx: CommandContext,
   service: ServiceRow,
   primary: ServiceDeploymentRow,
   count: number,
-): Promise<string[]> {
+): Promise<{ started: string[]; placementFailure?: string }> {
   const { deps, cluster, view, random } = ctx;
   const constraints = JSON.parse(service.placementConstraintsJson) as PlacementConstraint[];
   const strategies = JSON.parse(service.placementStrategyJson) as PlacementStrategy[];
@@ -334,8 +339,9 @@ async function startTasks(
   const rows = placement.placements.map(({ instanceArn }) =>
     taskRow(deps, cluster, prepared, instanceArn, { startedBy: primary.id, launchType }, nowMs),
   );
-  if (rows.length === 0) return [];
+  const placementFailure = placement.failures[0]?.reason;
+  if (rows.length === 0) return { started: [], placementFailure };
   await deps.db.batch([deps.db.insert(tasks).values(rows), taskEventsInsert(deps, rows)]);
   dispatchPlan(ctx, { rows, failures: [] });
-  return rows.map((r) => resourceIdOf(r.arn));
+  return { started: rows.map((r) => resourceIdOf(r.arn)), placementFailure };
 }
