@@ -82,6 +82,11 @@ describe('which stopped tasks count as failures', () => {
     expect(
       classifyStoppedTask({ ...facts, reachedRunning: true, stopCode: 'ServiceSchedulerInitiated' }),
     ).toBeNull();
+    // A force-deregistered instance's tasks are stopped as TaskFailedToStart, but not by their fault.
+    expect(
+      classifyStoppedTask({ ...facts, stopCode: 'TaskFailedToStart', instanceRemoved: true }),
+    ).toBeNull();
+    expect(classifyStoppedTask({ ...facts, reachedRunning: true, instanceRemoved: true })).toBeNull();
   });
 
   it('stage 2: a task the scheduler stopped as UNHEALTHY failed its health checks', () => {

@@ -44,14 +44,17 @@ export interface StoppedTaskFacts {
   healthStatus: 'HEALTHY' | 'UNHEALTHY' | 'UNKNOWN';
   /** The breaker saw it healthy before it stopped. */
   wasHealthy: boolean;
+  /** It stopped because its instance was force-deregistered. */
+  instanceRemoved?: boolean;
 }
 
 /**
- * Stops by the scheduler for scale-in or replacement, by a user, or by the loss of an instance are
+ * Stops by the scheduler for scale-in or replacement, by a user, or by the removal of an instance are
  * not the task's fault. Stops of its own (an essential container exited, the agent could not start
  * it) are, and so is the scheduler's stop of an UNHEALTHY task.
  */
 export function classifyStoppedTask(task: StoppedTaskFacts): TaskFailure | null {
+  if (task.instanceRemoved) return null;
   const ownStop = task.stopCode === 'EssentialContainerExited' || task.stopCode === 'TaskFailedToStart';
   if (!task.reachedRunning) return ownStop ? 'failed-to-start' : null;
   if (task.stopCode === 'ServiceSchedulerInitiated' && task.healthStatus === 'UNHEALTHY') {

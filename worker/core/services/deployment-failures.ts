@@ -20,6 +20,7 @@ import {
   tasks,
 } from '../../../db/schema';
 import type { CommandContext } from '../cluster/command-context';
+import { DEREGISTERED_REASON } from '../container-instances/deregister';
 import type { CoreDeps } from '../deps';
 import { aggregateTaskHealth } from '../tasks/task-health';
 import { taskStateOf } from '../tasks/task-record';
@@ -129,6 +130,7 @@ export async function observeDeploymentFailures(
       stopCode: task.stopCode,
       healthStatus: aggregateTaskHealth(taskStateOf(task).containers),
       wasHealthy: healthySeen.has(task.arn),
+      instanceRemoved: task.stoppedReason === DEREGISTERED_REASON,
     });
     if (failure === 'failed-to-start') {
       state.failedStarts = (state.failedStarts ?? 0) + 1;
