@@ -120,7 +120,9 @@ export async function observeDeploymentFailures(
   }
 
   let primary = deployments.find((d) => d.status === 'PRIMARY');
-  const monitoring = primary?.rolloutState === 'IN_PROGRESS' ? primary : undefined;
+  // A service being deleted is not rolled out any more: nothing to monitor.
+  const monitoring =
+    service.status === 'ACTIVE' && primary?.rolloutState === 'IN_PROGRESS' ? primary : undefined;
   const memory = monitoring ? (JSON.parse(monitoring.breakerJson) as BreakerMemory) : {};
   const healthySeen = new Set(memory.healthy ?? []);
   const observations: BreakerObservation[] = [];
