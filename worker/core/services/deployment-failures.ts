@@ -107,7 +107,11 @@ export async function observeDeploymentFailures(
   state.taskDefinitionArn = service.taskDefinitionArn;
   const failedStartsBefore = state.failedStarts ?? 0;
 
-  const stopped = await stoppedSince(deps, service, state.throughMs ?? service.createdAtMs);
+  // The query is skipped when every task the room last saw of the service is still live: then none
+  // stopped since (the scheduler creates them all, and records them below once it has).
+  const stopped = noneStoppedSince(ctx, service.name, live)
+    ? []
+    : await stoppedSince(deps, service, state.throughMs ?? service.createdAtMs);
   const seen = new Set(state.throughMs === undefined ? [] : (state.arnsAtThrough ?? []));
   const fresh = stopped.filter((t) => !(t.stoppedAtMs === state.throughMs && seen.has(t.arn)));
   if (fresh.length > 0) {
@@ -247,6 +251,24 @@ export async function observeDeploymentFailures(
   }
   if (writes.length > 0) await deps.db.batch(writes as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
   return { service: nextService, deployments: nextDeployments, messages, streamEvents, launchNotBeforeMs };
+}
+
+/** Per loaded view (a room's; a reloaded room starts over): each service's live tasks at its last step. */
+const lastSeenLive = new WeakMap<object, Map<string, Set<string>>>();
+
+function noneStoppedSince(ctx: CommandContext, serviceName: string, live: readonly TaskRow[]): boolean {
+  const seen = lastSeenLive.get(ctx.view)?.get(serviceName);
+  if (!seen) return false;
+  const liveArns = new Set(live.map((t) => t.arn));
+  for (const arn of seen) if (!liveArns.has(arn)) return false;
+  return true;
+}
+
+/** Called by reconcile.ts once its step (starts included) is done. */
+export function rememberLiveTasks(ctx: CommandContext, serviceName: string, live: readonly TaskRow[]): void {
+  const services = lastSeenLive.get(ctx.view) ?? new Map<string, Set<string>>();
+  lastSeenLive.set(ctx.view, services);
+  services.set(serviceName, new Set(live.map((t) => t.arn)));
 }
 
 async function stoppedSince(deps: CoreDeps, service: ServiceRow, fromMs: number): Promise<TaskRow[]> {

@@ -28,7 +28,7 @@ import { placeTasks, placeTasksAcrossProviders } from '../placement';
 import { dispatchPlan, prepareTask, taskRow } from '../tasks/plan-tasks';
 import { taskStateOf } from '../tasks/task-record';
 import { requestStop } from '../tasks/transitions';
-import { observeDeploymentFailures, owningDeploymentId } from './deployment-failures';
+import { observeDeploymentFailures, owningDeploymentId, rememberLiveTasks } from './deployment-failures';
 import { type SchedulerTask, scheduleReplicaService } from './replica-scheduler';
 import { appendServiceEvents, rolloutReason, serviceEventText } from './service-events';
 import { deploymentConfigurationOf, serviceArn, serviceGroup } from './service-record';
@@ -227,6 +227,7 @@ export async function reconcileService(ctx: CommandContext, name: string): Promi
   }
   if (writes.length > 0) await deps.db.batch(writes as [(typeof writes)[number], ...typeof writes]);
   if (streamEvents.length > 0) ctx.eventsWritten();
+  rememberLiveTasks(ctx, name, serviceTasksInView(ctx, name));
 
   const nextCheckAtMs =
     throttledUntilMs === undefined
