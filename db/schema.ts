@@ -179,6 +179,7 @@ export type TaskRow = typeof tasks.$inferSelect;
 /**
  * Task state-change events, written in the same batch as the change itself, so a consumer that
  * reconnects with Last-Event-ID misses nothing. `taskVersion` is the task's version after the change.
+ * Services' deployment and service-action events share the table (and so the stream's order), see `kind`.
  */
 export const taskEvents = sqliteTable(
   'task_events',
