@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { parseBerthConfig } from '../../worker/config';
 import {
   advanceBreaker,
   type BreakerObservation,
@@ -157,6 +158,16 @@ describe('the failed-start back-off', () => {
     expect(throttleDelayMs(7, 10_000)).toBe(640_000);
     expect(throttleDelayMs(8, 10_000)).toBe(MAX_THROTTLE_DELAY_MS);
     expect(throttleDelayMs(10_000, 10_000)).toBe(MAX_THROTTLE_DELAY_MS);
+  });
+
+  it('takes its base from BERTH_SERVICE_THROTTLE_BASE_MS, refusing a bad value by name', () => {
+    expect(parseBerthConfig({ BERTH_SERVICE_THROTTLE_BASE_MS: '250' }).serviceThrottleBaseMs).toBe(250);
+    expect(parseBerthConfig({}).serviceThrottleBaseMs).toBeUndefined();
+    for (const bad of ['0', '-5', '1.5', 'soon']) {
+      expect(() => parseBerthConfig({ BERTH_SERVICE_THROTTLE_BASE_MS: bad })).toThrow(
+        /^BERTH_SERVICE_THROTTLE_BASE_MS: /,
+      );
+    }
   });
 
   it('never shrinks as failures accumulate and never exceeds the cap', () => {
