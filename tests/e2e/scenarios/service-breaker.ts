@@ -75,7 +75,9 @@ export function defineServiceBreakerScenarios(harness: RuntimeHarness) {
       await ecs.send(
         new CreateServiceCommand({ cluster: CLUSTER, taskDefinition: good, desiredCount: 2, ...input }),
       );
-      await waitCompleted(input.serviceName);
+      await waitCompleted(input.serviceName).catch(async (error) => {
+        throw new Error(`${String(error)}\n${JSON.stringify(await describeService(input.serviceName), null, 1)}`);
+      });
     };
     const deploymentsOf = async (name: string) =>
       (await ecs.send(new ListServiceDeploymentsCommand({ cluster: CLUSTER, service: name })))
