@@ -250,7 +250,15 @@ export async function observeDeploymentFailures(
     }
   }
   if (writes.length > 0) await deps.db.batch(writes as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
-  return { service: nextService, deployments: nextDeployments, messages, streamEvents, launchNotBeforeMs };
+  // A rollback gave the service its old task definition back: that resets the back-off, as any new one does.
+  const rolledBack = nextService.taskDefinitionArn !== service.taskDefinitionArn;
+  return {
+    service: nextService,
+    deployments: nextDeployments,
+    messages,
+    streamEvents,
+    launchNotBeforeMs: rolledBack ? 0 : launchNotBeforeMs,
+  };
 }
 
 /** Per loaded view (a room's; a reloaded room starts over): each service's live tasks at its last step. */

@@ -4,10 +4,10 @@
  * circuit breaker, its rollback, the failed-start back-off), then stop tasks, place and start new
  * ones unless the back-off holds them, move deployments along, write the service's events (to its
  * log and to the event stream), and ask for a `serviceStep:<name>` deadline when time alone will
- * change something (a task turning healthy by age, a placement to retry, the back-off's end). It is called whenever
- * something the scheduler depends on changed: a service API call, a batch of task reports touching
- * the service's tasks, an instance joining, draining, leaving or losing its agent, and that
- * deadline. State lives in the database, so a restarted room recomputes the same step.
+ * change something (a task turning healthy by age, a placement to retry, the back-off's end). It
+ * is called whenever something the scheduler depends on changed: a service API call, a batch of
+ * task reports touching the service's tasks, an instance joining, draining, leaving or losing its
+ * agent, and that deadline. State lives in the database, so a restarted room recomputes the same step.
  */
 import { and, eq, inArray, ne } from 'drizzle-orm';
 import {
