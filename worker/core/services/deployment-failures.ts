@@ -123,7 +123,7 @@ export async function observeDeploymentFailures(
     ];
   }
 
-  let primary = deployments.find((d) => d.status === 'PRIMARY');
+  const primary = deployments.find((d) => d.status === 'PRIMARY');
   // A service being deleted is not rolled out any more: nothing to monitor.
   const monitoring =
     service.status === 'ACTIVE' && primary?.rolloutState === 'IN_PROGRESS' ? primary : undefined;
@@ -244,7 +244,6 @@ export async function observeDeploymentFailures(
             ),
             plan.deployment,
           ];
-          primary = plan.deployment;
         }
       }
     }
