@@ -76,7 +76,9 @@ export function defineServiceBreakerScenarios(harness: RuntimeHarness) {
         new CreateServiceCommand({ cluster: CLUSTER, taskDefinition: good, desiredCount: 2, ...input }),
       );
       await waitCompleted(input.serviceName).catch(async (error) => {
-        throw new Error(`${String(error)}\n${JSON.stringify(await describeService(input.serviceName), null, 1)}`);
+        throw new Error(
+          `${String(error)}\n${JSON.stringify(await describeService(input.serviceName), null, 1)}`,
+        );
       });
     };
     const deploymentsOf = async (name: string) =>
