@@ -477,7 +477,10 @@ export function defineServiceBreakerScenarios(harness: RuntimeHarness) {
       const placement = await waitFor('a placement failure on the stream', () =>
         eventsOf('nowhere').find((e) => e.body.detail.eventName === 'SERVICE_TASK_PLACEMENT_FAILURE'),
       );
-      expect(placement.body.detail).toMatchObject({ eventType: 'WARN', reason: 'MemberOf' });
+      // Placement's first reason: MemberOf, unless a starved machine made an agent miss its
+      // heartbeats (AGENT comes first then).
+      expect(placement.body.detail.eventType).toBe('WARN');
+      expect(['MemberOf', 'AGENT']).toContain(placement.body.detail.reason);
       // Task events are unchanged: the same SSE name and shape as before.
       const task = streamed.find((e) => e.event === 'task-state-change');
       expect(task?.body['detail-type']).toBe('ECS Task State Change');
