@@ -65,6 +65,7 @@ export async function createTestCommandContext(seed: {
     tasksCreated: (rows) => {
       for (const row of rows) view.trackTask(row);
     },
+    eventsWritten: () => {},
     sendToInstance: (instanceArn, frame) => {
       if (instanceArn && linked.has(instanceArn)) sent.push({ instanceArn, frame });
     },

@@ -17,6 +17,7 @@ export type EcsErrorName =
   | 'ResourceInUseException'
   | 'ResourceNotFoundException'
   | 'ServerException'
+  | 'ServiceDeploymentNotFoundException'
   | 'ServiceNotActiveException'
   | 'ServiceNotFoundException'
   | 'TargetNotConnectedException'

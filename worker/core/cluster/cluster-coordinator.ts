@@ -172,6 +172,7 @@ export class ClusterCoordinator {
         for (const row of rows) view.trackTask(row);
         if (rows.length > 0) this.eventFeed.notify();
       },
+      eventsWritten: () => this.eventFeed.notify(),
       sendToInstance: (instanceArn, frame) => {
         const link = instanceArn ? links.linkFor(instanceArn) : undefined;
         if (link) this.send(link, frame);

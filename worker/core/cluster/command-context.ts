@@ -27,6 +27,8 @@ export interface CommandContext {
   saveTask(row: TaskRow, next: TaskState): Promise<TaskRow>;
   /** Tells the room about task rows a command inserted itself (with their events): tracked, streamed. */
   tasksCreated(rows: TaskRow[]): void;
+  /** Tells the room a command wrote rows to the event table itself (a service's events): streamed. */
+  eventsWritten(): void;
   /** Sends a frame to the instance's agent if it is connected; an absent agent hears it in its next welcome. */
   sendToInstance(instanceArn: string | null, frame: ControlFrame): void;
   /** Whether the instance's agent has a socket to this room right now. */

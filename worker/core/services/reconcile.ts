@@ -1,11 +1,13 @@
 /**
  * Runs the REPLICA scheduler for a service and carries out its decisions, inside the cluster's room
- * (so placement sees an exact view): stop tasks, place and start new ones, move deployments along,
- * write the service's events, and ask for a `serviceStep:<name>` deadline when time alone will
- * change something (a task turning healthy by age, a placement to retry). It is called whenever
- * something the scheduler depends on changed: a service API call, a batch of task reports touching
- * the service's tasks, an instance joining, draining, leaving or losing its agent, and that
- * deadline. State lives in the database, so a restarted room recomputes the same step.
+ * (so placement sees an exact view): first what failed tasks mean (deployment-failures.ts: the
+ * circuit breaker, its rollback, the failed-start back-off), then stop tasks, place and start new
+ * ones unless the back-off holds them, move deployments along, write the service's events (to its
+ * log and to the event stream), and ask for a `serviceStep:<name>` deadline when time alone will
+ * change something (a task turning healthy by age, a placement to retry, the back-off's end). It
+ * is called whenever something the scheduler depends on changed: a service API call, a batch of
+ * task reports touching the service's tasks, an instance joining, draining, leaving or losing its
+ * agent, and that deadline. State lives in the database, so a restarted room recomputes the same step.
  */
 import { and, eq, inArray, ne } from 'drizzle-orm';
 import {
@@ -27,12 +29,19 @@ import { dispatchPlan, prepareTask, taskRow } from '../tasks/plan-tasks';
 import { taskStateOf } from '../tasks/task-record';
 import { requestStop } from '../tasks/transitions';
 import { scheduleDaemonInRoom } from './daemon-tasks';
+import { observeDeploymentFailures, owningDeploymentId, rememberLiveTasks } from './deployment-failures';
 import { schedulePurge } from './purge-service';
 import { type SchedulerTask, scheduleReplicaService } from './replica-scheduler';
 import { appendServiceEvents, rolloutReason, serviceEventText } from './service-events';
 import { type ServiceExtensions, storedServiceExtensions } from './service-extensions';
 import { deploymentConfigurationOf, serviceArn, serviceGroup } from './service-record';
-import { serviceTaskHealthOf, TASK_HEALTHY_AFTER_RUNNING_MS } from './task-health';
+import {
+  deploymentEvent,
+  type ServiceStreamEvent,
+  serviceAction,
+  serviceStreamEventsInsert,
+} from './service-stream-events';
+import { serviceTaskHealthOf, TASK_HEALTHY_AFTER_RUNNING_MS, taskHealthOf } from './task-health';
 
 export const SERVICE_STEP = 'serviceStep';
 /** How soon a service whose tasks could not all be placed tries again (instances joining also retry at once). */
@@ -82,27 +91,43 @@ export function serviceTasksInView(ctx: CommandContext, name: string): TaskRow[]
 export async function reconcileService(ctx: CommandContext, name: string): Promise<void> {
   const { deps, cluster } = ctx;
   const arn = serviceArn(deps.config, cluster.name, name);
-  const [service] = await deps.db.select().from(services).where(eq(services.arn, arn));
-  if (!service || service.status === 'INACTIVE') {
+  const [stored] = await deps.db.select().from(services).where(eq(services.arn, arn));
+  if (!stored || stored.status === 'INACTIVE') {
     await ctx.deadlines.cancel(SERVICE_STEP, name);
     return;
   }
-  const deployments = await deps.db
+  const loaded = await deps.db
     .select()
     .from(serviceDeployments)
     .where(and(eq(serviceDeployments.serviceArn, arn), ne(serviceDeployments.status, 'INACTIVE')));
-  const primary = deployments.find((d) => d.status === 'PRIMARY');
-  const rows = serviceTasksInView(ctx, name);
   const nowMs = deps.now();
   const healthyAfterMs = deps.config.taskHealthyAfterMs ?? TASK_HEALTHY_AFTER_RUNNING_MS;
+  const gracePeriodMs = stored.healthCheckGracePeriodSeconds * 1000;
+  const extensions = storedServiceExtensions(stored.tagsJson);
+  // Failed tasks first: the circuit breaker may fail the PRIMARY deployment or roll it back, and
+  // the back-off may hold launches, before the scheduler decides.
+  const failures = await observeDeploymentFailures(
+    ctx,
+    stored,
+    loaded,
+    serviceTasksInView(ctx, name),
+    nowMs,
+    (row) =>
+      taskHealthOf(schedulerTask(ctx, row, nowMs, gracePeriodMs, extensions), nowMs, healthyAfterMs) ===
+      'HEALTHY',
+  );
+  const { service, deployments } = failures;
+  const primary = deployments.find((d) => d.status === 'PRIMARY');
+  // A rollback's deployment owns the tasks of the revision it returns to.
+  const rows = serviceTasksInView(ctx, name).map((row) => ({
+    ...row,
+    startedBy: owningDeploymentId(row.startedBy, primary),
+  }));
   const bounds = deploymentConfigurationOf(service);
-  const extensions = storedServiceExtensions(service.tagsJson);
   const schedulerDeployments = deployments.flatMap((d) =>
     d.status === 'INACTIVE' ? [] : [{ ...d, status: d.status, paused: d.pausedAtMs !== null }],
   );
-  const schedulerTasks = rows.map((row) =>
-    schedulerTask(ctx, row, nowMs, service.healthCheckGracePeriodSeconds * 1000, extensions),
-  );
+  const schedulerTasks = rows.map((row) => schedulerTask(ctx, row, nowMs, gracePeriodMs, extensions));
   const daemon =
     service.schedulingStrategy === 'DAEMON'
       ? await scheduleDaemonInRoom(ctx, service, primary, schedulerDeployments, schedulerTasks, {
@@ -128,7 +153,8 @@ export async function reconcileService(ctx: CommandContext, name: string): Promi
       { nowMs, healthyAfterMs, minHealthyTimeMs: extensions.minHealthyTimeMs },
     );
 
-  const messages: string[] = [];
+  const messages: string[] = [...failures.messages];
+  const streamEvents: ServiceStreamEvent[] = [...failures.streamEvents];
   const scalingId = primary?.id ?? deployments[0]?.id ?? 'ecs-svc/0';
   const stopped: string[] = [];
   for (const { taskArn, why } of decisions.stop) {
@@ -152,14 +178,26 @@ export async function reconcileService(ctx: CommandContext, name: string): Promi
     });
     stopped.push(resourceIdOf(updated.arn));
   }
-  if (stopped.length > 0) messages.push(serviceEventText.stopped(name, stopped));
+  if (stopped.length > 0) {
+    messages.push(serviceEventText.stopped(name, stopped));
+    streamEvents.push(serviceAction('TASKS_STOPPED', { taskIds: stopped }));
+  }
 
   let retryPlacement = false;
-  if (decisions.start > 0 && primary) {
-    const started = daemon ? await daemon.start() : await startTasks(ctx, service, primary, decisions.start);
+  // The failed-start back-off: launches wait until it has passed (the step deadline comes back then).
+  const throttledUntilMs =
+    decisions.start > 0 && nowMs < failures.launchNotBeforeMs ? failures.launchNotBeforeMs : undefined;
+  if (throttledUntilMs !== undefined) messages.push(serviceEventText.throttled(name));
+  else if (decisions.start > 0 && primary) {
+    const { started, placementFailure } = daemon
+      ? { started: await daemon.start(), placementFailure: undefined }
+      : await startTasks(ctx, service, primary, decisions.start);
     if (started.length > 0) messages.push(serviceEventText.started(name, started));
     if (started.length < decisions.start) {
       messages.push(serviceEventText.unableToPlace(name));
+      streamEvents.push(
+        serviceAction('SERVICE_TASK_PLACEMENT_FAILURE', { reason: placementFailure ?? 'NO_INSTANCE' }),
+      );
       retryPlacement = true;
     }
   }
@@ -191,18 +229,40 @@ export async function reconcileService(ctx: CommandContext, name: string): Promi
         .where(eq(serviceDeployments.id, primary.id)),
     );
     messages.push(serviceEventText.deploymentCompleted(name, primary.id));
+    streamEvents.push(
+      deploymentEvent('SERVICE_DEPLOYMENT_COMPLETED', primary.id, rolloutReason.completed(primary.id)),
+    );
+    if (primary.rollbackOf) {
+      writes.push(
+        deps.db
+          .update(serviceDeployments)
+          .set({ outcome: 'ROLLBACK_SUCCESSFUL', updatedAtMs: nowMs })
+          .where(eq(serviceDeployments.id, primary.rollbackOf)),
+      );
+    }
   }
   if (decisions.steady) messages.push(serviceEventText.steadyState(name));
   const progress =
     primary && trackProgress(ctx, primary, decisions.progressMark, extensions, decisions.steady);
   if (progress?.write) writes.push(progress.write);
-  if (progress?.failed && primary) messages.push(serviceEventText.progressDeadlineFailed(name, primary.id));
-  const events = appendServiceEvents(
-    JSON.parse(service.eventsJson) as ServiceEvent[],
-    messages,
-    nowMs,
-    deps.newId,
-  );
+  if (progress?.failed && primary) {
+    messages.push(serviceEventText.progressDeadlineFailed(name, primary.id));
+    streamEvents.push(
+      deploymentEvent(
+        'SERVICE_DEPLOYMENT_FAILED',
+        primary.id,
+        rolloutReason.progressDeadline(extensions.progressDeadlineMs ?? 0),
+      ),
+    );
+  }
+  const logged = JSON.parse(service.eventsJson) as ServiceEvent[];
+  const events = appendServiceEvents(logged, messages, nowMs, deps.newId);
+  // "Steady state" is repeated in the log only when something happened in between; so is its stream event.
+  const steadyText = serviceEventText.steadyState(name);
+  if (decisions.steady && events[0]?.message === steadyText && events[0] !== logged[0]) {
+    streamEvents.push(serviceAction('SERVICE_STEADY_STATE'));
+  }
+  if (streamEvents.length > 0) writes.push(serviceStreamEventsInsert(deps, service, streamEvents));
   const status = decisions.serviceInactive ? 'INACTIVE' : service.status;
   // A daemon's desiredCount is the number of instances that should run it.
   const desiredCount = daemon ? daemon.decisions.desiredCount : service.desiredCount;
@@ -215,9 +275,16 @@ export async function reconcileService(ctx: CommandContext, name: string): Promi
     );
   }
   if (writes.length > 0) await deps.db.batch(writes as [(typeof writes)[number], ...typeof writes]);
+  if (streamEvents.length > 0) ctx.eventsWritten();
+  rememberLiveTasks(ctx, name, serviceTasksInView(ctx, name));
   if (decisions.serviceInactive) await schedulePurge(ctx, name);
 
-  const wakeAtMs = [decisions.nextCheckAtMs, progress?.deadlineAtMs, lostAtMs(ctx, rows, extensions, nowMs)];
+  const wakeAtMs = [
+    decisions.nextCheckAtMs,
+    throttledUntilMs,
+    progress?.deadlineAtMs,
+    lostAtMs(ctx, rows, extensions, nowMs),
+  ];
   await armStep(
     ctx,
     name,
@@ -357,13 +424,16 @@ function schedulerTask(
   };
 }
 
-/** Places and starts up to `count` tasks of the PRIMARY deployment; returns the ids of those placed. */
+/**
+ * Places and starts up to `count` tasks of the PRIMARY deployment; returns the ids of those placed
+ * and, when some could not be, placement's first reason (ECS's `RESOURCE:CPU`, `MemberOf`, ...).
+ */
 async function startTasks(
   ctx: CommandContext,
   service: ServiceRow,
   primary: ServiceDeploymentRow,
   count: number,
-): Promise<string[]> {
+): Promise<{ started: string[]; placementFailure?: string }> {
   const { deps, cluster, view, random } = ctx;
   const constraints = JSON.parse(service.placementConstraintsJson) as PlacementConstraint[];
   const strategies = JSON.parse(service.placementStrategyJson) as PlacementStrategy[];
@@ -403,8 +473,9 @@ async function startTasks(
   const rows = placement.placements.map(({ instanceArn }) =>
     taskRow(deps, cluster, prepared, instanceArn, { startedBy: primary.id, launchType }, nowMs),
   );
-  if (rows.length === 0) return [];
+  const placementFailure = placement.failures[0]?.reason;
+  if (rows.length === 0) return { started: [], placementFailure };
   await deps.db.batch([deps.db.insert(tasks).values(rows), taskEventsInsert(deps, rows)]);
   dispatchPlan(ctx, { rows, failures: [] });
-  return rows.map((r) => resourceIdOf(r.arn));
+  return { started: rows.map((r) => resourceIdOf(r.arn)), placementFailure };
 }
