@@ -20,6 +20,7 @@ import type { PlacementConstraint, PlacementStrategy, ServiceEvent, Tag } from '
 import { capacityProviderArn, resourceIdOf } from '../arn';
 import { validateStrategy } from '../capacity-providers/strategy';
 import type { CommandContext } from '../cluster/command-context';
+import type { Alongside, TaskChange } from '../cluster/save-task';
 import { EcsError } from '../errors';
 import { taskEventsInsert } from '../events/task-events';
 import { placeTasks, placeTasksAcrossProviders } from '../placement';
@@ -27,9 +28,10 @@ import { dispatchPlan, prepareTask, taskRow } from '../tasks/plan-tasks';
 import { taskStateOf } from '../tasks/task-record';
 import { requestStop } from '../tasks/transitions';
 import { type SchedulerTask, scheduleReplicaService } from './replica-scheduler';
+import { schedulerInputsOf } from './scheduler-inputs';
 import { appendServiceEvents, rolloutReason, serviceEventText } from './service-events';
 import { deploymentConfigurationOf, serviceArn, serviceGroup } from './service-record';
-import { serviceTaskHealthOf, TASK_HEALTHY_AFTER_RUNNING_MS } from './task-health';
+import { TASK_HEALTHY_AFTER_RUNNING_MS } from './task-health';
 
 export const SERVICE_STEP = 'serviceStep';
 /** How soon a service whose tasks could not all be placed tries again (instances joining also retry at once). */
@@ -102,7 +104,7 @@ export async function reconcileService(ctx: CommandContext, name: string): Promi
 
   const messages: string[] = [];
   const scalingId = primary?.id ?? deployments[0]?.id ?? 'ecs-svc/0';
-  const stopped: string[] = [];
+  const stops: TaskChange[] = [];
   for (const { taskArn, why } of decisions.stop) {
     const row = ctx.view.taskRows.get(taskArn);
     if (!row) continue;
@@ -113,31 +115,40 @@ export async function reconcileService(ctx: CommandContext, name: string): Promi
       `Scaling activity initiated by (deployment ${scalingId})`,
       nowMs,
     );
-    if (!next) continue;
-    const updated = await ctx.saveTask(row, next);
-    ctx.sendToInstance(updated.containerInstanceArn, {
-      type: 'stopTask',
-      messageId: deps.newId(),
-      taskArn: updated.arn,
-      generation: next.generation,
-      reason: next.stoppedReason ?? '',
-    });
-    stopped.push(resourceIdOf(updated.arn));
+    if (next) stops.push({ row, next });
   }
-  if (stopped.length > 0) messages.push(serviceEventText.stopped(name, stopped));
+  const stoppedIds = stops.map((s) => resourceIdOf(s.row.arn));
+  if (stoppedIds.length > 0) messages.push(serviceEventText.stopped(name, stoppedIds));
 
+  // Placement only reads the view, and a stop requested above frees nothing until its task is
+  // STOPPED, so the starts are planned now and written in the same transaction as everything else.
   let retryPlacement = false;
+  let starts: TaskRow[] = [];
+  let cannotStart: EcsError | undefined;
   if (decisions.start > 0 && primary) {
-    const started = await startTasks(ctx, service, primary, decisions.start);
-    if (started.length > 0) messages.push(serviceEventText.started(name, started));
-    if (started.length < decisions.start) {
+    try {
+      starts = await placeStarts(ctx, service, primary, decisions.start);
+    } catch (error) {
+      // A service whose task definition is gone still stops what it must, then reports the error.
+      if (!(error instanceof EcsError)) throw error;
+      cannotStart = error;
+    }
+    if (cannotStart) {
+      await ctx.saveTasks(stops);
+      sendStops(ctx, stops);
+      throw cannotStart;
+    }
+    const startedIds = starts.map((r) => resourceIdOf(r.arn));
+    if (startedIds.length > 0) messages.push(serviceEventText.started(name, startedIds));
+    if (starts.length < decisions.start) {
       messages.push(serviceEventText.unableToPlace(name));
       retryPlacement = true;
     }
   }
   if (decisions.blocked) messages.push(serviceEventText.blocked(name));
 
-  const writes = [];
+  const writes: Alongside = [];
+  if (starts.length > 0) writes.push(deps.db.insert(tasks).values(starts), taskEventsInsert(deps, starts));
   const finished = decisions.finishedDeployments;
   if (finished.length > 0) {
     writes.push(
@@ -176,7 +187,10 @@ export async function reconcileService(ctx: CommandContext, name: string): Promi
         .where(eq(services.arn, arn)),
     );
   }
-  if (writes.length > 0) await deps.db.batch(writes as [(typeof writes)[number], ...typeof writes]);
+  // One transaction for the whole step; agents hear of it only once it is durable.
+  if (stops.length > 0 || writes.length > 0) await ctx.saveTasks(stops, writes);
+  sendStops(ctx, stops);
+  if (starts.length > 0) dispatchPlan(ctx, { rows: starts, failures: [] });
 
   await armStep(ctx, name, decisions.nextCheckAtMs, retryPlacement, primary, decisions.steady, status);
 }
@@ -205,7 +219,8 @@ async function armStep(
     if (ctx.deadlines.has(SERVICE_STEP, name)) await ctx.deadlines.cancel(SERVICE_STEP, name);
     return;
   }
-  await ctx.deadlines.schedule(SERVICE_STEP, name, Math.max(nowMs, Math.min(...candidates)), {
+  // An earlier look already due is kept: moving it on every step would cost a write per report.
+  await ctx.deadlines.scheduleNoLaterThan(SERVICE_STEP, name, Math.max(nowMs, Math.min(...candidates)), {
     persist: true,
   });
 }
@@ -222,29 +237,20 @@ function schedulerTask(
   gracePeriodMs: number,
 ): SchedulerTask {
   const instance = row.containerInstanceArn ? ctx.view.instances.get(row.containerInstanceArn) : undefined;
-  const health = serviceTaskHealthOf(row);
+  const inputs = schedulerInputsOf(row);
   // healthCheckGracePeriodSeconds: an UNHEALTHY verdict this soon after the task started is ignored.
   const inGrace = row.startedAtMs === null || nowMs < row.startedAtMs + gracePeriodMs;
-  if (health.healthStatus === 'UNHEALTHY' && inGrace && gracePeriodMs > 0) health.healthStatus = 'UNKNOWN';
-  return {
-    arn: row.arn,
-    deploymentId: row.startedBy ?? '',
-    instanceArn: row.containerInstanceArn,
-    lastStatus: row.lastStatus,
-    desiredStatus: row.desiredStatus,
-    startedAtMs: row.startedAtMs,
-    ...health,
-    onDrainingInstance: instance?.row.status === 'DRAINING',
-  };
+  if (inputs.healthStatus === 'UNHEALTHY' && inGrace && gracePeriodMs > 0) inputs.healthStatus = 'UNKNOWN';
+  return { arn: row.arn, ...inputs, onDrainingInstance: instance?.row.status === 'DRAINING' };
 }
 
-/** Places and starts up to `count` tasks of the PRIMARY deployment; returns the ids of those placed. */
-async function startTasks(
+/** Places up to `count` tasks of the PRIMARY deployment: their rows, not yet written. */
+async function placeStarts(
   ctx: CommandContext,
   service: ServiceRow,
   primary: ServiceDeploymentRow,
   count: number,
-): Promise<string[]> {
+): Promise<TaskRow[]> {
   const { deps, cluster, view, random } = ctx;
   const constraints = JSON.parse(service.placementConstraintsJson) as PlacementConstraint[];
   const strategies = JSON.parse(service.placementStrategyJson) as PlacementStrategy[];
@@ -281,11 +287,19 @@ async function startTasks(
       : placeTasks(view.placementInstances(), request);
   const nowMs = deps.now();
   const launchType = (service.launchType ?? 'EC2') as 'EC2' | 'EXTERNAL';
-  const rows = placement.placements.map(({ instanceArn }) =>
+  return placement.placements.map(({ instanceArn }) =>
     taskRow(deps, cluster, prepared, instanceArn, { startedBy: primary.id, launchType }, nowMs),
   );
-  if (rows.length === 0) return [];
-  await deps.db.batch([deps.db.insert(tasks).values(rows), taskEventsInsert(deps, rows)]);
-  dispatchPlan(ctx, { rows, failures: [] });
-  return rows.map((r) => resourceIdOf(r.arn));
+}
+
+function sendStops(ctx: CommandContext, stops: readonly TaskChange[]): void {
+  for (const { row, next } of stops) {
+    ctx.sendToInstance(row.containerInstanceArn, {
+      type: 'stopTask',
+      messageId: ctx.deps.newId(),
+      taskArn: row.arn,
+      generation: next.generation,
+      reason: next.stoppedReason ?? '',
+    });
+  }
 }
