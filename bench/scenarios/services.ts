@@ -253,6 +253,19 @@ async function measureSwarm(docker: Docker) {
     } catch {}
     // Leave the engine as it was found: a swarm this bench started would outlive it.
     if (!swarmWasActive) dockerCli('swarm', 'leave', '--force');
+    // Leaving can strand a task container the swarm had not yet removed (seen in the Created state).
+    const stranded = await docker.listContainers({
+      all: true,
+      filters: { label: [`com.docker.swarm.service.name=${SWARM_SERVICE}`] },
+    });
+    await Promise.all(
+      stranded.map((c) =>
+        docker
+          .getContainer(c.Id)
+          .remove({ force: true })
+          .catch(() => {}),
+      ),
+    );
   }
 }
 
