@@ -86,6 +86,8 @@ export interface FailureStep {
   streamEvents: ServiceStreamEvent[];
   /** The scheduler launches nothing before this (the back-off); 0 when not throttled. */
   launchNotBeforeMs: number;
+  /** What the step must write for the breaker and the back-off: committed with the step's own writes. */
+  writes: BatchItem<'sqlite'>[];
 }
 
 export async function observeDeploymentFailures(
@@ -248,7 +250,6 @@ export async function observeDeploymentFailures(
       }
     }
   }
-  if (writes.length > 0) await deps.db.batch(writes as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
   // A rollback gave the service its old task definition back: that resets the back-off, as any new one does.
   const rolledBack = nextService.taskDefinitionArn !== service.taskDefinitionArn;
   return {
@@ -257,6 +258,7 @@ export async function observeDeploymentFailures(
     messages,
     streamEvents,
     launchNotBeforeMs: rolledBack ? 0 : launchNotBeforeMs,
+    writes,
   };
 }
 

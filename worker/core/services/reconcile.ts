@@ -22,6 +22,7 @@ import type { PlacementConstraint, PlacementStrategy, ServiceEvent, Tag } from '
 import { capacityProviderArn, resourceIdOf } from '../arn';
 import { validateStrategy } from '../capacity-providers/strategy';
 import type { CommandContext } from '../cluster/command-context';
+import type { Alongside, TaskChange } from '../cluster/save-task';
 import { EcsError } from '../errors';
 import { taskEventsInsert } from '../events/task-events';
 import { placeTasks, placeTasksAcrossProviders } from '../placement';
@@ -32,6 +33,7 @@ import { scheduleDaemonInRoom } from './daemon-tasks';
 import { observeDeploymentFailures, owningDeploymentId, rememberLiveTasks } from './deployment-failures';
 import { schedulePurge } from './purge-service';
 import { type SchedulerTask, scheduleReplicaService } from './replica-scheduler';
+import { schedulerInputsOf } from './scheduler-inputs';
 import { appendServiceEvents, rolloutReason, serviceEventText } from './service-events';
 import { type ServiceExtensions, storedServiceExtensions } from './service-extensions';
 import { deploymentConfigurationOf, serviceArn, serviceGroup } from './service-record';
@@ -41,7 +43,7 @@ import {
   serviceAction,
   serviceStreamEventsInsert,
 } from './service-stream-events';
-import { serviceTaskHealthOf, TASK_HEALTHY_AFTER_RUNNING_MS, taskHealthOf } from './task-health';
+import { TASK_HEALTHY_AFTER_RUNNING_MS, taskHealthOf } from './task-health';
 
 export const SERVICE_STEP = 'serviceStep';
 /** How soon a service whose tasks could not all be placed tries again (instances joining also retry at once). */
@@ -156,7 +158,7 @@ export async function reconcileService(ctx: CommandContext, name: string): Promi
   const messages: string[] = [...failures.messages];
   const streamEvents: ServiceStreamEvent[] = [...failures.streamEvents];
   const scalingId = primary?.id ?? deployments[0]?.id ?? 'ecs-svc/0';
-  const stopped: string[] = [];
+  const stops: TaskChange[] = [];
   for (const { taskArn, why } of decisions.stop) {
     const row = ctx.view.taskRows.get(taskArn);
     if (!row) continue;
@@ -167,31 +169,43 @@ export async function reconcileService(ctx: CommandContext, name: string): Promi
       `Scaling activity initiated by (deployment ${scalingId})`,
       nowMs,
     );
-    if (!next) continue;
-    const updated = await ctx.saveTask(row, next);
-    ctx.sendToInstance(updated.containerInstanceArn, {
-      type: 'stopTask',
-      messageId: deps.newId(),
-      taskArn: updated.arn,
-      generation: next.generation,
-      reason: next.stoppedReason ?? '',
-    });
-    stopped.push(resourceIdOf(updated.arn));
+    if (next) stops.push({ row, next });
   }
-  if (stopped.length > 0) {
-    messages.push(serviceEventText.stopped(name, stopped));
-    streamEvents.push(serviceAction('TASKS_STOPPED', { taskIds: stopped }));
+  const stoppedIds = stops.map((s) => resourceIdOf(s.row.arn));
+  if (stoppedIds.length > 0) {
+    messages.push(serviceEventText.stopped(name, stoppedIds));
+    streamEvents.push(serviceAction('TASKS_STOPPED', { taskIds: stoppedIds }));
   }
 
+  // Placement only reads the view, and a stop requested above frees nothing until its task is
+  // STOPPED, so the starts are planned now and written in the same transaction as everything else.
   let retryPlacement = false;
+  // Placement only reads the view, and a stop requested above frees nothing until its task is
+  // STOPPED, so REPLICA starts are planned now and written in the same transaction as the rest.
+  let starts: TaskRow[] = [];
   // The failed-start back-off: launches wait until it has passed (the step deadline comes back then).
   const throttledUntilMs =
     decisions.start > 0 && nowMs < failures.launchNotBeforeMs ? failures.launchNotBeforeMs : undefined;
   if (throttledUntilMs !== undefined) messages.push(serviceEventText.throttled(name));
   else if (decisions.start > 0 && primary) {
-    const { started, placementFailure } = daemon
-      ? { started: await daemon.start(), placementFailure: undefined }
-      : await startTasks(ctx, service, primary, decisions.start);
+    let started: string[];
+    let placementFailure: string | undefined;
+    if (daemon) {
+      started = await daemon.start();
+    } else {
+      try {
+        const planned = await placeStarts(ctx, service, primary, decisions.start);
+        starts = planned.rows;
+        placementFailure = planned.placementFailure;
+      } catch (error) {
+        // A service whose task definition is gone still stops what it must, then reports the error.
+        if (!(error instanceof EcsError)) throw error;
+        await ctx.saveTasks(stops, failures.writes);
+        sendStops(ctx, stops);
+        throw error;
+      }
+      started = starts.map((r) => resourceIdOf(r.arn));
+    }
     if (started.length > 0) messages.push(serviceEventText.started(name, started));
     if (started.length < decisions.start) {
       messages.push(serviceEventText.unableToPlace(name));
@@ -207,7 +221,9 @@ export async function reconcileService(ctx: CommandContext, name: string): Promi
   }
   if (decisions.blocked) messages.push(serviceEventText.blocked(name));
 
-  const writes = [];
+  // The breaker's and the back-off's bookkeeping first: the step commits it with everything else.
+  const writes: Alongside = [...failures.writes];
+  if (starts.length > 0) writes.push(deps.db.insert(tasks).values(starts), taskEventsInsert(deps, starts));
   const finished = decisions.finishedDeployments;
   if (finished.length > 0) {
     writes.push(
@@ -274,7 +290,10 @@ export async function reconcileService(ctx: CommandContext, name: string): Promi
         .where(eq(services.arn, arn)),
     );
   }
-  if (writes.length > 0) await deps.db.batch(writes as [(typeof writes)[number], ...typeof writes]);
+  // One transaction for the whole step; agents hear of it only once it is durable.
+  if (stops.length > 0 || writes.length > 0) await ctx.saveTasks(stops, writes);
+  sendStops(ctx, stops);
+  if (starts.length > 0) dispatchPlan(ctx, { rows: starts, failures: [] });
   if (streamEvents.length > 0) ctx.eventsWritten();
   rememberLiveTasks(ctx, name, serviceTasksInView(ctx, name));
   if (decisions.serviceInactive) await schedulePurge(ctx, name);
@@ -293,6 +312,7 @@ export async function reconcileService(ctx: CommandContext, name: string): Promi
     progress?.failed ? undefined : primary,
     decisions.steady,
     status,
+    throttledUntilMs !== undefined,
   );
 }
 
@@ -369,6 +389,8 @@ async function armStep(
   primary: ServiceDeploymentRow | undefined,
   steady: boolean,
   status: ServiceRow['status'],
+  /** The back-off holds launches: the deadline is set to exactly when it ends, later or not. */
+  exact = false,
 ): Promise<void> {
   const nowMs = ctx.deps.now();
   const candidates: number[] = [];
@@ -385,9 +407,13 @@ async function armStep(
     if (ctx.deadlines.has(SERVICE_STEP, name)) await ctx.deadlines.cancel(SERVICE_STEP, name);
     return;
   }
-  await ctx.deadlines.schedule(SERVICE_STEP, name, Math.max(nowMs, Math.min(...candidates)), {
-    persist: true,
-  });
+  const atMs = Math.max(nowMs, Math.min(...candidates));
+  if (exact) {
+    await ctx.deadlines.schedule(SERVICE_STEP, name, atMs, { persist: true });
+    return;
+  }
+  // An earlier look already due is kept: moving it on every step would cost a write per report.
+  await ctx.deadlines.scheduleNoLaterThan(SERVICE_STEP, name, atMs, { persist: true });
 }
 
 /** The `serviceStep:<name>` deadline: time changed something the service waits on. */
@@ -403,18 +429,13 @@ function schedulerTask(
   extensions: ServiceExtensions,
 ): SchedulerTask {
   const instance = row.containerInstanceArn ? ctx.view.instances.get(row.containerInstanceArn) : undefined;
-  const health = serviceTaskHealthOf(row);
+  const inputs = schedulerInputsOf(row);
   // healthCheckGracePeriodSeconds: an UNHEALTHY verdict this soon after the task started is ignored.
   const inGrace = row.startedAtMs === null || nowMs < row.startedAtMs + gracePeriodMs;
-  if (health.healthStatus === 'UNHEALTHY' && inGrace && gracePeriodMs > 0) health.healthStatus = 'UNKNOWN';
+  if (inputs.healthStatus === 'UNHEALTHY' && inGrace && gracePeriodMs > 0) inputs.healthStatus = 'UNKNOWN';
   return {
     arn: row.arn,
-    deploymentId: row.startedBy ?? '',
-    instanceArn: row.containerInstanceArn,
-    lastStatus: row.lastStatus,
-    desiredStatus: row.desiredStatus,
-    startedAtMs: row.startedAtMs,
-    ...health,
+    ...inputs,
     onDrainingInstance: instance?.row.status === 'DRAINING',
     lost:
       instance !== undefined &&
@@ -425,15 +446,15 @@ function schedulerTask(
 }
 
 /**
- * Places and starts up to `count` tasks of the PRIMARY deployment; returns the ids of those placed
- * and, when some could not be, placement's first reason (ECS's `RESOURCE:CPU`, `MemberOf`, ...).
+ * Places up to `count` tasks of the PRIMARY deployment: their rows, not yet written, and when some
+ * could not be placed, placement's first reason (ECS's `RESOURCE:CPU`, `MemberOf`, ...).
  */
-async function startTasks(
+async function placeStarts(
   ctx: CommandContext,
   service: ServiceRow,
   primary: ServiceDeploymentRow,
   count: number,
-): Promise<{ started: string[]; placementFailure?: string }> {
+): Promise<{ rows: TaskRow[]; placementFailure?: string }> {
   const { deps, cluster, view, random } = ctx;
   const constraints = JSON.parse(service.placementConstraintsJson) as PlacementConstraint[];
   const strategies = JSON.parse(service.placementStrategyJson) as PlacementStrategy[];
@@ -473,9 +494,17 @@ async function startTasks(
   const rows = placement.placements.map(({ instanceArn }) =>
     taskRow(deps, cluster, prepared, instanceArn, { startedBy: primary.id, launchType }, nowMs),
   );
-  const placementFailure = placement.failures[0]?.reason;
-  if (rows.length === 0) return { started: [], placementFailure };
-  await deps.db.batch([deps.db.insert(tasks).values(rows), taskEventsInsert(deps, rows)]);
-  dispatchPlan(ctx, { rows, failures: [] });
-  return { started: rows.map((r) => resourceIdOf(r.arn)), placementFailure };
+  return { rows, placementFailure: placement.failures[0]?.reason };
+}
+
+function sendStops(ctx: CommandContext, stops: readonly TaskChange[]): void {
+  for (const { row, next } of stops) {
+    ctx.sendToInstance(row.containerInstanceArn, {
+      type: 'stopTask',
+      messageId: ctx.deps.newId(),
+      taskArn: row.arn,
+      generation: next.generation,
+      reason: next.stoppedReason ?? '',
+    });
+  }
 }
