@@ -11,6 +11,7 @@ import {
 import Docker from 'dockerode';
 import { CONTAINER_LABELS } from '../protocol/agent-protocol';
 import { spawnAgent } from '../tests/helpers/agent-process';
+import type { TestCredentials } from '../tests/helpers/credentials';
 import { TaskEventsClient } from './task-events-client';
 
 export const LAUNCH_IMAGE = 'berth-test/busybox:latest';
@@ -24,17 +25,19 @@ export interface LaunchRig {
 export async function startLaunchRig(options: {
   endpoint: string;
   cluster: string;
+  /** A key of the control plane (bench-credentials.ts). */
+  credentials: TestCredentials;
   mintJoinToken(cluster: string): Promise<string>;
 }): Promise<LaunchRig> {
   const { endpoint, cluster } = options;
   const ecs = new ECSClient({
     endpoint,
     region: 'us-east-1',
-    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+    credentials: options.credentials,
   });
   await ecs.send(new CreateClusterCommand({ clusterName: cluster }));
   const agent = spawnAgent({ endpoint, cluster, joinToken: await options.mintJoinToken(cluster) });
-  const events = await TaskEventsClient.connect(endpoint, cluster);
+  const events = await TaskEventsClient.connect(endpoint, cluster, options.credentials);
   await ecs.send(
     new RegisterTaskDefinitionCommand({
       family: 'launch',

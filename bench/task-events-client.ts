@@ -1,4 +1,6 @@
 /** Follows a cluster's task-events SSE stream and resolves waiters when a task reaches a status. */
+import { signedFetch, type TestCredentials } from '../tests/helpers/credentials';
+
 export class TaskEventsClient {
   private readonly waiters: {
     taskArn: string;
@@ -9,11 +11,17 @@ export class TaskEventsClient {
   private readonly seen = new Map<string, Set<string>>();
   private readonly abort = new AbortController();
 
-  static async connect(endpoint: string, cluster: string): Promise<TaskEventsClient> {
+  static async connect(
+    endpoint: string,
+    cluster: string,
+    credentials: TestCredentials,
+  ): Promise<TaskEventsClient> {
     const client = new TaskEventsClient();
-    const response = await fetch(`${endpoint}/berth/v1/clusters/${cluster}/task-events?after=0`, {
-      signal: client.abort.signal,
-    });
+    const response = await signedFetch(
+      `${endpoint}/berth/v1/clusters/${cluster}/task-events?after=0`,
+      { signal: client.abort.signal },
+      credentials,
+    );
     if (!response.ok || !response.body) throw new Error(`task-events: HTTP ${response.status}`);
     void client.read(response.body);
     return client;

@@ -46,6 +46,7 @@ export interface WorkersControlPlaneOptions {
       | 'BERTH_HEARTBEAT_INTERVAL_MS'
       | 'BERTH_TASK_HEALTHY_AFTER_MS'
       | 'BERTH_INACTIVE_SERVICE_RETENTION_MS'
+      | 'BERTH_SERVICE_THROTTLE_BASE_MS'
     >
   >;
   /** Every line the Worker logs (console.log in workerd); defaults to stdout. */

@@ -127,6 +127,8 @@ export const tasks = sqliteTable(
     index('tasks_cluster_desired').on(t.clusterArn, t.desiredStatus, t.createdAtMs),
     index('tasks_instance').on(t.containerInstanceArn, t.desiredStatus),
     index('tasks_cluster_family').on(t.clusterArn, t.family),
+    // A service's tasks that stopped since the scheduler last looked (circuit breaker, throttle).
+    index('tasks_cluster_group_stopped').on(t.clusterArn, t.group, t.stoppedAtMs),
   ],
 );
 
@@ -177,6 +179,7 @@ export type TaskRow = typeof tasks.$inferSelect;
 /**
  * Task state-change events, written in the same batch as the change itself, so a consumer that
  * reconnects with Last-Event-ID misses nothing. `taskVersion` is the task's version after the change.
+ * Services' deployment and service-action events share the table (and so the stream's order), see `kind`.
  */
 export const taskEvents = sqliteTable(
   'task_events',
@@ -187,6 +190,11 @@ export const taskEvents = sqliteTable(
     taskVersion: integer('task_version').notNull(),
     createdAtMs: integer('created_at_ms').notNull(),
     eventJson: text('event_json').notNull(),
+    /**
+     * The Server-Sent Events `event:` name: task-state-change, or for a service's events
+     * (taskArn is then the service's ARN, taskVersion 0) deployment-state-change or service-action.
+     */
+    kind: text('kind').notNull().default('task-state-change'),
   },
   (t) => [index('task_events_cluster').on(t.clusterArn, t.id)],
 );
@@ -248,6 +256,8 @@ export const services = sqliteTable(
     healthCheckGracePeriodSeconds: integer('health_check_grace_period_seconds').notNull().default(0),
     tagsJson: text('tags_json').notNull().default('[]'),
     eventsJson: text('events_json').notNull().default('[]'),
+    /** The failed-start back-off and how far stopped tasks were looked at (services/deployment-failures.ts). */
+    failureStateJson: text('failure_state_json').notNull().default('{}'),
     /** The CreateService call's clientToken and a hash of its parameters: a repeat is answered, not redone. */
     clientToken: text('client_token'),
     requestSha256: text('request_sha256').notNull(),
@@ -281,6 +291,20 @@ export const serviceDeployments = sqliteTable(
     /** Berth's progress deadline: when the rollout last moved forward, and how far (the scheduler's progressMark). */
     progressAtMs: integer('progress_at_ms'),
     progressMark: integer('progress_mark'),
+    /** The deployment whose revision this one targets (a rollback reuses it); null: its own. */
+    revisionId: text('revision_id'),
+    /** Deployments whose tasks count as this one's (a rollback adopts the tasks of the revision it returns to). */
+    adoptedJson: text('adopted_json').notNull().default('[]'),
+    /** The circuit breaker's memory: whether a task reached RUNNING, which tasks were seen healthy. */
+    breakerJson: text('breaker_json').notNull().default('{}'),
+    /** How the service deployment ended when not by its own rollout: STOPPED or ROLLBACK_*. */
+    outcome: text('outcome', {
+      enum: ['STOPPED', 'ROLLBACK_IN_PROGRESS', 'ROLLBACK_SUCCESSFUL', 'ROLLBACK_FAILED'],
+    }),
+    /** ECS's Rollback shape (reason, startedAt, serviceRevisionArn) plus the deployment that carries it out. */
+    rollbackJson: text('rollback_json'),
+    /** On a rollback deployment: the deployment it rolls back. */
+    rollbackOf: text('rollback_of'),
   },
   (t) => [index('service_deployments_service').on(t.serviceArn, t.status)],
 );

@@ -10,6 +10,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { withAdditions } from './api-model-additions.mjs';
 
 // The model is kept in the repository (botocore's file, verbatim) so a clone generates and tests on its own;
 // worker/api/model/source/README.md says where it comes from and how to update it.
@@ -74,7 +75,7 @@ function distil(service) {
   });
 }
 
-const service = JSON.parse(readFileSync(SOURCE_URL, 'utf8'));
+const service = withAdditions(JSON.parse(readFileSync(SOURCE_URL, 'utf8')));
 const model = distil(service);
 const text = `${JSON.stringify(model, null, 2)}\n`;
 const outputPath = fileURLToPath(OUTPUT_URL);

@@ -15,6 +15,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { withAdditions } from './api-model-additions.mjs';
 
 const SOURCE_LABEL = 'worker/api/model/source/ecs-2014-11-13.service.json';
 const SOURCE_URL = new URL(`../${SOURCE_LABEL}`, import.meta.url);
@@ -100,7 +101,7 @@ function generate(service) {
   return parts.join('\n');
 }
 
-const service = JSON.parse(readFileSync(SOURCE_URL, 'utf8'));
+const service = withAdditions(JSON.parse(readFileSync(SOURCE_URL, 'utf8')));
 const text = generate(service);
 const outputPath = fileURLToPath(OUTPUT_URL);
 if (process.argv.includes('--check')) {

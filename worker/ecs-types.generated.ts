@@ -715,6 +715,8 @@ export interface DeploymentAlarms {
 }
 
 export interface DeploymentCircuitBreaker {
+  resetOnHealthyTask?: boolean;
+  thresholdConfiguration?: ThresholdConfiguration;
   enable: boolean;
   rollback: boolean;
 }
@@ -2289,6 +2291,11 @@ export interface TaskSet {
 export interface TaskVolumeConfiguration {
   name: string;
   managedEBSVolume?: TaskManagedEBSVolumeConfiguration;
+}
+
+export interface ThresholdConfiguration {
+  type: "BOUNDED_PERCENT" | "COUNT" | "UNBOUNDED_PERCENT";
+  value: number;
 }
 
 export interface TimeoutConfiguration {

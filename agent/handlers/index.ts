@@ -21,6 +21,14 @@ export const CONTROL_FRAME_HANDLERS: ControlFrameHandlers = {
   pong: onPong,
 };
 
+/**
+ * Frames whose handlers take the command in memory at once and answer it later, once it is durable
+ * (a state-file write). The link takes the next frame without waiting for that answer, so a burst
+ * of commands shares one write instead of queueing a write each; the commands are still taken in
+ * arrival order, and never before an earlier welcome has been reconciled.
+ */
+export const ANSWERED_WHEN_DURABLE: ReadonlySet<ControlFrame['type']> = new Set(['runTask', 'stopTask']);
+
 export function handleControlFrame(frame: ControlFrame, context: HandlerContext): Promise<void> {
   // TypeScript cannot tie `frame.type` to the handler's parameter across the union; the map's type does.
   const handler = CONTROL_FRAME_HANDLERS[frame.type] as ControlFrameHandler<ControlFrame['type']>;

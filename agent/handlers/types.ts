@@ -12,7 +12,11 @@ export type StopTask = FrameOf<ControlFrame, 'stopTask'>;
 export interface AgentTasks {
   /** Keeps the welcome's identity and reconciles with its desired state. */
   reconcile(welcome: Welcome): Promise<void>;
-  /** Resolves once the command is recorded in the state file; rejects with CommandRefused when it cannot be. */
+  /**
+   * Takes the command in memory before returning (so commands are taken in the order they are
+   * handed over, even when nobody awaits), then resolves once it is recorded in the state file;
+   * rejects with CommandRefused when it cannot be.
+   */
   runTask(command: RunTask): Promise<void>;
   stopTask(command: StopTask): Promise<void>;
 }

@@ -1,8 +1,9 @@
 /**
  * The agent's one connection to the control plane: an outbound WebSocket that says hello first,
  * sends the keepalive every heartbeat interval, hands every frame it receives to its handler
- * (agent/handlers/), one at a time, and reconnects with exponential backoff and full jitter whenever
- * the link breaks or goes silent.
+ * (agent/handlers/), one at a time (a command is taken at once; its answer, which waits for the
+ * state file, does not hold up the next frame), and reconnects with exponential backoff and full
+ * jitter whenever the link breaks or goes silent.
  */
 import WebSocket from 'ws';
 import type { AgentFrame, ControlFrame } from '../../protocol/frames';
@@ -15,7 +16,7 @@ import {
 } from '../../protocol/link';
 import { ProtocolError, parseControlFrame } from '../../protocol/parsing';
 import { Backoff } from '../backoff';
-import { type AgentTasks, type HandlerContext, handleControlFrame } from '../handlers';
+import { type AgentTasks, ANSWERED_WHEN_DURABLE, type HandlerContext, handleControlFrame } from '../handlers';
 import {
   CONNECT_TIMEOUT_MS,
   RECONNECT_BASE_DELAY_MS,
@@ -194,7 +195,13 @@ export class ControlPlaneLink {
       socket.close(error.closeCode, error.message.slice(0, 120));
       return;
     }
-    await handleControlFrame(frame, this.contextFor(socket));
+    const handled = handleControlFrame(frame, this.contextFor(socket));
+    // A command is taken in memory by now; its answer waits for the state file, the next frame need not.
+    if (ANSWERED_WHEN_DURABLE.has(frame.type)) {
+      handled.catch((error: unknown) => this.deps.log(`handling a frame failed: ${String(error)}`));
+      return;
+    }
+    await handled;
   }
 
   /** What a handler may do, bound to the connection its frame arrived on. */

@@ -5,7 +5,8 @@
  *
  * Every write is atomic (temp file, fsync, rename, fsync of the directory), so a crash leaves either
  * the old file or the new one. Writes are serialised and coalesced: `save()` resolves once a write
- * that includes every change made before the call is on disk.
+ * that includes every change made before the call is on disk, and every call made while a write is
+ * in flight shares the one write that follows it, so a burst of changes costs two writes, not one each.
  */
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -64,9 +65,11 @@ async function writeAtomically(dir: string, fileName: string, text: string): Pro
 }
 
 export class StateStore {
-  private changeCount = 0;
-  private flushedCount = 0;
-  private tail: Promise<void> = Promise.resolve();
+  /** The write on disk now, if any. */
+  private writing: Promise<void> | undefined;
+  /** The write that follows it, shared by every `save()` made meanwhile; it serialises the state when it begins. */
+  private queued: Promise<void> | undefined;
+  private writeCount = 0;
 
   private constructor(
     readonly dir: string,
@@ -107,18 +110,34 @@ export class StateStore {
     return new StateStore(dir, parsed.data);
   }
 
-  /** Writes the current state; resolves when a write including every change made so far is durable. */
-  save(): Promise<void> {
-    this.changeCount++;
-    const written = this.tail.then(() => this.flush());
-    this.tail = written.catch(() => undefined);
-    return written;
+  /** How many times the file was written (what coalescing saves shows in tests). */
+  get writes(): number {
+    return this.writeCount;
   }
 
-  private async flush(): Promise<void> {
-    if (this.flushedCount === this.changeCount) return;
-    const target = this.changeCount;
+  /** Writes the current state; resolves when a write including every change made so far is durable. */
+  save(): Promise<void> {
+    // A write that has not begun yet will include this caller's changes: share it.
+    if (this.queued) return this.queued;
+    const queued = (this.writing ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => {
+        this.queued = undefined;
+        const write = this.write();
+        this.writing = write;
+        void write
+          .finally(() => {
+            if (this.writing === write) this.writing = undefined;
+          })
+          .catch(() => undefined);
+        return write;
+      });
+    this.queued = queued;
+    return queued;
+  }
+
+  private async write(): Promise<void> {
+    this.writeCount++;
     await writeAtomically(this.dir, STATE_FILE_NAME, `${JSON.stringify(this.state, null, 2)}\n`);
-    this.flushedCount = target;
   }
 }

@@ -8,6 +8,7 @@ import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mintJoinTokenLocally } from '../../cli/local-database';
+import { credentialsFileKey, signedRequest, type TestCredentials } from '../../tests/helpers/credentials';
 import { freePort } from '../../tests/helpers/server-process';
 import { waitFor } from '../../tests/helpers/wait';
 
@@ -19,8 +20,13 @@ export const OPEN_FILES_LIMIT = 16_384;
 /** One argument quoted for `sh -c`. */
 export const shellQuote = (arg: string) => `'${arg.replaceAll("'", "'\\''")}'`;
 
-export interface ControlPlaneProcess {
+/** Where a bench sends ECS calls, and the key it signs them with. */
+export interface EcsTarget {
   url: string;
+  credentials: TestCredentials;
+}
+
+export interface ControlPlaneProcess extends EcsTarget {
   pid: number;
   dataDir: string;
   /** SIGTERM (a clean exit, which also writes a --cpu-prof profile), then removes the data dir. */
@@ -70,6 +76,8 @@ export async function spawnControlPlane(
   );
   return {
     url,
+    // The admin key `berth server` wrote on its first start, as a user would find it.
+    credentials: await credentialsFileKey(dataDir),
     pid: child.pid!,
     dataDir,
     stop: async () => {
@@ -96,10 +104,22 @@ export interface EcsResponse {
   body: string;
 }
 
-/** One ECS JSON 1.1 call over a keep-alive connection: raw HTTP, so the client costs little CPU. */
-export function ecsCall(url: string, action: string, input: unknown): Promise<EcsResponse> {
-  const base = new URL(url);
+/**
+ * One signed ECS JSON 1.1 call over a keep-alive connection: raw HTTP, so the client costs little
+ * CPU beyond the signature every real client computes too.
+ */
+export async function ecsCall(target: EcsTarget, action: string, input: unknown): Promise<EcsResponse> {
+  const base = new URL(target.url);
   const payload = JSON.stringify(input);
+  const signed = await signedRequest(
+    `${target.url}/`,
+    {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': `${TARGET_PREFIX}.${action}` },
+      body: payload,
+    },
+    target.credentials,
+  );
   return new Promise((resolve, reject) => {
     const req = request(
       {
@@ -108,11 +128,7 @@ export function ecsCall(url: string, action: string, input: unknown): Promise<Ec
         method: 'POST',
         path: '/',
         agent: keepAlive,
-        headers: {
-          'Content-Type': 'application/x-amz-json-1.1',
-          'X-Amz-Target': `${TARGET_PREFIX}.${action}`,
-          'Content-Length': Buffer.byteLength(payload),
-        },
+        headers: { ...Object.fromEntries(signed.headers), 'Content-Length': Buffer.byteLength(payload) },
       },
       (res) => {
         let body = '';
@@ -129,8 +145,8 @@ export function ecsCall(url: string, action: string, input: unknown): Promise<Ec
 }
 
 /** An ECS call that must succeed; throws with the server's answer otherwise. */
-export async function ecsCallOk(url: string, action: string, input: unknown): Promise<unknown> {
-  const response = await ecsCall(url, action, input);
+export async function ecsCallOk(target: EcsTarget, action: string, input: unknown): Promise<unknown> {
+  const response = await ecsCall(target, action, input);
   if (response.status !== 200) throw new Error(`${action}: HTTP ${response.status}: ${response.body}`);
   return JSON.parse(response.body);
 }

@@ -2,10 +2,10 @@
  * Drives RunTask calls at a control plane: a fixed number of calls in flight (each answered call
  * sends the next), until the wanted number of tasks was asked for.
  */
-import { ecsCall } from './control-plane-process';
+import { type EcsTarget, ecsCall } from './control-plane-process';
 
 export interface RunTaskLoadOptions {
-  url: string;
+  target: EcsTarget;
   cluster: string;
   taskDefinition: string;
   totalTasks: number;
@@ -49,7 +49,7 @@ export async function driveRunTasks(options: RunTaskLoadOptions): Promise<RunTas
       requested += count;
       const sentAtMs = Date.now();
       const t0 = performance.now();
-      const response = await ecsCall(options.url, 'RunTask', {
+      const response = await ecsCall(options.target, 'RunTask', {
         cluster: options.cluster,
         taskDefinition: options.taskDefinition,
         count,

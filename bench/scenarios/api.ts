@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type TaskRow, tasks } from '../../db/schema';
+import { createTestKey, signedRequest, type TestCredentials } from '../../tests/helpers/credentials';
 import { taskArn } from '../../worker/core/arn';
 import { createCluster } from '../../worker/core/clusters/clusters';
 import { randomHexId } from '../../worker/core/deps';
@@ -88,14 +89,25 @@ async function seed(plane: Awaited<ReturnType<typeof startControlPlane>>) {
   return arns;
 }
 
-function ecsCall(name: string, action: string, body: unknown) {
-  return {
-    name,
-    method: 'POST',
-    path: '/',
-    headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': `${TARGET}.${action}` },
-    body: JSON.stringify(body),
-  };
+/** A planned call, signed now (a signature holds for 5 minutes, longer than a run). */
+async function ecsCall(
+  url: string,
+  credentials: TestCredentials,
+  name: string,
+  action: string,
+  body: unknown,
+) {
+  const text = JSON.stringify(body);
+  const signed = await signedRequest(
+    `${url}/`,
+    {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': `${TARGET}.${action}` },
+      body: text,
+    },
+    credentials,
+  );
+  return { name, method: 'POST', path: '/', headers: Object.fromEntries(signed.headers), body: text };
 }
 
 export async function runApiBenchmark(options: { durationMs?: number } = {}) {
@@ -108,9 +120,12 @@ export async function runApiBenchmark(options: { durationMs?: number } = {}) {
       Array.from({ length: n }, () => arns[Math.floor(Math.random() * arns.length)]);
     // Interleaved so both calls and the reference share the same moments of load.
     const plan = [];
+    const credentials = await createTestKey(plane.deps, plane.serverKey, 'admin', 'bench');
+    const call = (name: string, action: string, body: unknown) =>
+      ecsCall(plane.url, credentials, name, action, body);
     for (let i = 0; i < 50; i++) {
-      plan.push(ecsCall('DescribeTasks', 'DescribeTasks', { cluster: 'bench', tasks: sample(10) }));
-      plan.push(ecsCall('ListTasks', 'ListTasks', { cluster: 'bench', maxResults: 100 }));
+      plan.push(await call('DescribeTasks', 'DescribeTasks', { cluster: 'bench', tasks: sample(10) }));
+      plan.push(await call('ListTasks', 'ListTasks', { cluster: 'bench', maxResults: 100 }));
       plan.push({ name: 'GET /health (reference)', method: 'GET', path: '/health', headers: {} });
     }
     // The load comes from a second process, so the server's event loop is not shared with the client's.

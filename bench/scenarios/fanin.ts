@@ -128,7 +128,7 @@ export async function runFaninBenchmark() {
   });
   let berth: Measurement;
   try {
-    await ecsCallOk(plane.url, 'CreateCluster', { clusterName: CLUSTER });
+    await ecsCallOk(plane, 'CreateCluster', { clusterName: CLUSTER });
     const joinToken = await mintToken(plane, CLUSTER);
     const socketUrl = agentSocketUrl(plane.url, AGENT_CONNECT_PATH, CLUSTER);
     berth = await measure(

@@ -90,9 +90,9 @@ export async function runHollowBenchmark() {
   const fleets: ReturnType<typeof spawnLoadProcess>[] = [];
   let counter: RunningCounter | undefined;
   try {
-    await ecsCallOk(plane.url, 'CreateCluster', { clusterName: CLUSTER });
+    await ecsCallOk(plane, 'CreateCluster', { clusterName: CLUSTER });
     // Small tasks: 100 per host fit many times over in what the hosts register.
-    await ecsCallOk(plane.url, 'RegisterTaskDefinition', {
+    await ecsCallOk(plane, 'RegisterTaskDefinition', {
       family: FAMILY,
       containerDefinitions: [{ name: 'app', image: 'hollow/app:1', cpu: 1, memory: 8, essential: true }],
     });
@@ -132,7 +132,7 @@ export async function runHollowBenchmark() {
     const runFromUs = monotonicNowUs();
     const t0 = performance.now();
     const load = await driveRunTasks({
-      url: plane.url,
+      target: plane,
       cluster: CLUSTER,
       taskDefinition: FAMILY,
       totalTasks,

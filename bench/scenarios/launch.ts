@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
+import { createTestKey } from '../../tests/helpers/credentials';
 import { mintJoinToken } from '../../worker/core/join-tokens/join-tokens';
 import { startControlPlane } from '../../worker/hosts/node/control-plane';
 import { LAUNCH_IMAGE, startLaunchRig } from '../launch-rig';
@@ -24,6 +25,7 @@ export async function runLaunchBenchmark(options: { samples?: number } = {}) {
   const rig = await startLaunchRig({
     endpoint: plane.url,
     cluster: 'bench',
+    credentials: await createTestKey(plane.deps, plane.serverKey, 'admin', 'bench'),
     mintJoinToken: (cluster) => mintJoinToken(plane.deps, cluster),
   });
   const referenceIds: string[] = [];

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startWorkersControlPlane } from '../../cli/start-workers';
+import { createTestKey } from '../../tests/helpers/credentials';
 import { mintJoinToken } from '../../worker/core/join-tokens/join-tokens';
 import { startControlPlane } from '../../worker/hosts/node/control-plane';
 import { startLaunchRig } from '../launch-rig';
@@ -21,11 +22,13 @@ export async function runRuntimesBenchmark(options: { samples?: number } = {}) {
   const nodeRig = await startLaunchRig({
     endpoint: node.url,
     cluster: 'bench-node',
+    credentials: await createTestKey(node.deps, node.serverKey, 'admin', 'bench'),
     mintJoinToken: (c) => mintJoinToken(node.deps, c),
   });
   const workersRig = await startLaunchRig({
     endpoint: workers.url,
     cluster: 'bench-workers',
+    credentials: await createTestKey(workers.deps, workers.serverKey, 'admin', 'bench'),
     mintJoinToken: (c) => mintJoinToken(workers.deps, c),
   });
   try {

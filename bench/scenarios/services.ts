@@ -11,8 +11,14 @@
  * monitor window). Swarm counts a task as up once its container runs; Berth counts a task without a
  * health check as healthy 40 s after RUNNING, as ECS does, so the bench sets
  * BERTH_TASK_HEALTHY_AFTER_MS=0 to compare the schedulers rather than that ECS rule.
+ *
+ * A third line, Docker alone, is the floor any orchestrator on this engine stands on: the same
+ * containers created, started and (for the update) replaced slot by slot, start-first, by plain
+ * Docker API calls all at once, with nothing deciding anything. What Berth adds is its distance
+ * from that line; what is left of the target after that is the engine's own cost.
  */
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +34,7 @@ import Docker from 'dockerode';
 import { containerInstances } from '../../db/schema';
 import { CONTAINER_LABELS } from '../../protocol';
 import { spawnAgent } from '../../tests/helpers/agent-process';
+import { createTestKey } from '../../tests/helpers/credentials';
 import { mintJoinToken } from '../../worker/core/join-tokens/join-tokens';
 import { startControlPlane } from '../../worker/hosts/node/control-plane';
 import { LAUNCH_IMAGE } from '../launch-rig';
@@ -83,7 +90,7 @@ async function measureBerth(docker: Docker) {
   const ecs = new ECSClient({
     endpoint: plane.url,
     region: 'us-east-1',
-    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+    credentials: await createTestKey(plane.deps, plane.serverKey, 'admin', 'bench'),
   });
   await ecs.send(new CreateClusterCommand({ clusterName: CLUSTER }));
   const agent = spawnAgent({
@@ -154,6 +161,49 @@ async function measureBerth(docker: Docker) {
   }
 }
 
+/** The same containers with no orchestrator: create and start all, then replace each start-first. */
+async function measureDockerAlone(docker: Docker) {
+  const label = 'com.berth.bench.docker-alone';
+  const run = randomBytes(4).toString('hex');
+  let revision = 1;
+  const count = counterFor(docker, label, run, () => revision);
+  const startOne = async (r: number, slot: number) => {
+    const container = await docker.createContainer({
+      name: `berth-bench-alone-${run}-${r}-${slot}`,
+      Image: LAUNCH_IMAGE,
+      Cmd: COMMAND,
+      Labels: { [label]: run, [REVISION_LABEL]: String(r) },
+    });
+    await container.start();
+    return container;
+  };
+  const slots = Array.from({ length: REPLICAS }, (_, slot) => slot);
+  try {
+    // The calls are not awaited inside the timing: like the CLI and the ECS API, the call returns
+    // before the work is done, and Docker itself says when it is.
+    let created: Promise<Docker.Container[]> | undefined;
+    const createMs = await timeUntilConverged(async () => {
+      created = Promise.all(slots.map((slot) => startOne(1, slot)));
+    }, count);
+    const old = await created!;
+    revision = 2;
+    let replaced: Promise<unknown> | undefined;
+    const updateMs = await timeUntilConverged(async () => {
+      replaced = Promise.all(
+        slots.map(async (slot) => {
+          await startOne(2, slot);
+          await old[slot]!.stop({ t: 30 });
+        }),
+      );
+    }, count);
+    await replaced;
+    return { createMs, updateMs };
+  } finally {
+    const leftovers = await docker.listContainers({ all: true, filters: { label: [`${label}=${run}`] } });
+    await Promise.all(leftovers.map((c) => docker.getContainer(c.Id).remove({ force: true })));
+  }
+}
+
 const dockerCli = (...args: string[]) => execFileSync('docker', args, { stdio: 'pipe' }).toString().trim();
 
 async function measureSwarm(docker: Docker) {
@@ -204,6 +254,19 @@ async function measureSwarm(docker: Docker) {
     } catch {}
     // Leave the engine as it was found: a swarm this bench started would outlive it.
     if (!swarmWasActive) dockerCli('swarm', 'leave', '--force');
+    // Leaving can strand a task container the swarm had not yet removed (seen in the Created state).
+    const stranded = await docker.listContainers({
+      all: true,
+      filters: { label: [`com.docker.swarm.service.name=${SWARM_SERVICE}`] },
+    });
+    await Promise.all(
+      stranded.map((c) =>
+        docker
+          .getContainer(c.Id)
+          .remove({ force: true })
+          .catch(() => {}),
+      ),
+    );
   }
 }
 
@@ -211,6 +274,7 @@ export async function runServicesBenchmark() {
   const docker = new Docker();
   const berth = await measureBerth(docker);
   const swarm = await measureSwarm(docker);
+  const alone = await measureDockerAlone(docker);
   const createRatio = berth.createMs / swarm.createMs;
   const updateRatio = berth.updateMs / swarm.updateMs;
   const verdict = (ratio: number) => (ratio <= 0.5 ? 'target met' : 'target NOT met');
@@ -227,6 +291,19 @@ export async function runServicesBenchmark() {
       reference: `Swarm ${fmt(swarm.updateMs / 1000)} s`,
       note: `ratio ${fmt(updateRatio, 2)} (target <= 0.5, ${verdict(updateRatio)})`,
     },
+    {
+      metric: 'Docker alone: create / update',
+      value: `${fmt(alone.createMs / 1000)} s / ${fmt(alone.updateMs / 1000)} s`,
+      reference: `Swarm ${fmt(swarm.createMs / 1000)} s / ${fmt(swarm.updateMs / 1000)} s`,
+      note: `ratios ${fmt(alone.createMs / swarm.createMs, 2)} / ${fmt(alone.updateMs / swarm.updateMs, 2)}: the engine's floor, no orchestrator`,
+    },
   ]);
-  return writeResult('services', { replicas: REPLICAS, berth, swarm, createRatio, updateRatio });
+  return writeResult('services', {
+    replicas: REPLICAS,
+    berth,
+    swarm,
+    dockerAlone: alone,
+    createRatio,
+    updateRatio,
+  });
 }

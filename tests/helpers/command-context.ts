@@ -6,13 +6,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Client } from '@libsql/client';
 import { type OpenDatabase, openDatabase } from '../../db/node-database';
 import { type ContainerInstanceRow, containerInstances, type TaskRow, tasks } from '../../db/schema';
 import type { ControlFrame } from '../../protocol';
 import { ClusterView } from '../../worker/core/cluster/cluster-view';
 import type { CommandContext } from '../../worker/core/cluster/command-context';
 import { NamedDeadlines } from '../../worker/core/cluster/deadlines';
-import { saveTaskState } from '../../worker/core/cluster/save-task';
+import { saveTaskState, saveTaskStates } from '../../worker/core/cluster/save-task';
 import { createCluster } from '../../worker/core/clusters/clusters';
 import { type CoreDeps, DEFAULT_BERTH_CONFIG, randomHexId } from '../../worker/core/deps';
 import { TEST_NOW_MS } from './builders';
@@ -20,6 +21,8 @@ import { TEST_NOW_MS } from './builders';
 export interface TestCommandContext {
   ctx: CommandContext;
   deps: CoreDeps;
+  /** The libSQL client under `deps.db`, for tests that watch what reaches the database. */
+  client: Client;
   /** Frames sent to each instance's agent, in order. */
   sent: { instanceArn: string; frame: ControlFrame }[];
   disconnected: { instanceArn: string; code: number }[];
@@ -62,9 +65,11 @@ export async function createTestCommandContext(seed: {
     loadedAtMs: TEST_NOW_MS,
     log: () => {},
     saveTask: (row, next) => saveTaskState(deps, view, row, next),
+    saveTasks: (changes, alongside) => saveTaskStates(deps, view, changes, alongside),
     tasksCreated: (rows) => {
       for (const row of rows) view.trackTask(row);
     },
+    eventsWritten: () => {},
     sendToInstance: (instanceArn, frame) => {
       if (instanceArn && linked.has(instanceArn)) sent.push({ instanceArn, frame });
     },
@@ -76,6 +81,7 @@ export async function createTestCommandContext(seed: {
   return {
     ctx,
     deps,
+    client: database.client,
     sent,
     disconnected,
     linked,

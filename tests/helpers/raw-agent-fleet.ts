@@ -4,7 +4,8 @@
  * of what exists, so a test can check bounds from the hosts' side: `live` (tasks given and not yet
  * reported STOPPED) and when each started, sampled at every frame the control plane sends. After a
  * control-plane restart, `reconnect` brings every host back as the same instance, its hello
- * carrying the tasks it holds.
+ * carrying the tasks it holds. `failStarts` makes chosen tasks fail as a container that exits at
+ * once does: reported STOPPED straight from PENDING, never RUNNING.
  */
 import type { DesiredTask, ObservedTask } from '../../protocol/agent-protocol';
 import { connectRawAgent, helloFrame, type RawAgent } from './raw-agent';
@@ -41,6 +42,10 @@ export interface RawAgentFleet {
   disconnectHost(index: number): void;
   /** Connects one host again with its own credential, its hello carrying the tasks it holds. */
   reconnectHost(index: number, endpoint: string): Promise<void>;
+  /** Tasks this picks are reported STOPPED (exit code 1, no start time) as soon as they are given; undefined: none. */
+  failStarts(pick: ((task: DesiredTask) => boolean) | undefined): void;
+  /** Tasks that were reported STOPPED without ever running, in order, with when the fleet was given them. */
+  failedStarts: { taskArn: string; family: string; revision: number; atMs: number }[];
 }
 
 export interface FleetOptions {
@@ -65,6 +70,8 @@ export async function startRawAgentFleet(
   const runCount = new Map<string, number>();
   const listeners: ((event: 'run' | 'stop', task: FleetTask) => void)[] = [];
   const seqOf = new Map<string, number>();
+  let failing: ((task: DesiredTask) => boolean) | undefined;
+  const failedStarts: RawAgentFleet['failedStarts'] = [];
 
   const observed = (task: FleetTask, lastStatus: 'RUNNING' | 'STOPPED'): ObservedTask => ({
     taskArn: task.taskArn,
@@ -95,6 +102,27 @@ export async function startRawAgentFleet(
     const run = (desired: DesiredTask) => {
       if (live.has(desired.taskArn)) return;
       runCount.set(desired.taskArn, (runCount.get(desired.taskArn) ?? 0) + 1);
+      if (failing?.(desired)) {
+        failedStarts.push({
+          taskArn: desired.taskArn,
+          family: desired.family,
+          revision: desired.revision,
+          atMs: Date.now(),
+        });
+        const seq = (seqOf.get(desired.taskArn) ?? 0) + 1;
+        seqOf.set(desired.taskArn, seq);
+        agent.send({
+          type: 'taskState',
+          seq,
+          task: {
+            taskArn: desired.taskArn,
+            generation: 1,
+            lastStatus: 'STOPPED',
+            containers: [{ name: 'main', lastStatus: 'STOPPED', exitCode: 1 }],
+          },
+        });
+        return;
+      }
       const task: FleetTask = {
         taskArn: desired.taskArn,
         family: desired.family,
@@ -162,6 +190,10 @@ export async function startRawAgentFleet(
     hosts,
     live,
     runCount,
+    failedStarts,
+    failStarts: (pick) => {
+      failing = pick;
+    },
     onChange: (listener) => listeners.push(listener),
     reportHealth: (taskArn, healthStatus) => {
       const task = live.get(taskArn);

@@ -25,6 +25,8 @@ export interface RuntimeOptions {
   agentDisconnectGraceMs?: number;
   /** Shortens the hour an INACTIVE service stays described before it is purged. */
   inactiveServiceRetentionMs?: number;
+  /** Shortens the first wait of a service's failed-start back-off (default 10 s). */
+  serviceThrottleBaseMs?: number;
 }
 
 export interface RuntimeHarness {
@@ -43,6 +45,7 @@ export const nodeRuntime: RuntimeHarness = {
           ? { agentDisconnectGraceMs: options.agentDisconnectGraceMs }
           : {}),
         inactiveServiceRetentionMs: options.inactiveServiceRetentionMs,
+        serviceThrottleBaseMs: options.serviceThrottleBaseMs,
       },
     });
     return {

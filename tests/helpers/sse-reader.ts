@@ -5,6 +5,8 @@ export interface SseMessage {
   /** `id:` of an event; undefined for a comment. */
   id?: number;
   data?: string;
+  /** `event:` of an event (task-state-change, deployment-state-change, service-action). */
+  event?: string;
   /** The text of a comment line (`: keepalive` gives "keepalive"). */
   comment?: string;
   /** performance.now() when the message was complete. */
@@ -74,6 +76,7 @@ export class SseReader {
         if (line.startsWith(':')) message.comment = line.slice(1).trim();
         else if (line.startsWith('id: ')) message.id = Number(line.slice(4));
         else if (line.startsWith('data: ')) message.data = line.slice(6);
+        else if (line.startsWith('event: ')) message.event = line.slice(7);
       }
       this.parsed.push(message);
     }

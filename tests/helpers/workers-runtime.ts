@@ -62,5 +62,8 @@ export const workersRuntime: RuntimeHarness = {
       ...(options.inactiveServiceRetentionMs !== undefined
         ? { BERTH_INACTIVE_SERVICE_RETENTION_MS: String(options.inactiveServiceRetentionMs) }
         : {}),
+      ...(options.serviceThrottleBaseMs !== undefined
+        ? { BERTH_SERVICE_THROTTLE_BASE_MS: String(options.serviceThrottleBaseMs) }
+        : {}),
     }),
 };

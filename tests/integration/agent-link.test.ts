@@ -8,8 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RunningAgent, startAgent } from '../../agent';
+import type { AgentTasks } from '../../agent/handlers';
+import { ControlPlaneLink } from '../../agent/link/control-plane-link';
+import { agentSocketUrl } from '../../agent/options';
 import { SimulatedRuntime } from '../../agent/runtime/simulated-runtime';
-import { KEEPALIVE_PING } from '../../protocol/link';
+import { AGENT_CONNECT_PATH, KEEPALIVE_PING, PROTOCOL_VERSION } from '../../protocol/link';
 import { buildContainer, buildTask, FakeControlPlane } from '../helpers/fake-control-plane';
 import { waitFor } from '../helpers/wait';
 
@@ -119,5 +122,56 @@ describe('the link to the control plane', () => {
     await waitFor('the ack of the resend', () => plane.acksOf(messageId) === 1);
     await plane.waitForTaskState(task.taskArn, 'RUNNING');
     expect(runtime.runningCount()).toBe(1);
+  });
+
+  it('takes every command of a burst before the first is recorded, and acknowledges each once it is', async () => {
+    const cluster = `agent-link-${randomBytes(4).toString('hex')}`;
+    const plane = await FakeControlPlane.start({ cluster, joinToken: JOIN_TOKEN });
+    cleanups.push(() => plane.close());
+    // Tasks whose records complete only when the test says so: a state file that is slow to write.
+    const taken: string[] = [];
+    const recorded = new Map<string, () => void>();
+    const tasks: AgentTasks = {
+      reconcile: async () => {},
+      runTask: (command) => {
+        taken.push(command.messageId);
+        return new Promise<void>((resolve) => recorded.set(command.messageId, resolve));
+      },
+      stopTask: async () => {},
+    };
+    const link = new ControlPlaneLink(agentSocketUrl(plane.url, AGENT_CONNECT_PATH, cluster), {
+      credential: () => JOIN_TOKEN,
+      onIdentityGone: async () => {},
+      hello: async () => ({
+        type: 'hello',
+        protocolVersion: PROTOCOL_VERSION,
+        agentVersion: 'test',
+        hostname: 'burst',
+        resources: { cpu: 1024, memoryMiB: 1024 },
+        attributes: [],
+        dockerVersion: 'test',
+        tasks: [],
+      }),
+      tasks,
+      log: () => {},
+    });
+    link.start();
+    cleanups.push(() => link.stop());
+    await waitFor('the welcome', () => link.connected());
+
+    const ids = [1, 2, 3].map(() =>
+      plane.runTask(buildTask(cluster, 'burst', [buildContainer({ name: 'main' })])),
+    );
+    // Each command waits for its own record, but the next one is taken meanwhile (so they can share a write).
+    await waitFor('all three commands taken', () => taken.length === 3);
+    expect(taken).toEqual(ids);
+    expect(ids.map((id) => plane.acksOf(id))).toEqual([0, 0, 0]);
+
+    recorded.get(ids[1]!)!();
+    await waitFor('the ack of the second', () => plane.acksOf(ids[1]!) === 1);
+    expect(ids.map((id) => plane.acksOf(id))).toEqual([0, 1, 0]);
+    recorded.get(ids[0]!)!();
+    recorded.get(ids[2]!)!();
+    await waitFor('every ack', () => ids.every((id) => plane.acksOf(id) === 1));
   });
 });

@@ -127,6 +127,32 @@ describe('the state file', () => {
     expect(reopened.state).toEqual(store.state);
   });
 
+  it('lets every save made while a write is in flight share the next write, and resolves each once its change is on disk', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'berth-state-'));
+    const store = await StateStore.open(dir, 'prod');
+    const onDisk = () => JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { tasks: unknown[] };
+    const saves: Promise<number>[] = [];
+    for (let i = 0; i < 20; i++) {
+      store.state.tasks.push({
+        taskArn: `arn:task/prod/${i}`,
+        generation: 1,
+        desiredStatus: 'RUNNING',
+        seq: 0,
+        observed: { taskArn: `arn:task/prod/${i}`, generation: 1, lastStatus: 'PENDING', containers: [] },
+      });
+      // Each caller learns how many tasks the file held when its save resolved.
+      saves.push(store.save().then(() => onDisk().tasks.length));
+      // Changes keep coming between the saves, as reports do while commands are recorded.
+      await Promise.resolve();
+    }
+    const seen = await Promise.all(saves);
+    for (const [i, tasksOnDisk] of seen.entries()) expect(tasksOnDisk).toBeGreaterThanOrEqual(i + 1);
+    // The first save's write began at once; every later one joined the single write after it.
+    expect(store.writes).toBe(2);
+    await store.save();
+    expect(store.writes).toBe(3);
+  });
+
   it('refuses a state dir that belongs to another cluster, and a corrupt file', async () => {
     dir = mkdtempSync(join(tmpdir(), 'berth-state-'));
     await (await StateStore.open(dir, 'prod')).save();

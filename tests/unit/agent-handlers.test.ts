@@ -170,7 +170,8 @@ describe('commands the task registry cannot accept (simulated runtime, real stat
     const stateDir = mkdtempSync(join(tmpdir(), 'berth-agent-handlers-'));
     cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
     const runtime = new SimulatedRuntime();
-    const registry = new TaskRegistry(await StateStore.open(stateDir, CLUSTER), {
+    const store = await StateStore.open(stateDir, CLUSTER);
+    const registry = new TaskRegistry(store, {
       runtime,
       cluster: CLUSTER,
       now: Date.now,
@@ -180,7 +181,7 @@ describe('commands the task registry cannot accept (simulated runtime, real stat
     cleanups.push(() => registry.close());
     await registry.reconcile(welcome());
     const link = fakeLink(registryTasks(registry));
-    return { stateDir, runtime, registry, ...link };
+    return { stateDir, runtime, store, registry, ...link };
   }
 
   const registryTasks = (registry: TaskRegistry): AgentTasks => ({
@@ -212,6 +213,24 @@ describe('commands the task registry cannot accept (simulated runtime, real stat
     };
     expect(state.tasks.map((t) => t.taskArn)).toEqual([command.task.taskArn]);
     await waitFor('the task to run', () => runtime.runningCount() === 1);
+  });
+
+  it('record a burst of commands handed over together in one write of the state file, and run them all', async () => {
+    const { stateDir, runtime, store, context, replies } = await setUp();
+    const writesBefore = store.writes;
+    const commands = Array.from({ length: 50 }, (_, i) => runTask(`run-${i}`));
+    // As the link hands them over: each taken at once, none waiting for the one before to be recorded.
+    await Promise.all(commands.map((command) => handleControlFrame(command, context)));
+    expect(replies.map((frame) => frame.type === 'ack' && frame.messageId)).toEqual(
+      commands.map((c) => c.messageId),
+    );
+    // One write for the fifty commands; the tasks' first reports may have begun a second by now.
+    expect(store.writes - writesBefore).toBeLessThanOrEqual(2);
+    const state = JSON.parse(readFileSync(join(stateDir, STATE_FILE_NAME), 'utf8')) as {
+      tasks: { taskArn: string }[];
+    };
+    expect(state.tasks.map((t) => t.taskArn)).toEqual(commands.map((c) => c.task.taskArn));
+    await waitFor('every task to run', () => runtime.runningCount() === 50);
   });
 
   it('nack commands as AgentStopping, retryable, once the agent is stopping', async () => {

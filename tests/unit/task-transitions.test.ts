@@ -52,6 +52,16 @@ describe('applyReport', () => {
     expect(later?.containers[0].imageDigest ?? first).toBe(first);
   });
 
+  it('keeps no start time for a task that went from PENDING straight to STOPPED (it never started)', () => {
+    const never = applyReport(taskState(), report('STOPPED'), 0, NOW)!;
+    expect(never.lastStatus).toBe('STOPPED');
+    expect(never.startedAtMs).toBeNull();
+    expect(never.stopCode).toBe('EssentialContainerExited');
+    // With the agent's start time it did start (it ran, then exited between two reports).
+    const brief = applyReport(taskState(), report('STOPPED', { startedAtMs: NOW - 3 }), 0, NOW)!;
+    expect(brief.startedAtMs).toBe(NOW - 3);
+  });
+
   it('ignores a report older than the one recorded', () => {
     const state = taskState({ reportSeq: 5, lastStatus: 'RUNNING' });
     expect(applyReport(state, report('STOPPED'), 5, NOW)).toBeUndefined();

@@ -28,12 +28,17 @@ import {
   listContainerInstances,
 } from '../core/container-instances/container-instances';
 import type { CoreDeps } from '../core/deps';
+import { EcsError } from '../core/errors';
 import {
   describeServiceDeployments,
   describeServiceRevisions,
   listServiceDeployments,
 } from '../core/services/service-deployments';
 import { describeServices, listServices } from '../core/services/service-queries';
+import {
+  parseServiceDeploymentArn,
+  serviceDeploymentNotFound,
+} from '../core/services/stop-service-deployment';
 import { listTagsForResource, tagResource, untagResource } from '../core/tagging/resource-tags';
 import {
   deleteTaskDefinitions,
@@ -125,6 +130,19 @@ export const ACTIONS: ActionTable = {
   ListServiceDeployments: (input, { deps }) => listServiceDeployments(deps, input),
   DescribeServiceDeployments: (input, { deps }) => describeServiceDeployments(deps, input),
   DescribeServiceRevisions: (input, { deps }) => describeServiceRevisions(deps, input),
+  // The cluster is the ARN's; an ARN that names no cluster names no deployment.
+  StopServiceDeployment: (input, { deps, coordinators }) => {
+    const { clusterName } = parseServiceDeploymentArn(deps.config, input.serviceDeploymentArn);
+    return coordinators
+      .forCluster(clusterName)
+      .execute('stopServiceDeployment', input)
+      .catch((error: unknown) => {
+        if (error instanceof EcsError && error.errorName === 'ClusterNotFoundException') {
+          throw serviceDeploymentNotFound(input.serviceDeploymentArn);
+        }
+        throw error;
+      });
+  },
 
   TagResource: (input, { deps }) => tagResource(deps, input),
   UntagResource: (input, { deps }) => untagResource(deps, input),

@@ -28,6 +28,11 @@ export interface BerthConfig extends ArnScope {
    * MISSING (default INACTIVE_SERVICE_RETENTION_MS, 1 hour); tests shorten it.
    */
   inactiveServiceRetentionMs?: number;
+  /**
+   * The first wait of a service's failed-start back-off, doubled with every consecutive task that
+   * stops before RUNNING, up to 15 minutes (default DEFAULT_THROTTLE_BASE_MS); tests shorten it.
+   */
+  serviceThrottleBaseMs?: number;
 }
 
 /**

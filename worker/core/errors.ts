@@ -20,6 +20,7 @@ export type EcsErrorName =
   | 'ResourceInUseException'
   | 'ResourceNotFoundException'
   | 'ServerException'
+  | 'ServiceDeploymentNotFoundException'
   | 'ServiceNotActiveException'
   | 'ServiceNotFoundException'
   | 'TargetNotConnectedException'

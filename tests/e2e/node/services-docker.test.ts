@@ -2,13 +2,16 @@
  * A service on a real agent and real Docker: a 3-task service runs 3 containers, and a rolling
  * update to a new task definition ends with 3 containers of the new one, never more than the
  * maximum running at once (sampled from Docker while the update runs). The image digest the
- * agent reads from Docker shows in DescribeTasks and in the service revision.
+ * agent reads from Docker shows in DescribeTasks and in the service revision. A new task definition
+ * whose container exits at once trips the circuit breaker, which rolls the service back to the
+ * containers of the old one.
  */
 import {
   CreateClusterCommand,
   CreateServiceCommand,
   DeleteServiceCommand,
   DescribeServiceRevisionsCommand,
+  DescribeServicesCommand,
   DescribeTasksCommand,
   ListServiceDeploymentsCommand,
   ListTasksCommand,
@@ -39,7 +42,7 @@ describe('a service on a real agent and Docker', () => {
   const revisions: string[] = [];
 
   beforeAll(async () => {
-    runtime = await nodeRuntime.start({ taskHealthyAfterMs: 500 });
+    runtime = await nodeRuntime.start({ taskHealthyAfterMs: 500, serviceThrottleBaseMs: 200 });
     await runtime.ecs.send(new CreateClusterCommand({ clusterName: CLUSTER }));
     for (const version of ['1', '2']) {
       const out = await runtime.ecs.send(
@@ -60,6 +63,15 @@ describe('a service on a real agent and Docker', () => {
       );
       revisions.push(out.taskDefinition!.taskDefinitionArn!);
     }
+    const crashing = await runtime.ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: 'svc-docker',
+        containerDefinitions: [
+          { name: 'main', image: TEST_IMAGE, memory: 16, essential: true, command: ['sh', '-c', 'exit 1'] },
+        ],
+      }),
+    );
+    revisions.push(crashing.taskDefinition!.taskDefinitionArn!);
     agent = spawnAgent({
       endpoint: runtime.endpoint,
       cluster: CLUSTER,
@@ -150,5 +162,62 @@ describe('a service on a real agent and Docker', () => {
       { cluster: CLUSTER, services: ['app'] },
     );
     await waitFor('no running container', async () => (await runningContainers()).length === 0, 30_000);
+  }, 120_000);
+
+  it('trips the circuit breaker on a container that exits at once and rolls back to the old containers', async () => {
+    const stable = () =>
+      waitUntilServicesStable({ client: runtime.ecs, ...WAITER }, { cluster: CLUSTER, services: ['crash'] });
+    await runtime.ecs.send(
+      new CreateServiceCommand({
+        cluster: CLUSTER,
+        serviceName: 'crash',
+        taskDefinition: revisions[0],
+        desiredCount: 2,
+        deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: true } },
+      }),
+    );
+    await stable();
+    await waitFor('the first deployment to complete', async () => {
+      const [service] = (
+        await runtime.ecs.send(new DescribeServicesCommand({ cluster: CLUSTER, services: ['crash'] }))
+      ).services!;
+      return service.deployments?.[0]?.rolloutState === 'COMPLETED';
+    });
+    expect(await runningContainers()).toHaveLength(2);
+
+    await runtime.ecs.send(
+      new UpdateServiceCommand({ cluster: CLUSTER, service: 'crash', taskDefinition: revisions[2] }),
+    );
+    const failed = await waitFor(
+      'the rollback',
+      async () => {
+        const [latest] = (
+          await runtime.ecs.send(new ListServiceDeploymentsCommand({ cluster: CLUSTER, service: 'crash' }))
+        ).serviceDeployments!;
+        return latest.status?.startsWith('ROLLBACK') && latest;
+      },
+      60_000,
+    );
+    expect(failed.statusReason).toBe('ECS deployment circuit breaker: tasks failed to start.');
+    await stable();
+    const [service] = (
+      await runtime.ecs.send(new DescribeServicesCommand({ cluster: CLUSTER, services: ['crash'] }))
+    ).services!;
+    expect(service.taskDefinition).toBe(revisions[0]);
+    expect(service.events!.map((e) => e.message)).toContain(
+      `(service crash) (deployment ecs-svc/${failed.serviceDeploymentArn!.split('/').pop()}) deployment failed: tasks failed to start.`,
+    );
+    // Two containers of the old task definition run again. Usually they are the very same ones (the
+    // rollback's deployment owns them), but one may have been replaced while a new task passed for
+    // healthy before its container's exit was reported.
+    const running = await waitFor('2 running containers of the old task definition', async () => {
+      const list = await runningContainers();
+      return list.length === 2 && list;
+    });
+    for (const info of running) {
+      const inspected = await docker.getContainer(info.id).inspect();
+      expect(inspected.Config.Env).toContain('VERSION=1');
+    }
+    await runtime.ecs.send(new DeleteServiceCommand({ cluster: CLUSTER, service: 'crash', force: true }));
   }, 120_000);
 });

@@ -19,6 +19,7 @@ import { AGENT_GRACE, agentLeft } from '../container-instances/agent-grace';
 import { registerInstance } from '../container-instances/register';
 import { reconcileAllServices, reconcileServices, servicesOfTasks } from '../services/reconcile';
 import { recordRevisionDigests } from '../services/revision-digests';
+import { schedulerInputsChanged } from '../services/scheduler-inputs';
 import { type PendingReport, ReportBatcher, recordReports } from '../tasks/record-reports';
 import { desiredTaskOf, taskStateOf } from '../tasks/task-record';
 import { stopWithoutAgent } from '../tasks/transitions';
@@ -167,10 +168,16 @@ export class AgentSession {
 
   /** Records a batch, then runs the scheduler of every service whose tasks it changed (unless the caller will). */
   private async record(ctx: CommandContext, batch: PendingReport[], reconcile = true): Promise<void> {
-    const { events, changed } = await recordReports(ctx.deps, ctx.view, batch);
+    const { events, changes } = await recordReports(ctx.deps, ctx.view, batch);
     if (events > 0) this.room.eventsWritten();
-    await recordRevisionDigests(ctx, changed);
-    if (reconcile) await reconcileServices(ctx, servicesOfTasks(changed));
+    await recordRevisionDigests(
+      ctx,
+      changes.map((c) => c.after),
+    );
+    // A report that changes nothing the scheduler reads (pull times, a container's runtime id, ...)
+    // leaves every decision as it was: no scheduler run for it.
+    const relevant = changes.filter((c) => schedulerInputsChanged(c.before, c.after)).map((c) => c.after);
+    if (reconcile) await reconcileServices(ctx, servicesOfTasks(relevant));
   }
 
   /**

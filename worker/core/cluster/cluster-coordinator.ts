@@ -27,7 +27,7 @@ import {
   isCommandName,
 } from './commands';
 import { NamedDeadlines, type WakeScheduler } from './deadlines';
-import { saveTaskState } from './save-task';
+import { saveTaskStates } from './save-task';
 import { SerialQueue } from './serial-queue';
 
 export type { WakeScheduler } from './deadlines';
@@ -164,14 +164,20 @@ export class ClusterCoordinator {
       random: this.options.random ?? Math.random,
       loadedAtMs: this.loadedAtMs,
       saveTask: async (row, next) => {
-        const saved = await saveTaskState(deps, view, row, next);
-        if (saved.version !== row.version) this.eventFeed.notify();
+        const [saved] = await saveTaskStates(deps, view, [{ row, next }]);
+        if (saved!.version !== row.version) this.eventFeed.notify();
+        return saved!;
+      },
+      saveTasks: async (changes, alongside) => {
+        const saved = await saveTaskStates(deps, view, changes, alongside);
+        if (saved.some((row, i) => row.version !== changes[i]?.row.version)) this.eventFeed.notify();
         return saved;
       },
       tasksCreated: (rows: TaskRow[]) => {
         for (const row of rows) view.trackTask(row);
         if (rows.length > 0) this.eventFeed.notify();
       },
+      eventsWritten: () => this.eventFeed.notify(),
       sendToInstance: (instanceArn, frame) => {
         const link = instanceArn ? links.linkFor(instanceArn) : undefined;
         if (link) this.send(link, frame);

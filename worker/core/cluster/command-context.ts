@@ -10,6 +10,7 @@ import type { CoreDeps } from '../deps';
 import type { TaskState } from '../tasks/task-record';
 import type { ClusterView } from './cluster-view';
 import type { NamedDeadlines } from './deadlines';
+import type { Alongside, TaskChange } from './save-task';
 
 export interface CommandContext {
   readonly deps: CoreDeps;
@@ -25,8 +26,15 @@ export interface CommandContext {
   log(line: string): void;
   /** Writes a task's new state and, when it really changed, its state-change event, in one batch. */
   saveTask(row: TaskRow, next: TaskState): Promise<TaskRow>;
+  /**
+   * Writes several tasks' new states, their events and the command's other writes (`alongside`)
+   * in one batch: one transaction, so a scheduler step costs one commit however much it changes.
+   */
+  saveTasks(changes: readonly TaskChange[], alongside?: Alongside): Promise<TaskRow[]>;
   /** Tells the room about task rows a command inserted itself (with their events): tracked, streamed. */
   tasksCreated(rows: TaskRow[]): void;
+  /** Tells the room a command wrote rows to the event table itself (a service's events): streamed. */
+  eventsWritten(): void;
   /** Sends a frame to the instance's agent if it is connected; an absent agent hears it in its next welcome. */
   sendToInstance(instanceArn: string | null, frame: ControlFrame): void;
   /** Whether the instance's agent has a socket to this room right now. */

@@ -20,6 +20,7 @@ import {
   startService,
   stopService,
 } from '../services/service-controls';
+import { stopServiceDeployment } from '../services/stop-service-deployment';
 import { updateService } from '../services/update-service';
 import { runTask } from '../tasks/run-task';
 import { startTask } from '../tasks/start-task';
@@ -43,6 +44,7 @@ export const CLUSTER_COMMANDS = {
   rollbackService,
   stopService,
   startService,
+  stopServiceDeployment,
 } as const;
 
 export type CommandName = keyof typeof CLUSTER_COMMANDS;

@@ -72,6 +72,24 @@ export class NamedDeadlines {
     this.arm();
   }
 
+  /**
+   * Makes sure the deadline is due no later than `dueAtMs`: one already due at or before it is kept
+   * as it is (no write), which suits "look again at least this often" deadlines that would otherwise
+   * be moved, and rewritten, on every look.
+   */
+  async scheduleNoLaterThan(
+    kind: string,
+    key: string,
+    dueAtMs: number,
+    options: DeadlineOptions = {},
+  ): Promise<void> {
+    const name = deadlineName(kind, key);
+    const existing = this.dueAtMs.get(name);
+    const durableEnough = !options.persist || this.persisted.has(name);
+    if (existing !== undefined && existing <= dueAtMs && durableEnough) return;
+    await this.schedule(kind, key, dueAtMs, options);
+  }
+
   async cancel(kind: string, key: string): Promise<void> {
     const name = deadlineName(kind, key);
     this.dueAtMs.delete(name);

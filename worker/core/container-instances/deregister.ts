@@ -18,6 +18,9 @@ import { taskStateOf } from '../tasks/task-record';
 import { stopWithoutAgent } from '../tasks/transitions';
 import { describeContainerInstances } from './container-instances';
 
+/** The stop reason of the tasks of a force-deregistered instance (not their fault: services don't count them as failed). */
+export const DEREGISTERED_REASON = 'Container instance deregistered';
+
 export const deregisterContainerInstance: ClusterCommand<
   DeregisterContainerInstanceRequest,
   DeregisterContainerInstanceResponse
@@ -43,11 +46,11 @@ export const deregisterContainerInstance: ClusterCommand<
       messageId: deps.newId(),
       taskArn: row.arn,
       generation: row.generation + 1,
-      reason: 'Container instance deregistered',
+      reason: DEREGISTERED_REASON,
     });
     await ctx.saveTask(
       row,
-      stopWithoutAgent(taskStateOf(row), 'TaskFailedToStart', 'Container instance deregistered', nowMs),
+      stopWithoutAgent(taskStateOf(row), 'TaskFailedToStart', DEREGISTERED_REASON, nowMs),
     );
   }
   const [row] = await deps.db

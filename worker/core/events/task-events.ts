@@ -59,6 +59,8 @@ export const taskEventInsert = (deps: CoreDeps, row: TaskRow) => taskEventsInser
 export interface StoredTaskEvent {
   id: number;
   eventJson: string;
+  /** The SSE event name: task-state-change, or a service's deployment-state-change / service-action. */
+  kind?: string;
 }
 
 /**
@@ -76,7 +78,7 @@ export async function eventsAfter(
   limit = EVENT_PAGE_ROWS,
 ) {
   return deps.db
-    .select({ id: taskEvents.id, eventJson: taskEvents.eventJson })
+    .select({ id: taskEvents.id, eventJson: taskEvents.eventJson, kind: taskEvents.kind })
     .from(taskEvents)
     .where(and(eq(taskEvents.clusterArn, clusterArn), gt(taskEvents.id, afterId)))
     .orderBy(asc(taskEvents.id))
@@ -85,4 +87,4 @@ export async function eventsAfter(
 
 /** One Server-Sent Events message; the id lets a reconnecting client resume with Last-Event-ID. */
 export const sseMessage = (event: StoredTaskEvent) =>
-  `id: ${event.id}\nevent: task-state-change\ndata: ${event.eventJson}\n\n`;
+  `id: ${event.id}\nevent: ${event.kind ?? 'task-state-change'}\ndata: ${event.eventJson}\n\n`;

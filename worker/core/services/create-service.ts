@@ -19,6 +19,7 @@ import { rolloutReason } from './service-events';
 import { serviceExtensionsOf } from './service-extensions';
 import { describeServiceInRoom } from './service-queries';
 import { newDeploymentId, serviceArn } from './service-record';
+import { deploymentEvent, serviceStreamEventsInsert } from './service-stream-events';
 import { deploymentConfiguration, validateCreateFields } from './validate-service';
 
 export const createService: ClusterCommand<CreateServiceRequest, CreateServiceResponse> = async (
@@ -96,7 +97,11 @@ export const createService: ClusterCommand<CreateServiceRequest, CreateServiceRe
       createdAtMs: nowMs,
       updatedAtMs: nowMs,
     }),
+    serviceStreamEventsInsert(deps, { arn, name: input.serviceName, clusterArn: cluster.arn }, [
+      deploymentEvent('SERVICE_DEPLOYMENT_IN_PROGRESS', deploymentId, rolloutReason.inProgress(deploymentId)),
+    ]),
   ]);
+  ctx.eventsWritten();
   await reconcileService(ctx, input.serviceName);
   return { service: await describeServiceInRoom(ctx, arn) };
 };

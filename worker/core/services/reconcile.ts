@@ -1,11 +1,13 @@
 /**
  * Runs the REPLICA scheduler for a service and carries out its decisions, inside the cluster's room
- * (so placement sees an exact view): stop tasks, place and start new ones, move deployments along,
- * write the service's events, and ask for a `serviceStep:<name>` deadline when time alone will
- * change something (a task turning healthy by age, a placement to retry). It is called whenever
- * something the scheduler depends on changed: a service API call, a batch of task reports touching
- * the service's tasks, an instance joining, draining, leaving or losing its agent, and that
- * deadline. State lives in the database, so a restarted room recomputes the same step.
+ * (so placement sees an exact view): first what failed tasks mean (deployment-failures.ts: the
+ * circuit breaker, its rollback, the failed-start back-off), then stop tasks, place and start new
+ * ones unless the back-off holds them, move deployments along, write the service's events (to its
+ * log and to the event stream), and ask for a `serviceStep:<name>` deadline when time alone will
+ * change something (a task turning healthy by age, a placement to retry, the back-off's end). It
+ * is called whenever something the scheduler depends on changed: a service API call, a batch of
+ * task reports touching the service's tasks, an instance joining, draining, leaving or losing its
+ * agent, and that deadline. State lives in the database, so a restarted room recomputes the same step.
  */
 import { and, eq, inArray, ne } from 'drizzle-orm';
 import {
@@ -20,6 +22,7 @@ import type { PlacementConstraint, PlacementStrategy, ServiceEvent, Tag } from '
 import { capacityProviderArn, resourceIdOf } from '../arn';
 import { validateStrategy } from '../capacity-providers/strategy';
 import type { CommandContext } from '../cluster/command-context';
+import type { Alongside, TaskChange } from '../cluster/save-task';
 import { EcsError } from '../errors';
 import { taskEventsInsert } from '../events/task-events';
 import { placeTasks, placeTasksAcrossProviders } from '../placement';
@@ -27,12 +30,20 @@ import { dispatchPlan, prepareTask, taskRow } from '../tasks/plan-tasks';
 import { taskStateOf } from '../tasks/task-record';
 import { requestStop } from '../tasks/transitions';
 import { scheduleDaemonInRoom } from './daemon-tasks';
+import { observeDeploymentFailures, owningDeploymentId, rememberLiveTasks } from './deployment-failures';
 import { schedulePurge } from './purge-service';
 import { type SchedulerTask, scheduleReplicaService } from './replica-scheduler';
+import { schedulerInputsOf } from './scheduler-inputs';
 import { appendServiceEvents, rolloutReason, serviceEventText } from './service-events';
 import { type ServiceExtensions, storedServiceExtensions } from './service-extensions';
 import { deploymentConfigurationOf, serviceArn, serviceGroup } from './service-record';
-import { serviceTaskHealthOf, TASK_HEALTHY_AFTER_RUNNING_MS } from './task-health';
+import {
+  deploymentEvent,
+  type ServiceStreamEvent,
+  serviceAction,
+  serviceStreamEventsInsert,
+} from './service-stream-events';
+import { TASK_HEALTHY_AFTER_RUNNING_MS, taskHealthOf } from './task-health';
 
 export const SERVICE_STEP = 'serviceStep';
 /** How soon a service whose tasks could not all be placed tries again (instances joining also retry at once). */
@@ -82,27 +93,43 @@ export function serviceTasksInView(ctx: CommandContext, name: string): TaskRow[]
 export async function reconcileService(ctx: CommandContext, name: string): Promise<void> {
   const { deps, cluster } = ctx;
   const arn = serviceArn(deps.config, cluster.name, name);
-  const [service] = await deps.db.select().from(services).where(eq(services.arn, arn));
-  if (!service || service.status === 'INACTIVE') {
+  const [stored] = await deps.db.select().from(services).where(eq(services.arn, arn));
+  if (!stored || stored.status === 'INACTIVE') {
     await ctx.deadlines.cancel(SERVICE_STEP, name);
     return;
   }
-  const deployments = await deps.db
+  const loaded = await deps.db
     .select()
     .from(serviceDeployments)
     .where(and(eq(serviceDeployments.serviceArn, arn), ne(serviceDeployments.status, 'INACTIVE')));
-  const primary = deployments.find((d) => d.status === 'PRIMARY');
-  const rows = serviceTasksInView(ctx, name);
   const nowMs = deps.now();
   const healthyAfterMs = deps.config.taskHealthyAfterMs ?? TASK_HEALTHY_AFTER_RUNNING_MS;
+  const gracePeriodMs = stored.healthCheckGracePeriodSeconds * 1000;
+  const extensions = storedServiceExtensions(stored.tagsJson);
+  // Failed tasks first: the circuit breaker may fail the PRIMARY deployment or roll it back, and
+  // the back-off may hold launches, before the scheduler decides.
+  const failures = await observeDeploymentFailures(
+    ctx,
+    stored,
+    loaded,
+    serviceTasksInView(ctx, name),
+    nowMs,
+    (row) =>
+      taskHealthOf(schedulerTask(ctx, row, nowMs, gracePeriodMs, extensions), nowMs, healthyAfterMs) ===
+      'HEALTHY',
+  );
+  const { service, deployments } = failures;
+  const primary = deployments.find((d) => d.status === 'PRIMARY');
+  // A rollback's deployment owns the tasks of the revision it returns to.
+  const rows = serviceTasksInView(ctx, name).map((row) => ({
+    ...row,
+    startedBy: owningDeploymentId(row.startedBy, primary),
+  }));
   const bounds = deploymentConfigurationOf(service);
-  const extensions = storedServiceExtensions(service.tagsJson);
   const schedulerDeployments = deployments.flatMap((d) =>
     d.status === 'INACTIVE' ? [] : [{ ...d, status: d.status, paused: d.pausedAtMs !== null }],
   );
-  const schedulerTasks = rows.map((row) =>
-    schedulerTask(ctx, row, nowMs, service.healthCheckGracePeriodSeconds * 1000, extensions),
-  );
+  const schedulerTasks = rows.map((row) => schedulerTask(ctx, row, nowMs, gracePeriodMs, extensions));
   const daemon =
     service.schedulingStrategy === 'DAEMON'
       ? await scheduleDaemonInRoom(ctx, service, primary, schedulerDeployments, schedulerTasks, {
@@ -128,9 +155,10 @@ export async function reconcileService(ctx: CommandContext, name: string): Promi
       { nowMs, healthyAfterMs, minHealthyTimeMs: extensions.minHealthyTimeMs },
     );
 
-  const messages: string[] = [];
+  const messages: string[] = [...failures.messages];
+  const streamEvents: ServiceStreamEvent[] = [...failures.streamEvents];
   const scalingId = primary?.id ?? deployments[0]?.id ?? 'ecs-svc/0';
-  const stopped: string[] = [];
+  const stops: TaskChange[] = [];
   for (const { taskArn, why } of decisions.stop) {
     const row = ctx.view.taskRows.get(taskArn);
     if (!row) continue;
@@ -141,25 +169,49 @@ export async function reconcileService(ctx: CommandContext, name: string): Promi
       `Scaling activity initiated by (deployment ${scalingId})`,
       nowMs,
     );
-    if (!next) continue;
-    const updated = await ctx.saveTask(row, next);
-    ctx.sendToInstance(updated.containerInstanceArn, {
-      type: 'stopTask',
-      messageId: deps.newId(),
-      taskArn: updated.arn,
-      generation: next.generation,
-      reason: next.stoppedReason ?? '',
-    });
-    stopped.push(resourceIdOf(updated.arn));
+    if (next) stops.push({ row, next });
   }
-  if (stopped.length > 0) messages.push(serviceEventText.stopped(name, stopped));
+  const stoppedIds = stops.map((s) => resourceIdOf(s.row.arn));
+  if (stoppedIds.length > 0) {
+    messages.push(serviceEventText.stopped(name, stoppedIds));
+    streamEvents.push(serviceAction('TASKS_STOPPED', { taskIds: stoppedIds }));
+  }
 
+  // Placement only reads the view, and a stop requested above frees nothing until its task is
+  // STOPPED, so the starts are planned now and written in the same transaction as everything else.
   let retryPlacement = false;
-  if (decisions.start > 0 && primary) {
-    const started = daemon ? await daemon.start() : await startTasks(ctx, service, primary, decisions.start);
+  // Placement only reads the view, and a stop requested above frees nothing until its task is
+  // STOPPED, so REPLICA starts are planned now and written in the same transaction as the rest.
+  let starts: TaskRow[] = [];
+  // The failed-start back-off: launches wait until it has passed (the step deadline comes back then).
+  const throttledUntilMs =
+    decisions.start > 0 && nowMs < failures.launchNotBeforeMs ? failures.launchNotBeforeMs : undefined;
+  if (throttledUntilMs !== undefined) messages.push(serviceEventText.throttled(name));
+  else if (decisions.start > 0 && primary) {
+    let started: string[];
+    let placementFailure: string | undefined;
+    if (daemon) {
+      started = await daemon.start();
+    } else {
+      try {
+        const planned = await placeStarts(ctx, service, primary, decisions.start);
+        starts = planned.rows;
+        placementFailure = planned.placementFailure;
+      } catch (error) {
+        // A service whose task definition is gone still stops what it must, then reports the error.
+        if (!(error instanceof EcsError)) throw error;
+        await ctx.saveTasks(stops, failures.writes);
+        sendStops(ctx, stops);
+        throw error;
+      }
+      started = starts.map((r) => resourceIdOf(r.arn));
+    }
     if (started.length > 0) messages.push(serviceEventText.started(name, started));
     if (started.length < decisions.start) {
       messages.push(serviceEventText.unableToPlace(name));
+      streamEvents.push(
+        serviceAction('SERVICE_TASK_PLACEMENT_FAILURE', { reason: placementFailure ?? 'NO_INSTANCE' }),
+      );
       retryPlacement = true;
     }
   }
@@ -169,7 +221,9 @@ export async function reconcileService(ctx: CommandContext, name: string): Promi
   }
   if (decisions.blocked) messages.push(serviceEventText.blocked(name));
 
-  const writes = [];
+  // The breaker's and the back-off's bookkeeping first: the step commits it with everything else.
+  const writes: Alongside = [...failures.writes];
+  if (starts.length > 0) writes.push(deps.db.insert(tasks).values(starts), taskEventsInsert(deps, starts));
   const finished = decisions.finishedDeployments;
   if (finished.length > 0) {
     writes.push(
@@ -191,18 +245,40 @@ export async function reconcileService(ctx: CommandContext, name: string): Promi
         .where(eq(serviceDeployments.id, primary.id)),
     );
     messages.push(serviceEventText.deploymentCompleted(name, primary.id));
+    streamEvents.push(
+      deploymentEvent('SERVICE_DEPLOYMENT_COMPLETED', primary.id, rolloutReason.completed(primary.id)),
+    );
+    if (primary.rollbackOf) {
+      writes.push(
+        deps.db
+          .update(serviceDeployments)
+          .set({ outcome: 'ROLLBACK_SUCCESSFUL', updatedAtMs: nowMs })
+          .where(eq(serviceDeployments.id, primary.rollbackOf)),
+      );
+    }
   }
   if (decisions.steady) messages.push(serviceEventText.steadyState(name));
   const progress =
     primary && trackProgress(ctx, primary, decisions.progressMark, extensions, decisions.steady);
   if (progress?.write) writes.push(progress.write);
-  if (progress?.failed && primary) messages.push(serviceEventText.progressDeadlineFailed(name, primary.id));
-  const events = appendServiceEvents(
-    JSON.parse(service.eventsJson) as ServiceEvent[],
-    messages,
-    nowMs,
-    deps.newId,
-  );
+  if (progress?.failed && primary) {
+    messages.push(serviceEventText.progressDeadlineFailed(name, primary.id));
+    streamEvents.push(
+      deploymentEvent(
+        'SERVICE_DEPLOYMENT_FAILED',
+        primary.id,
+        rolloutReason.progressDeadline(extensions.progressDeadlineMs ?? 0),
+      ),
+    );
+  }
+  const logged = JSON.parse(service.eventsJson) as ServiceEvent[];
+  const events = appendServiceEvents(logged, messages, nowMs, deps.newId);
+  // "Steady state" is repeated in the log only when something happened in between; so is its stream event.
+  const steadyText = serviceEventText.steadyState(name);
+  if (decisions.steady && events[0]?.message === steadyText && events[0] !== logged[0]) {
+    streamEvents.push(serviceAction('SERVICE_STEADY_STATE'));
+  }
+  if (streamEvents.length > 0) writes.push(serviceStreamEventsInsert(deps, service, streamEvents));
   const status = decisions.serviceInactive ? 'INACTIVE' : service.status;
   // A daemon's desiredCount is the number of instances that should run it.
   const desiredCount = daemon ? daemon.decisions.desiredCount : service.desiredCount;
@@ -214,10 +290,20 @@ export async function reconcileService(ctx: CommandContext, name: string): Promi
         .where(eq(services.arn, arn)),
     );
   }
-  if (writes.length > 0) await deps.db.batch(writes as [(typeof writes)[number], ...typeof writes]);
+  // One transaction for the whole step; agents hear of it only once it is durable.
+  if (stops.length > 0 || writes.length > 0) await ctx.saveTasks(stops, writes);
+  sendStops(ctx, stops);
+  if (starts.length > 0) dispatchPlan(ctx, { rows: starts, failures: [] });
+  if (streamEvents.length > 0) ctx.eventsWritten();
+  rememberLiveTasks(ctx, name, serviceTasksInView(ctx, name));
   if (decisions.serviceInactive) await schedulePurge(ctx, name);
 
-  const wakeAtMs = [decisions.nextCheckAtMs, progress?.deadlineAtMs, lostAtMs(ctx, rows, extensions, nowMs)];
+  const wakeAtMs = [
+    decisions.nextCheckAtMs,
+    throttledUntilMs,
+    progress?.deadlineAtMs,
+    lostAtMs(ctx, rows, extensions, nowMs),
+  ];
   await armStep(
     ctx,
     name,
@@ -226,6 +312,7 @@ export async function reconcileService(ctx: CommandContext, name: string): Promi
     progress?.failed ? undefined : primary,
     decisions.steady,
     status,
+    throttledUntilMs !== undefined,
   );
 }
 
@@ -302,6 +389,8 @@ async function armStep(
   primary: ServiceDeploymentRow | undefined,
   steady: boolean,
   status: ServiceRow['status'],
+  /** The back-off holds launches: the deadline is set to exactly when it ends, later or not. */
+  exact = false,
 ): Promise<void> {
   const nowMs = ctx.deps.now();
   const candidates: number[] = [];
@@ -318,9 +407,13 @@ async function armStep(
     if (ctx.deadlines.has(SERVICE_STEP, name)) await ctx.deadlines.cancel(SERVICE_STEP, name);
     return;
   }
-  await ctx.deadlines.schedule(SERVICE_STEP, name, Math.max(nowMs, Math.min(...candidates)), {
-    persist: true,
-  });
+  const atMs = Math.max(nowMs, Math.min(...candidates));
+  if (exact) {
+    await ctx.deadlines.schedule(SERVICE_STEP, name, atMs, { persist: true });
+    return;
+  }
+  // An earlier look already due is kept: moving it on every step would cost a write per report.
+  await ctx.deadlines.scheduleNoLaterThan(SERVICE_STEP, name, atMs, { persist: true });
 }
 
 /** The `serviceStep:<name>` deadline: time changed something the service waits on. */
@@ -336,18 +429,13 @@ function schedulerTask(
   extensions: ServiceExtensions,
 ): SchedulerTask {
   const instance = row.containerInstanceArn ? ctx.view.instances.get(row.containerInstanceArn) : undefined;
-  const health = serviceTaskHealthOf(row);
+  const inputs = schedulerInputsOf(row);
   // healthCheckGracePeriodSeconds: an UNHEALTHY verdict this soon after the task started is ignored.
   const inGrace = row.startedAtMs === null || nowMs < row.startedAtMs + gracePeriodMs;
-  if (health.healthStatus === 'UNHEALTHY' && inGrace && gracePeriodMs > 0) health.healthStatus = 'UNKNOWN';
+  if (inputs.healthStatus === 'UNHEALTHY' && inGrace && gracePeriodMs > 0) inputs.healthStatus = 'UNKNOWN';
   return {
     arn: row.arn,
-    deploymentId: row.startedBy ?? '',
-    instanceArn: row.containerInstanceArn,
-    lastStatus: row.lastStatus,
-    desiredStatus: row.desiredStatus,
-    startedAtMs: row.startedAtMs,
-    ...health,
+    ...inputs,
     onDrainingInstance: instance?.row.status === 'DRAINING',
     lost:
       instance !== undefined &&
@@ -357,13 +445,16 @@ function schedulerTask(
   };
 }
 
-/** Places and starts up to `count` tasks of the PRIMARY deployment; returns the ids of those placed. */
-async function startTasks(
+/**
+ * Places up to `count` tasks of the PRIMARY deployment: their rows, not yet written, and when some
+ * could not be placed, placement's first reason (ECS's `RESOURCE:CPU`, `MemberOf`, ...).
+ */
+async function placeStarts(
   ctx: CommandContext,
   service: ServiceRow,
   primary: ServiceDeploymentRow,
   count: number,
-): Promise<string[]> {
+): Promise<{ rows: TaskRow[]; placementFailure?: string }> {
   const { deps, cluster, view, random } = ctx;
   const constraints = JSON.parse(service.placementConstraintsJson) as PlacementConstraint[];
   const strategies = JSON.parse(service.placementStrategyJson) as PlacementStrategy[];
@@ -403,8 +494,17 @@ async function startTasks(
   const rows = placement.placements.map(({ instanceArn }) =>
     taskRow(deps, cluster, prepared, instanceArn, { startedBy: primary.id, launchType }, nowMs),
   );
-  if (rows.length === 0) return [];
-  await deps.db.batch([deps.db.insert(tasks).values(rows), taskEventsInsert(deps, rows)]);
-  dispatchPlan(ctx, { rows, failures: [] });
-  return rows.map((r) => resourceIdOf(r.arn));
+  return { rows, placementFailure: placement.failures[0]?.reason };
+}
+
+function sendStops(ctx: CommandContext, stops: readonly TaskChange[]): void {
+  for (const { row, next } of stops) {
+    ctx.sendToInstance(row.containerInstanceArn, {
+      type: 'stopTask',
+      messageId: ctx.deps.newId(),
+      taskArn: row.arn,
+      generation: next.generation,
+      reason: next.stoppedReason ?? '',
+    });
+  }
 }

@@ -132,6 +132,9 @@ export function scheduleReplicaService(
     for (const t of lost)
       if (t.desiredStatus === 'RUNNING') decisions.stop.push({ taskArn: t.arn, why: 'lost' });
   }
+  // A FAILED deployment (the circuit breaker without rollback, or StopServiceDeployment ABORT)
+  // launches no more tasks, and the tasks that run are left as they are until a new deployment.
+  if (primary.rolloutState === 'FAILED') return decisions;
 
   const isCurrent = (t: SchedulerTask) => t.deploymentId === primary.id && !t.onDrainingInstance;
   const minHealthyTimeMs = options.minHealthyTimeMs ?? 0;
@@ -148,9 +151,9 @@ export function scheduleReplicaService(
     maxTasks = Math.min(maxTasks, desired);
     minHealthy = Math.min(minHealthy, Math.max(0, desired - 1));
   }
-  // A paused rollout and a FAILED deployment take no step: nothing old is replaced; a paused one
-  // still starts tasks to keep desiredCount running, a FAILED one launches nothing (as ECS).
-  const halted = primary.paused === true || primary.rolloutState === 'FAILED';
+  // A paused rollout takes no step: nothing old is replaced, and tasks start only to keep
+  // desiredCount running (a FAILED deployment returned above: it launches nothing at all).
+  const halted = primary.paused === true;
   const current = kept.filter(isCurrent);
   const old = kept.filter((t) => !isCurrent(t));
   const stopSet = new Set<string>();
@@ -204,12 +207,9 @@ export function scheduleReplicaService(
   const existing = live.length;
   decisions.start = Math.max(0, Math.min(desired - currentKept, maxTasks - existing));
   if (halted) {
-    // Old tasks still running count toward desiredCount while the rollout is halted.
+    // Old tasks still running count toward desiredCount while the rollout is paused.
     const oldKept = old.filter((t) => !stopSet.has(t.arn)).length;
-    decisions.start =
-      primary.rolloutState === 'FAILED'
-        ? 0
-        : Math.max(0, Math.min(decisions.start, desired - currentKept - oldKept));
+    decisions.start = Math.max(0, Math.min(decisions.start, desired - currentKept - oldKept));
   }
   const sickLeft = sick.some((t) => !stopSet.has(t.arn));
 

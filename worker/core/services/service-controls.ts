@@ -20,7 +20,7 @@ import { reconcileService } from './reconcile';
 import { serviceRevisionArn } from './service-deployments';
 import { appendServiceEvents, rolloutReason, serviceEventText } from './service-events';
 import { describeServiceInRoom, requireServiceInRoom } from './service-queries';
-import { newDeploymentId } from './service-record';
+import { deploymentRevisionId, newDeploymentId } from './service-record';
 
 export interface ServiceControlInput {
   service: string;
@@ -120,7 +120,7 @@ export const resumeServiceDeployment: ClusterCommand<ServiceControlInput, Servic
 };
 
 /**
- * A new PRIMARY deployment whose target is the chosen earlier revision's task definition; every
+ * A new PRIMARY deployment whose target is the chosen earlier revision (reused, not copied); every
  * other deployment becomes ACTIVE and is drained within the bounds, as for an update.
  */
 export const rollbackService: ClusterCommand<RollbackServiceInput, ServiceControlOutput> = async (
@@ -162,6 +162,8 @@ export const rollbackService: ClusterCommand<RollbackServiceInput, ServiceContro
         serviceArn: service.arn,
         status: 'PRIMARY',
         taskDefinitionArn: target.taskDefinitionArn,
+        // The chosen revision itself, reused as ECS's rollback reuses one, not a new revision.
+        revisionId: deploymentRevisionId(target),
         rolloutState: 'IN_PROGRESS',
         rolloutStateReason: rolloutReason.inProgress(id),
         createdAtMs: nowMs,

@@ -3,8 +3,10 @@
  * DescribeServiceRevisions) over the service's deployment rows. In Berth a deployment and its
  * target revision are one row: a revision is created by CreateService and by every update that
  * starts a deployment, and never changes (its task definition, and so its container images, are
- * fixed), so both ARNs end in the digits of the deployment's `ecs-svc/` id. Rollback, which would
- * make a deployment reuse an older revision, does not exist yet.
+ * fixed), so both ARNs end in the digits of the deployment's `ecs-svc/` id. A rollback is a new
+ * PRIMARY deployment that reuses the revision it returns to (`revisionId`); it is not a service
+ * deployment of its own in this history: the deployment it rolls back shows ROLLBACK_IN_PROGRESS,
+ * ROLLBACK_SUCCESSFUL or ROLLBACK_FAILED and carries `rollback`, as in ECS.
  */
 import { and, desc, eq, gte, lte, ne } from 'drizzle-orm';
 import {
@@ -25,8 +27,10 @@ import type {
   Failure,
   ListServiceDeploymentsRequest,
   ListServiceDeploymentsResponse,
+  Rollback,
   ServiceDeployment,
   ServiceDeploymentBrief,
+  ServiceDeploymentCircuitBreaker,
   ServiceRevision,
   ServiceRevisionSummary,
 } from '../../ecs-types.generated';
@@ -36,9 +40,14 @@ import type { CoreDeps } from '../deps';
 import { invalidParameter } from '../errors';
 import { pageResult, readPage } from '../pagination';
 import { toTaskDefinition } from '../task-definitions/task-definitions';
+import { breakerThreshold, type CircuitBreakerConfig } from './circuit-breaker';
+import type { RollbackRecord } from './deployment-failures';
+import { rolloutReason } from './service-events';
 import {
   countTasks,
   deploymentConfigurationOf,
+  deploymentOwnsTask,
+  deploymentRevisionId,
   serviceArnOf,
   serviceGroup,
   serviceNotFound,
@@ -50,8 +59,8 @@ const digitsOf = (deploymentId: string) => deploymentId.slice('ecs-svc/'.length)
 
 function arnFor(
   kind: 'service-deployment' | 'service-revision',
-  service: ServiceRow,
-  deployment: ServiceDeploymentRow,
+  service: Pick<ServiceRow, 'arn'>,
+  deployment: Pick<ServiceDeploymentRow, 'id'>,
 ) {
   const parsed = parseEcsArn(service.arn)!;
   return `arn:aws:ecs:${parsed.region}:${parsed.accountId}:${kind}/${parsed.path.join('/')}/${digitsOf(deployment.id)}`;
@@ -60,13 +69,41 @@ function arnFor(
 export const serviceDeploymentArn = (service: ServiceRow, d: ServiceDeploymentRow) =>
   arnFor('service-deployment', service, d);
 export const serviceRevisionArn = (service: ServiceRow, d: ServiceDeploymentRow) =>
-  arnFor('service-revision', service, d);
+  arnFor('service-revision', service, { id: deploymentRevisionId(d) });
 
-/** IN_PROGRESS while it is the PRIMARY one rolling out; SUCCESSFUL once completed; STOPPED when a newer one replaced it first. */
+/**
+ * IN_PROGRESS while it is the PRIMARY one rolling out; SUCCESSFUL once completed; ROLLBACK_* once
+ * rolled back; STOPPED when it failed without rollback, was aborted, or a newer one replaced it first.
+ */
 export function serviceDeploymentStatus(d: ServiceDeploymentRow): ServiceDeploymentStatus {
+  if (d.outcome) return d.outcome;
   if (d.rolloutState === 'COMPLETED') return 'SUCCESSFUL';
-  if (d.rolloutState === 'FAILED') return 'ROLLBACK_FAILED';
-  return d.status === 'PRIMARY' ? 'IN_PROGRESS' : 'STOPPED';
+  return d.status === 'PRIMARY' && d.rolloutState === 'IN_PROGRESS' ? 'IN_PROGRESS' : 'STOPPED';
+}
+
+/** The breaker's view of a deployment: DISABLED, MONITORING while in progress, TRIGGERED if it failed it. */
+function breakerOf(service: ServiceRow, d: ServiceDeploymentRow): ServiceDeploymentCircuitBreaker {
+  const config = deploymentConfigurationOf(service).deploymentCircuitBreaker as
+    | CircuitBreakerConfig
+    | undefined;
+  const threshold = breakerThreshold(config, service.desiredCount);
+  const failureCount = d.failedTasks;
+  if (d.rolloutState === 'FAILED' && d.rolloutStateReason === rolloutReason.circuitBreaker) {
+    return { status: 'TRIGGERED', failureCount, threshold };
+  }
+  if (!config?.enable) return { status: 'DISABLED', failureCount, threshold: 0 };
+  const monitoring = d.status === 'PRIMARY' && d.rolloutState === 'IN_PROGRESS';
+  return { status: monitoring ? 'MONITORING' : 'MONITORING_COMPLETE', failureCount, threshold };
+}
+
+function rollbackOf(service: ServiceRow, d: ServiceDeploymentRow): Rollback | undefined {
+  if (!d.rollbackJson) return undefined;
+  const record = JSON.parse(d.rollbackJson) as RollbackRecord;
+  return {
+    reason: record.reason,
+    startedAt: record.startedAtMs / 1000,
+    serviceRevisionArn: arnFor('service-revision', service, { id: record.revisionId }),
+  };
 }
 
 function revisionSummary(
@@ -74,7 +111,7 @@ function revisionSummary(
   d: ServiceDeploymentRow,
   live: readonly TaskRow[],
 ): ServiceRevisionSummary {
-  const own = live.filter((t) => t.startedBy === d.id);
+  const own = live.filter((t) => deploymentOwnsTask(d, t.startedBy));
   const { runningCount, pendingCount } = countTasks(own);
   return {
     arn: serviceRevisionArn(service, d),
@@ -93,7 +130,10 @@ export function currentDeploymentFields(
 ) {
   const primary = deployments.find((d) => d.status === 'PRIMARY');
   return {
-    currentServiceDeployment: primary ? serviceDeploymentArn(service, primary) : undefined,
+    // During a rollback the service deployment in progress is the one being rolled back.
+    currentServiceDeployment: primary
+      ? arnFor('service-deployment', service, { id: primary.rollbackOf ?? primary.id })
+      : undefined,
     currentServiceRevisions: deployments
       .filter((d) => d.status !== 'INACTIVE')
       .map((d) => revisionSummary(service, d, live)),
@@ -101,7 +141,8 @@ export function currentDeploymentFields(
 }
 
 function finishedAtOf(d: ServiceDeploymentRow): number | undefined {
-  return d.rolloutState === 'IN_PROGRESS' && d.status === 'PRIMARY' ? undefined : d.updatedAtMs / 1000;
+  const status = serviceDeploymentStatus(d);
+  return status === 'IN_PROGRESS' || status === 'ROLLBACK_IN_PROGRESS' ? undefined : d.updatedAtMs / 1000;
 }
 
 export async function listServiceDeployments(
@@ -132,7 +173,8 @@ export async function listServiceDeployments(
     .where(and(...conditions))
     .orderBy(desc(serviceDeployments.createdAtMs), desc(serviceDeployments.id));
   const wanted = input.status?.length ? new Set(input.status) : undefined;
-  const matching = rows.filter((d) => !wanted || wanted.has(serviceDeploymentStatus(d)));
+  // A rollback's own deployment is part of the service deployment it rolls back.
+  const matching = rows.filter((d) => !d.rollbackOf && (!wanted || wanted.has(serviceDeploymentStatus(d))));
   const { items, nextToken } = pageResult(matching.slice(page.offset, page.offset + page.limit + 1), page);
   const briefs: ServiceDeploymentBrief[] = items.map((d) => ({
     serviceDeploymentArn: serviceDeploymentArn(service, d),
@@ -204,7 +246,9 @@ export async function describeServiceDeployments(
       .where(eq(serviceDeployments.serviceArn, service.arn));
     const live = await liveTasksOf(deps, service);
     const sources = all.filter((d) => d.createdAtMs < deployment.createdAtMs && d.status !== 'INACTIVE');
-    const { minimumHealthyPercent, maximumPercent } = deploymentConfigurationOf(service);
+    const { minimumHealthyPercent, maximumPercent, deploymentCircuitBreaker } =
+      deploymentConfigurationOf(service);
+    const status = serviceDeploymentStatus(deployment);
     found.push({
       serviceDeploymentArn: arn,
       serviceArn: service.arn,
@@ -215,10 +259,14 @@ export async function describeServiceDeployments(
       updatedAt: deployment.updatedAtMs / 1000,
       sourceServiceRevisions: sources.map((d) => revisionSummary(service, d, live)),
       targetServiceRevision: revisionSummary(service, deployment, live),
-      status: serviceDeploymentStatus(deployment),
+      status,
       statusReason: deployment.rolloutStateReason,
-      deploymentConfiguration: { minimumHealthyPercent, maximumPercent },
-      deploymentCircuitBreaker: { status: 'DISABLED', failureCount: 0, threshold: 0 },
+      ...(status === 'STOPPED' || status.startsWith('ROLLBACK_')
+        ? { stoppedAt: deployment.updatedAtMs / 1000 }
+        : {}),
+      deploymentConfiguration: { minimumHealthyPercent, maximumPercent, deploymentCircuitBreaker },
+      rollback: rollbackOf(service, deployment),
+      deploymentCircuitBreaker: breakerOf(service, deployment),
     });
   }
   return { serviceDeployments: found, failures };

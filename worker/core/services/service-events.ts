@@ -43,11 +43,17 @@ export const serviceEventText = {
     `(service ${service}) (deployment ${deploymentId}) deployment paused.`,
   resumed: (service: string, deploymentId: string) =>
     `(service ${service}) (deployment ${deploymentId}) deployment resumed.`,
-  rollingBack: (service: string, deploymentId: string) =>
-    `(service ${service}) rolling back to deployment ${deploymentId}.`,
   serviceStopped: (service: string) => `(service ${service}) was stopped; its definition is kept.`,
   startedAgain: (service: string, desiredCount: number) =>
     `(service ${service}) was started again with desiredCount ${desiredCount}.`,
+  deploymentFailed: (service: string, deploymentId: string) =>
+    `(service ${service}) (deployment ${deploymentId}) deployment failed: tasks failed to start.`,
+  rollingBack: (service: string, toDeploymentId: string) =>
+    `(service ${service}) rolling back to deployment ${toDeploymentId}.`,
+  unableToStartConsistently: (service: string) =>
+    `(service ${service}) is unable to consistently start tasks successfully.`,
+  throttled: (service: string) =>
+    `(service ${service}) operations are being throttled. Will try again later.`,
   blocked: (service: string) =>
     `(service ${service}) was unable to stop or start tasks during a deployment because of the service deployment configuration. Update the minimumHealthyPercent or maximumPercent value and try again.`,
 };
@@ -57,4 +63,13 @@ export const rolloutReason = {
   completed: (deploymentId: string) => `ECS deployment ${deploymentId} completed.`,
   progressDeadline: (deadlineMs: number) =>
     `Berth progress deadline: the deployment made no progress for ${deadlineMs / 1000} s.`,
+  circuitBreaker: 'ECS deployment circuit breaker: tasks failed to start.',
+  /** The reason EventBridge gives a rollback's deployment ([DG] ecs_cwe_events.md). */
+  breakerRollingBack: (toDeploymentId: string) =>
+    `ECS deployment circuit breaker: rolling back to deploymentId ${toDeploymentId}.`,
+  // Berth's texts where ECS documents none.
+  stopRequestedRollback: (toDeploymentId: string) =>
+    `StopServiceDeployment: rolling back to deploymentId ${toDeploymentId}.`,
+  aborted: (deploymentId: string) =>
+    `ECS deployment ${deploymentId} stopped by StopServiceDeployment (ABORT).`,
 };

@@ -47,6 +47,22 @@ export function deploymentConfigurationOf(row: ServiceRow): DeploymentConfigurat
   return JSON.parse(row.deploymentConfigurationJson) as DeploymentConfiguration & DeploymentBounds;
 }
 
+export function deploymentRevisionId(d: Pick<ServiceDeploymentRow, 'id' | 'revisionId'>): string {
+  return d.revisionId ?? d.id;
+}
+
+export const adoptedOf = (d: Pick<ServiceDeploymentRow, 'adoptedJson'>) =>
+  JSON.parse(d.adoptedJson) as string[];
+
+/** Whether a task started by `startedBy` counts for deployment `d` (its own, or adopted by a PRIMARY rollback). */
+export function deploymentOwnsTask(
+  d: Pick<ServiceDeploymentRow, 'id' | 'status' | 'adoptedJson'>,
+  startedBy: string | null,
+): boolean {
+  if (startedBy === d.id) return true;
+  return d.status === 'PRIMARY' && startedBy !== null && adoptedOf(d).includes(startedBy);
+}
+
 /** Counts of the service's tasks that have not stopped: RUNNING ones and the others (PENDING). */
 export function countTasks(rows: readonly Pick<TaskRow, 'lastStatus' | 'desiredStatus'>[]) {
   let runningCount = 0;
@@ -64,7 +80,7 @@ export function toEcsDeployment(
   deployment: ServiceDeploymentRow,
   tasks: readonly TaskRow[],
 ): Deployment {
-  const own = tasks.filter((t) => t.startedBy === deployment.id);
+  const own = tasks.filter((t) => deploymentOwnsTask(deployment, t.startedBy));
   const counts = countTasks(own);
   const strategy = JSON.parse(service.capacityProviderStrategyJson) as CapacityProviderStrategyItem[];
   return {

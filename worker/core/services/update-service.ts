@@ -17,6 +17,7 @@ import { reconcileService } from './reconcile';
 import { rolloutReason } from './service-events';
 import { describeServiceInRoom, requireServiceInRoom } from './service-queries';
 import { deploymentConfigurationOf, newDeploymentId } from './service-record';
+import { deploymentEvent, serviceStreamEventsInsert } from './service-stream-events';
 import { deploymentConfiguration, refuseDaemonFields, validateUpdateFields } from './validate-service';
 
 export const updateService: ClusterCommand<UpdateServiceRequest, UpdateServiceResponse> = async (
@@ -94,6 +95,9 @@ export const updateService: ClusterCommand<UpdateServiceRequest, UpdateServiceRe
         createdAtMs: nowMs,
         updatedAtMs: nowMs,
       }),
+      serviceStreamEventsInsert(deps, service, [
+        deploymentEvent('SERVICE_DEPLOYMENT_IN_PROGRESS', id, rolloutReason.inProgress(id)),
+      ]),
     );
   } else if (input.desiredCount !== undefined && input.desiredCount !== service.desiredCount) {
     // A new count is not a new deployment, but the PRIMARY one is in progress until it is reached.
@@ -105,6 +109,7 @@ export const updateService: ClusterCommand<UpdateServiceRequest, UpdateServiceRe
     );
   }
   await deps.db.batch(writes as [(typeof writes)[number], ...typeof writes]);
+  if (newDeployment) ctx.eventsWritten();
   await reconcileService(ctx, service.name);
   return { service: await describeServiceInRoom(ctx, arn) };
 };

@@ -3,8 +3,8 @@
  * naming the field for anything else. Fields of the model with no meaning in Berth are decided one
  * by one (docs/services.md lists them): refused when honouring them silently would mislead (load
  * balancers, service registries, Service Connect, awsvpc network configuration, volumes, VPC
- * Lattice, Fargate platform versions, other deployment controllers and strategies, the
- * circuit breaker and alarms), stored when harmless (enableExecuteCommand, enableECSManagedTags,
+ * Lattice, Fargate platform versions, other deployment controllers and strategies, alarms),
+ * stored when harmless (enableExecuteCommand, enableECSManagedTags,
  * healthCheckGracePeriodSeconds, availabilityZoneRebalancing, which has no zones to act on).
  */
 import type {
@@ -13,6 +13,12 @@ import type {
   UpdateServiceRequest,
 } from '../../ecs-types.generated';
 import { invalidParameter } from '../errors';
+import {
+  type CircuitBreakerConfig,
+  DEFAULT_THRESHOLD_TYPE,
+  DEFAULT_THRESHOLD_VALUE,
+  type ThresholdType,
+} from './circuit-breaker';
 import {
   DAEMON_MAXIMUM_PERCENT,
   DAEMON_MINIMUM_HEALTHY_PERCENT,
@@ -129,6 +135,39 @@ function refuseUnsupported(input: CommonFields): void {
   }
 }
 
+const THRESHOLD_TYPES: readonly ThresholdType[] = ['COUNT', 'BOUNDED_PERCENT', 'UNBOUNDED_PERCENT'];
+
+/** The breaker as stored, ECS's defaults filled in (resetOnHealthyTask true, BOUNDED_PERCENT 50). */
+function circuitBreaker(given: CircuitBreakerConfig, field: string): CircuitBreakerConfig {
+  for (const key of ['enable', 'rollback'] as const) {
+    if (typeof given[key] !== 'boolean')
+      throw invalidParameter(`${field}.${key}: is required (true or false)`);
+  }
+  if (given.resetOnHealthyTask !== undefined && typeof given.resetOnHealthyTask !== 'boolean') {
+    throw invalidParameter(`${field}.resetOnHealthyTask: must be true or false`);
+  }
+  const threshold = given.thresholdConfiguration;
+  const type = threshold?.type ?? DEFAULT_THRESHOLD_TYPE;
+  const value = threshold?.value ?? DEFAULT_THRESHOLD_VALUE;
+  if (!THRESHOLD_TYPES.includes(type)) {
+    throw invalidParameter(
+      `${field}.thresholdConfiguration.type: must be one of ${THRESHOLD_TYPES.join(', ')}, got ${type}`,
+    );
+  }
+  const maximum = type === 'BOUNDED_PERCENT' ? 100 : 5_000;
+  if (!Number.isInteger(value) || value < 1 || value > maximum) {
+    throw invalidParameter(
+      `${field}.thresholdConfiguration.value: must be a whole number from 1 to ${maximum} for ${type}, got ${value}`,
+    );
+  }
+  return {
+    enable: given.enable,
+    rollback: given.rollback,
+    resetOnHealthyTask: given.resetOnHealthyTask ?? true,
+    thresholdConfiguration: { type, value },
+  };
+}
+
 /** The stored configuration: the given one over `current` (or ECS's defaults for the strategy), checked. */
 export function deploymentConfiguration(
   given: DeploymentConfiguration | undefined,
@@ -148,9 +187,10 @@ export function deploymentConfiguration(
   if (merged.strategy && merged.strategy !== 'ROLLING') {
     throw invalidParameter(`${field}.strategy: ${merged.strategy} is not supported by Berth; use ROLLING`);
   }
-  if (merged.deploymentCircuitBreaker?.enable) {
-    throw invalidParameter(
-      `${field}.deploymentCircuitBreaker: the circuit breaker is not supported by Berth yet`,
+  if (merged.deploymentCircuitBreaker) {
+    merged.deploymentCircuitBreaker = circuitBreaker(
+      merged.deploymentCircuitBreaker as CircuitBreakerConfig,
+      `${field}.deploymentCircuitBreaker`,
     );
   }
   if (merged.alarms?.enable) throw invalidParameter(`${field}.alarms: Berth has no CloudWatch alarms`);

@@ -47,10 +47,12 @@ const ROWS_PER_STATEMENT = 200;
 /**
  * Applies reports in arrival order and writes every change in one batch: the changed tasks as a
  * few multi-row upserts and their events as a few multi-row inserts, rather than two statements
- * per report. Returns how many events were written.
+ * per report. Returns how many events were written, and each changed task as it was before the
+ * batch and after it.
  */
 export async function recordReports(deps: CoreDeps, view: ClusterView, reports: PendingReport[]) {
   const changed = new Map<string, TaskRow>();
+  const before = new Map<string, TaskRow>();
   const evented: TaskRow[] = [];
   for (const report of reports) {
     // The view holds every task of the cluster that has not stopped, and a stopped task's record is
@@ -61,6 +63,7 @@ export async function recordReports(deps: CoreDeps, view: ClusterView, reports: 
     const next = applyReport(taskStateOf(row), report.task, report.seq ?? row.reportSeq + 1, deps.now());
     if (!next) continue;
     const updated: TaskRow = { ...row, ...taskStateColumns(next) };
+    if (!before.has(row.arn)) before.set(row.arn, row);
     changed.set(updated.arn, updated);
     if (next.version !== row.version) evented.push(updated);
     // The view holds the newest row, so the next report on this task in the same batch builds on it.
@@ -80,7 +83,10 @@ export async function recordReports(deps: CoreDeps, view: ClusterView, reports: 
     writes.push(taskEventsInsert(deps, evented.slice(i, i + ROWS_PER_STATEMENT)));
   }
   if (writes.length > 0) await deps.db.batch(writes as [(typeof writes)[number], ...typeof writes]);
-  return { events: evented.length, changed: rows };
+  return {
+    events: evented.length,
+    changes: rows.map((after) => ({ before: before.get(after.arn)!, after })),
+  };
 }
 
 /** `SET col = excluded.col` for each column: an upsert that overwrites only what a report changes. */

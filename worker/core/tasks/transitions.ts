@@ -33,7 +33,10 @@ export function applyReport(
     next.lastStatus = observed.lastStatus;
   next.pullStartedAtMs ??= observed.pullStartedAtMs ?? null;
   next.pullStoppedAtMs ??= observed.pullStoppedAtMs ?? null;
-  if (taskStatusRank(next.lastStatus) >= taskStatusRank('RUNNING') && next.startedAtMs === null) {
+  // A task that went from PENDING straight to STOPPED, with no start time from the agent, never
+  // started: it keeps no startedAt (the circuit breaker and the back-off count it as failed to start).
+  const started = observed.startedAtMs !== undefined || observed.lastStatus === 'RUNNING';
+  if (taskStatusRank(next.lastStatus) >= taskStatusRank('RUNNING') && next.startedAtMs === null && started) {
     next.startedAtMs = observed.startedAtMs ?? nowMs;
   }
   if (next.lastStatus === 'STOPPED') {

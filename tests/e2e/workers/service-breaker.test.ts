@@ -1,0 +1,4 @@
+import { workersRuntime } from '../../helpers/workers-runtime';
+import { defineServiceBreakerScenarios } from '../scenarios/service-breaker';
+
+defineServiceBreakerScenarios(workersRuntime);
