@@ -35,7 +35,8 @@ export function authenticate(
   return async (c, next) => {
     const requestId = crypto.randomUUID();
     try {
-      const body = new Uint8Array(await c.req.raw.clone().arrayBuffer());
+      // Hono keeps the bytes read here, so the handler reads the same body without a second copy.
+      const body = new Uint8Array(await c.req.arrayBuffer());
       let caller: Caller | undefined;
       await verifySigV4(
         { method: c.req.method, url: new URL(c.req.url), headers: c.req.raw.headers, body },

@@ -297,7 +297,18 @@ async function expectedSignature(
     });
     return String(presigned.query?.['X-Amz-Signature']);
   }
-  const out = await signer.sign(toSign, { signingDate, signableHeaders: signed });
+  // The signer takes the payload hash from this header when it is there, so the body (up to the
+  // request cap) is hashed once, above, and not copied again; unsigned, it stays out of the
+  // canonical headers.
+  const hashUnsigned = !signed.has('x-amz-content-sha256');
+  const out = await signer.sign(
+    { ...toSign, headers: { ...headers, 'x-amz-content-sha256': claimed ?? bodyHash }, body: undefined },
+    {
+      signingDate,
+      signableHeaders: signed,
+      unsignableHeaders: hashUnsigned ? new Set(['x-amz-content-sha256']) : undefined,
+    },
+  );
   const authorization = String(out.headers.authorization ?? out.headers.Authorization);
   return authorization.slice(authorization.lastIndexOf('Signature=') + 'Signature='.length);
 }

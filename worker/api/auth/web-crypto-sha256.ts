@@ -8,6 +8,8 @@ const encoder = new TextEncoder();
 
 function bytesOf(data: SourceData): Uint8Array<ArrayBuffer> {
   if (typeof data === 'string') return new Uint8Array(encoder.encode(data));
+  if (data instanceof Uint8Array && data.buffer instanceof ArrayBuffer)
+    return data as Uint8Array<ArrayBuffer>;
   // A copy: Web Crypto takes only ArrayBuffer-backed views.
   if (ArrayBuffer.isView(data))
     return new Uint8Array(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
@@ -23,12 +25,14 @@ export class WebCryptoSha256 implements Checksum {
   }
 
   async digest(): Promise<Uint8Array> {
-    const length = this.chunks.reduce((sum, c) => sum + c.length, 0);
-    const message = new Uint8Array(length);
-    let at = 0;
-    for (const chunk of this.chunks) {
-      message.set(chunk, at);
-      at += chunk.length;
+    let message = this.chunks.length === 1 ? this.chunks[0] : undefined;
+    if (!message) {
+      message = new Uint8Array(this.chunks.reduce((sum, c) => sum + c.length, 0));
+      let at = 0;
+      for (const chunk of this.chunks) {
+        message.set(chunk, at);
+        at += chunk.length;
+      }
     }
     if (this.secret === undefined) return new Uint8Array(await crypto.subtle.digest('SHA-256', message));
     const key = await crypto.subtle.importKey(
