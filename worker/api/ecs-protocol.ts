@@ -98,6 +98,31 @@ function parseInput(text: string): unknown {
   }
 }
 
+declare module 'hono' {
+  interface ContextVariableMap {
+    ecsBody: { value: unknown } | { error: unknown };
+  }
+}
+
+/**
+ * The request's JSON body, read and parsed once per request: authorization (which needs the
+ * cluster it names) and the action share it, so a 1 MiB body is not decoded and parsed twice. A
+ * body that doesn't parse keeps its error, which the action's answer reports.
+ */
+export async function ecsBodyOf(c: Context): Promise<{ value: unknown } | { error: unknown }> {
+  const known = c.get('ecsBody');
+  if (known) return known;
+  const text = await c.req.text();
+  let body: { value: unknown } | { error: unknown };
+  try {
+    body = { value: parseInput(text) };
+  } catch (error) {
+    body = { error };
+  }
+  c.set('ecsBody', body);
+  return body;
+}
+
 /**
  * Runs action K's handler on the request body (`text`), validated against K's input shape. Indexing
  * the table by K gives K's own handler, so TypeScript checks the call; this is the one place the
@@ -108,7 +133,7 @@ function parseInput(text: string): unknown {
  */
 function runAction<K extends EcsOperationName>(
   action: K,
-  text: string,
+  body: unknown,
   ctx: ApiContext,
 ): Promise<EcsOperations[K]['output']> {
   const handler = ACTIONS[action];
@@ -116,7 +141,7 @@ function runAction<K extends EcsOperationName>(
     throw new EcsError('UnsupportedFeatureException', `${action} is not supported by Berth yet.`);
   }
   // Handlers get the validated copy, never the raw body: nulls and unknown members are gone.
-  const input = validateInput(action, parseInput(text)) as EcsOperations[K]['input'];
+  const input = validateInput(action, body) as EcsOperations[K]['input'];
   return handler(input, ctx);
 }
 
@@ -126,7 +151,7 @@ export async function handleEcsRequest(c: Context, ctx: ApiContext, log: (line: 
     // Read first, whatever the target: a body left unread makes the Node server close the
     // connection after the answer, under a client that may already be sending its next call on it.
     // The body cap (body-limit.ts) bounds what this reads.
-    const text = await c.req.text();
+    const body = await ecsBodyOf(c);
     const target = c.req.header('X-Amz-Target') ?? '';
     // An action the service does not have is the JSON protocol's own UnknownOperationException (not
     // an ECS error): SDKs and the aws cli show that name, and clients probing for support match on it.
@@ -140,7 +165,8 @@ export async function handleEcsRequest(c: Context, ctx: ApiContext, log: (line: 
     if (!isKnownOperation(action)) {
       throw new EcsError('UnknownOperationException', `Unknown action '${action}'.`);
     }
-    const output = await runAction(action, text, ctx);
+    if ('error' in body) throw body.error;
+    const output = await runAction(action, body.value, ctx);
     return respond(c, 200, output ?? {}, requestId);
   } catch (error) {
     return renderError(c, error, requestId, log);

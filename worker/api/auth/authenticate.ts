@@ -14,7 +14,7 @@ import { clusterNameOf } from '../../core/clusters/clusters';
 import type { CoreDeps } from '../../core/deps';
 import { EcsError } from '../../core/errors';
 import { ACCESS_KEY_ACTIONS } from '../access-keys-api';
-import { renderError, TARGET_PREFIX } from '../ecs-protocol';
+import { ecsBodyOf, renderError, TARGET_PREFIX } from '../ecs-protocol';
 import { verifySigV4 } from './sigv4';
 
 declare module 'hono' {
@@ -24,7 +24,12 @@ declare module 'hono' {
 }
 
 /** How a route names the call for policies: its action and, when inside a cluster, the cluster's name. */
-export type DescribeCall = (c: Context, body: Uint8Array) => { action: string; cluster?: string } | undefined;
+export type DescribeCall = (
+  c: Context,
+) =>
+  | Promise<{ action: string; cluster?: string } | undefined>
+  | { action: string; cluster?: string }
+  | undefined;
 
 export function authenticate(
   deps: CoreDeps,
@@ -56,7 +61,7 @@ export function authenticate(
           'UnrecognizedClientException',
           'The security token included in the request is invalid.',
         );
-      const call = describeCall(c, body);
+      const call = await describeCall(c);
       if (call) authorize(deps, caller, call);
       c.set('caller', caller);
     } catch (error) {
@@ -88,12 +93,12 @@ function authorize(deps: CoreDeps, caller: Caller, call: { action: string; clust
 }
 
 /** ECS calls: the operation from X-Amz-Target, the cluster from the body's `cluster` member. */
-export const describeEcsCall: DescribeCall = (c, body) => {
+export const describeEcsCall: DescribeCall = async (c) => {
   const target = c.req.header('x-amz-target') ?? '';
   if (!target.startsWith(TARGET_PREFIX)) return undefined; // the front answers UnknownOperationException
   const operation = target.slice(TARGET_PREFIX.length);
   if (!/^[A-Za-z]{1,64}$/.test(operation)) return undefined;
-  return { action: `ecs:${operation}`, cluster: clusterOfBody(operation, body) };
+  return { action: `ecs:${operation}`, cluster: clusterOfBody(operation, await ecsBodyOf(c)) };
 };
 
 /** Operations that act on no cluster (or on several, named in lists): their resource is `*`. */
@@ -122,15 +127,12 @@ const ACCOUNT_OPERATIONS = new Set([
   'StopServiceDeployment',
 ]);
 
-function clusterOfBody(operation: string, body: Uint8Array): string | undefined {
+function clusterOfBody(operation: string, body: { value: unknown } | { error: unknown }): string | undefined {
   if (ACCOUNT_OPERATIONS.has(operation)) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(new TextDecoder().decode(body) || '{}');
-  } catch {
-    return undefined; // the front refuses the body itself
-  }
-  const input = (parsed ?? {}) as Record<string, unknown>;
+  if ('error' in body) return undefined; // the front refuses the body itself
+  const parsed = body.value;
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
+  const input = parsed as Record<string, unknown>;
   const named = operation === 'CreateCluster' ? input.clusterName : input.cluster;
   if (named !== undefined && typeof named !== 'string') return undefined;
   try {
