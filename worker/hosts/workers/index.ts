@@ -12,11 +12,7 @@ import { createApp } from '../../app';
 import type { AgentIdentity } from '../../core/agents/agent-admission';
 import { type CoreDeps, randomHexId } from '../../core/deps';
 import { decideAgentConnect } from './agent-connect';
-import {
-  CoordinatorObjectHost,
-  type CoordinatorObjectStorage,
-  type CoordinatorRpc,
-} from './coordinator-object-host';
+import { CoordinatorObjectHost, type CoordinatorRpc } from './coordinator-object-host';
 import { DurableCoordinators } from './durable-coordinators';
 import { HIBERNATION_KEEPALIVE_PING, HIBERNATION_KEEPALIVE_PONG } from './keepalive';
 import { locationHintFor } from './location-hint';
@@ -38,31 +34,66 @@ const log = (line: string) => console.log(`[berth] ${line}`);
 
 type Args<M extends keyof CoordinatorClient> = Parameters<CoordinatorClient[M]>;
 
-/** The storage seam of the host: the object's synchronous key-value store and its one alarm. */
-function objectStorage(ctx: DurableObjectState): CoordinatorObjectStorage {
-  return {
-    kv: ctx.storage.kv,
-    wakeAt: (whenMs) => {
-      void (async () => {
-        const pendingMs = await ctx.storage.getAlarm();
-        // Only an earlier request replaces a pending alarm; one already due is being handled right now.
-        if (pendingMs === null || pendingMs <= Date.now() || whenMs < pendingMs)
-          await ctx.storage.setAlarm(whenMs);
-      })().catch((error) => log(`setting the alarm failed: ${String(error)}`));
-    },
-  };
+/**
+ * The object's one alarm, asked for by the room's deadlines and the restart watchdog. A request
+ * replaces the pending alarm only when it is earlier, even when the pending one is already past
+ * due: that one is about to fire, and its handler asks again for whatever comes next. Requests made
+ * while the alarm handler runs are gathered and the earliest is set as the handler ends, because
+ * the runtime clears the alarm that fired once its handler returns. Requests run one at a time, so
+ * two of them never both read the same pending alarm and the later wake overwrites the earlier.
+ */
+class ObjectAlarm {
+  private requests: Promise<void> = Promise.resolve();
+  private firing = false;
+  private askedWhileFiring: number | undefined;
+
+  constructor(private readonly storage: DurableObjectStorage) {}
+
+  wakeAt(whenMs: number): void {
+    if (this.firing) {
+      this.askedWhileFiring = Math.min(this.askedWhileFiring ?? Number.POSITIVE_INFINITY, whenMs);
+      return;
+    }
+    this.requests = this.requests
+      .then(async () => {
+        const pendingMs = await this.storage.getAlarm();
+        if (pendingMs === null || whenMs < pendingMs) await this.storage.setAlarm(whenMs);
+      })
+      .catch((error) => log(`setting the alarm failed: ${String(error)}`));
+  }
+
+  async fire(handle: () => Promise<void>): Promise<void> {
+    this.firing = true;
+    this.askedWhileFiring = undefined;
+    try {
+      await handle();
+    } finally {
+      this.firing = false;
+      const next = this.askedWhileFiring;
+      this.askedWhileFiring = undefined;
+      await this.requests;
+      if (next !== undefined) {
+        const pendingMs = await this.storage.getAlarm();
+        // A request made outside the handler meanwhile may already be earlier.
+        if (pendingMs === null || pendingMs <= Date.now() || next < pendingMs)
+          await this.storage.setAlarm(next);
+      }
+    }
+  }
 }
 
 export class ClusterCoordinatorObject extends DurableObject<Env> implements CoordinatorRpc {
   private readonly host: CoordinatorObjectHost<WebSocket>;
+  private readonly objectAlarm: ObjectAlarm;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.objectAlarm = new ObjectAlarm(ctx.storage);
     this.host = new CoordinatorObjectHost({
       deps: workersDepsFor(env),
       sockets: (tag) => ctx.getWebSockets(tag),
       lastKeepaliveAtMs: (socket) => ctx.getWebSocketAutoResponseTimestamp(socket)?.getTime(),
-      storage: objectStorage(ctx),
+      storage: { kv: ctx.storage.kv, wakeAt: (whenMs) => this.objectAlarm.wakeAt(whenMs) },
       log,
     });
     ctx.setWebSocketAutoResponse(
@@ -114,7 +145,7 @@ export class ClusterCoordinatorObject extends DurableObject<Env> implements Coor
   }
 
   override alarm(): Promise<void> {
-    return this.host.alarm();
+    return this.objectAlarm.fire(() => this.host.alarm());
   }
 }
 
