@@ -209,7 +209,7 @@ export async function startLocalBerthOnWorkers(settings: { host: string; port: n
     endpoint: plane.url,
     cluster: 'default (one local agent, its coordinator a Durable Object)',
     data: `${join(settings.dataDir, 'berth.db')} (served over libSQL HTTP)`,
-    credentialsFile: credentialsFile ?? join(settings.dataDir, 'credentials'),
+    credentialsFile: credentialsFile ?? resolve(settings.dataDir, 'credentials'),
   });
   stopOnSignals(agent, plane);
 }

@@ -3,7 +3,7 @@
  * cluster `default`, and a local agent joined to it, so a task can be run at once with the aws cli.
  */
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { startAgent } from '../agent';
 import type { DatabaseLocation } from '../db/node-database';
 import { createCluster } from '../worker/core/clusters/clusters';
@@ -38,7 +38,8 @@ export async function startLocalBerth(settings: { host: string; port: number; da
     endpoint: plane.url,
     cluster: 'default (one local agent)',
     data: settings.database.url ?? join(settings.database.dataDir, 'berth.db'),
-    credentialsFile: join(settings.database.dataDir, 'credentials'),
+    // Absolute, so the printed export line works from any directory.
+    credentialsFile: resolve(settings.database.dataDir, 'credentials'),
   });
   stopOnSignals(agent, plane);
 }

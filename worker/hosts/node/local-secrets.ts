@@ -5,7 +5,7 @@
  * shared-credentials format under the profile `berth`, so the aws cli and SDKs can use it at once.
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createAccessKey, hasActiveKey } from '../../core/auth/access-keys';
 import { newServerKey, parseServerKey } from '../../core/auth/secret-box';
 import type { CoreDeps } from '../../core/deps';
@@ -31,7 +31,7 @@ export async function bootstrapAdminKey(
 ): Promise<string | undefined> {
   if (await hasActiveKey(deps)) return undefined;
   const key = await createAccessKey(deps, serverKey, { name: 'berth-admin', policy: 'admin' });
-  const file = join(dataDir, 'credentials');
+  const file = resolve(dataDir, 'credentials');
   mkdirSync(dataDir, { recursive: true });
   writeFileSync(
     file,
