@@ -19,7 +19,8 @@ commands:
   server      the control plane alone, same options plus [--database-url URL --database-token T]
   agent       a host agent: --endpoint URL --cluster NAME --join-token T [--attribute k=v ...]
               [--cpu UNITS] [--memory MiB] [--state-dir DIR] [--reserved-ports 22,2375,...]
-  join-token  mint a join token: --cluster NAME [--data-dir DIR | --database-url URL]
+  join-token  mint a join token: --cluster NAME [--ttl 90s|15m|24h (default 24h)] [--uses N]
+              [--data-dir DIR | --database-url URL]
   keys        create --name N --policy admin|read-only|deployer:CLUSTER|FILE.json | list |
               delete ID | activate ID | deactivate ID  [--endpoint URL] (env: BERTH_ENDPOINT,
               signed with the standard AWS credential chain)
@@ -73,8 +74,18 @@ async function main(argv: string[]) {
     case 'join-token': {
       const cluster = flag(args, 'cluster');
       if (!cluster) throw new Error('join-token: --cluster <name> is required');
-      const { localDatabase, mintJoinTokenLocally } = await import('./local-database');
-      console.log(await mintJoinTokenLocally(localDatabase(args), cluster));
+      const { localDatabase, mintJoinTokenLocally, parseDuration } = await import('./local-database');
+      const ttl = flag(args, 'ttl');
+      const uses = flag(args, 'uses');
+      if (uses !== undefined && !/^[1-9]\d{0,6}$/.test(uses)) {
+        throw new Error(`join-token: --uses '${uses}' is not a whole number of at least 1`);
+      }
+      const limits = {
+        ttlMs: ttl === undefined ? undefined : parseDuration(ttl, 'join-token: --ttl'),
+        uses: uses === undefined ? undefined : Number(uses),
+      };
+      // The token is the last line: scripts take it with `tail -1`.
+      console.log(await mintJoinTokenLocally(localDatabase(args), cluster, limits));
       return;
     }
     case 'keys': {

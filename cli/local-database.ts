@@ -2,7 +2,7 @@ import { type DatabaseLocation, openDatabase } from '../db/node-database';
 import { parseBerthConfig } from '../worker/config';
 import { createCluster } from '../worker/core/clusters/clusters';
 import { randomHexId } from '../worker/core/deps';
-import { mintJoinToken } from '../worker/core/join-tokens/join-tokens';
+import { type JoinTokenLimits, mintJoinToken } from '../worker/core/join-tokens/join-tokens';
 import { flag, type ParsedArgs } from './args';
 
 export function localDatabase(args: ParsedArgs): DatabaseLocation {
@@ -14,14 +14,29 @@ export function localDatabase(args: ParsedArgs): DatabaseLocation {
 }
 
 /** Mints a token straight in the database, so it works with or without a running server. */
-export async function mintJoinTokenLocally(location: DatabaseLocation, clusterName: string): Promise<string> {
+/** `90s`, `15m`, `24h`, `7d` → milliseconds; a clear error for anything else. */
+export function parseDuration(text: string, flagName: string): number {
+  const match = /^(\d{1,7})(s|m|h|d)$/.exec(text.trim());
+  if (!match || Number(match[1]) === 0) {
+    throw new Error(`${flagName}: '${text}' is not a duration like 90s, 15m, 24h or 7d`);
+  }
+  return (
+    Number(match[1]) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 's' | 'm' | 'h' | 'd']
+  );
+}
+
+export async function mintJoinTokenLocally(
+  location: DatabaseLocation,
+  clusterName: string,
+  limits: JoinTokenLimits = {},
+): Promise<string> {
   const database = await openDatabase(location);
   try {
     // Same region and account as the server, so the cluster ARN it may create matches.
     const config = parseBerthConfig(process.env);
     const deps = { db: database.db, config, now: Date.now, newId: randomHexId };
     if (clusterName === 'default') await createCluster(deps, { clusterName });
-    return await mintJoinToken(deps, clusterName);
+    return await mintJoinToken(deps, clusterName, limits);
   } finally {
     database.close();
   }

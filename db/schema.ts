@@ -137,6 +137,10 @@ export const joinTokens = sqliteTable('join_tokens', {
   tokenSha256: text('token_sha256').primaryKey(),
   clusterName: text('cluster_name').notNull(),
   createdAtMs: integer('created_at_ms').notNull(),
+  /** After this the token registers nothing (default 24 h after minting); null: never expires. */
+  expiresAtMs: integer('expires_at_ms'),
+  /** Registrations it may still make; null: unlimited. */
+  usesLeft: integer('uses_left'),
 });
 
 /** RunTask clientToken records: the same token with the same request returns the same tasks. */

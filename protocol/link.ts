@@ -28,6 +28,8 @@ export const CLOSE_CODES = {
   heartbeatTimeout: 4008,
   /** The connection sent more frames than its budget allows (see FRAME_BUDGET). */
   tooManyFrames: 4029,
+  /** The join token expired or was used up between admission and registration (a race); the agent retries later. */
+  joinTokenSpent: 4011,
   /** The join token registered too many instances in a short time; the agent retries later. */
   registrationRateLimited: 4030,
 } as const;

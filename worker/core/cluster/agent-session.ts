@@ -120,7 +120,9 @@ export class AgentSession {
       const code =
         registration.reason === 'deregistered'
           ? CLOSE_CODES.deregistered
-          : CLOSE_CODES.registrationRateLimited;
+          : registration.reason === 'tokenSpent'
+            ? CLOSE_CODES.joinTokenSpent
+            : CLOSE_CODES.registrationRateLimited;
       link.close(code, registration.message);
       return;
     }

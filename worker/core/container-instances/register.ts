@@ -12,6 +12,7 @@ import { issueInstanceCredential } from '../agents/instance-credentials';
 import { containerInstanceArn } from '../arn';
 import type { ClusterView } from '../cluster/cluster-view';
 import type { CoreDeps } from '../deps';
+import { spendJoinToken } from '../join-tokens/join-tokens';
 
 type Hello = FrameOf<AgentFrame, 'hello'>;
 
@@ -28,7 +29,7 @@ const RESERVED_ATTRIBUTE_PREFIX = 'ecs.';
 export type Registration =
   | { outcome: 'registered'; row: ContainerInstanceRow; credential: string }
   | { outcome: 'resumed'; row: ContainerInstanceRow }
-  | { outcome: 'refused'; reason: 'deregistered' | 'rateLimited'; message: string };
+  | { outcome: 'refused'; reason: 'deregistered' | 'rateLimited' | 'tokenSpent'; message: string };
 
 export async function registerInstance(
   deps: CoreDeps,
@@ -79,6 +80,9 @@ export async function registerInstance(
       reason: 'rateLimited',
       message: `join token registered ${limit} instances in the last minute; retry later`,
     };
+  }
+  if (!(await spendJoinToken(deps, identity.tokenSha256))) {
+    return { outcome: 'refused', reason: 'tokenSpent', message: 'join token expired or used up' };
   }
   const instanceId = deps.newId();
   const { credential, credentialSha256 } = await issueInstanceCredential(instanceId, deps.newId);
