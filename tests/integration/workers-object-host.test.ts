@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type OpenDatabase, openDatabase } from '../../db/node-database';
-import { containerInstances, tasks } from '../../db/schema';
+import { containerInstances, joinTokens, tasks } from '../../db/schema';
 import {
   type AgentFrame,
   CLOSE_CODES,
@@ -154,6 +154,11 @@ describe('the cluster Durable Object host', () => {
     };
     state = new FakeObjectState();
     await createCluster(deps, { clusterName: CLUSTER });
+    // The join token the tests' new hosts present (admission is not part of this host; registration
+    // takes a use of the token, so it must exist).
+    await deps.db
+      .insert(joinTokens)
+      .values({ tokenSha256: 'test-token', clusterName: CLUSTER, createdAtMs: clockMs });
     const registered = await registerTaskDefinition(deps, {
       family: 'sleeper',
       containerDefinitions: [{ name: 'main', image: 'busybox', memory: 32, command: ['sleep', '600'] }],
