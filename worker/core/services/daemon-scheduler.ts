@@ -20,8 +20,10 @@ import {
 import type { PlacementFailureReason } from '../placement/types';
 import { validatePlacement } from '../placement/validate-placement';
 import {
+  finishedDeploymentsOf,
   maximumTasks,
   minimumHealthyTasks,
+  noDecisions,
   type ScheduleOptions,
   type SchedulerDecisions,
   type SchedulerDeployment,
@@ -59,27 +61,11 @@ export function scheduleDaemonService(
   options: ScheduleOptions,
 ): DaemonDecisions {
   const primary = deployments.find((d) => d.status === 'PRIMARY');
-  const decisions: DaemonDecisions = {
-    start: 0,
-    startOn: [],
-    stop: [],
-    steady: false,
-    primaryCompleted: false,
-    finishedDeployments: [],
-    serviceInactive: false,
-    blocked: false,
-    unplaced: [],
-    desiredCount: 0,
-    progressMark: 0,
-  };
+  const decisions: DaemonDecisions = { ...noDecisions(), startOn: [], unplaced: [], desiredCount: 0 };
   const live = tasks.filter((t) => t.lastStatus !== 'STOPPED');
   const kept = live.filter((t) => t.desiredStatus === 'RUNNING');
   const stopping = live.filter((t) => t.desiredStatus !== 'RUNNING');
-  for (const deployment of deployments) {
-    if (deployment.status !== 'PRIMARY' && !live.some((t) => t.deploymentId === deployment.id)) {
-      decisions.finishedDeployments.push(deployment.id);
-    }
-  }
+  decisions.finishedDeployments = finishedDeploymentsOf(deployments, live);
   if (service.status !== 'ACTIVE' || !primary) {
     decisions.stop = kept.map((t) => ({ taskArn: t.arn, why: 'service-deleted' }));
     decisions.serviceInactive = live.length === 0;

@@ -94,14 +94,9 @@ export interface ScheduleOptions {
   minHealthyTimeMs?: number;
 }
 
-export function scheduleReplicaService(
-  service: SchedulerService,
-  deployments: readonly SchedulerDeployment[],
-  tasks: readonly SchedulerTask[],
-  options: ScheduleOptions,
-): SchedulerDecisions {
-  const primary = deployments.find((d) => d.status === 'PRIMARY');
-  const decisions: SchedulerDecisions = {
+/** Decisions that change nothing: what each scheduler starts from. */
+export function noDecisions(): SchedulerDecisions {
+  return {
     start: 0,
     stop: [],
     steady: false,
@@ -111,16 +106,32 @@ export function scheduleReplicaService(
     blocked: false,
     progressMark: 0,
   };
+}
+
+/** Deployments other than the PRIMARY one with no live task left: they become INACTIVE. */
+export function finishedDeploymentsOf(
+  deployments: readonly SchedulerDeployment[],
+  live: readonly SchedulerTask[],
+): string[] {
+  return deployments
+    .filter((d) => d.status !== 'PRIMARY' && !live.some((t) => t.deploymentId === d.id))
+    .map((d) => d.id);
+}
+
+export function scheduleReplicaService(
+  service: SchedulerService,
+  deployments: readonly SchedulerDeployment[],
+  tasks: readonly SchedulerTask[],
+  options: ScheduleOptions,
+): SchedulerDecisions {
+  const primary = deployments.find((d) => d.status === 'PRIMARY');
+  const decisions = noDecisions();
   // A task on a host lost for good counts for nothing; keep-replacement stops it (heard when the host returns).
   const lost = tasks.filter((t) => t.lost && t.lastStatus !== 'STOPPED');
   const live = tasks.filter((t) => t.lastStatus !== 'STOPPED' && !t.lost);
   const kept = live.filter((t) => t.desiredStatus === 'RUNNING');
   const stopping = live.filter((t) => t.desiredStatus !== 'RUNNING');
-  for (const deployment of deployments) {
-    if (deployment.status !== 'PRIMARY' && !live.some((t) => t.deploymentId === deployment.id)) {
-      decisions.finishedDeployments.push(deployment.id);
-    }
-  }
+  decisions.finishedDeployments = finishedDeploymentsOf(deployments, live);
 
   if (service.status !== 'ACTIVE' || !primary) {
     // A deleted service stops everything at once, as ECS does: no bounds apply.
