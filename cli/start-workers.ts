@@ -47,6 +47,9 @@ export interface WorkersControlPlaneOptions {
       | 'BERTH_TASK_HEALTHY_AFTER_MS'
       | 'BERTH_INACTIVE_SERVICE_RETENTION_MS'
       | 'BERTH_SERVICE_THROTTLE_BASE_MS'
+      | 'BERTH_API_RATE_PER_KEY'
+      | 'BERTH_API_BURST_PER_KEY'
+      | 'BERTH_EVENT_STREAMS_PER_KEY'
     >
   >;
   /** Every line the Worker logs (console.log in workerd); defaults to stdout. */

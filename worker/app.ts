@@ -7,6 +7,7 @@ import { serveAccessKeys } from './api/access-keys-api';
 import type { ApiContext } from './api/actions';
 import { allowedHostsFor } from './api/allowed-hosts';
 import { authenticate, describeBerthCall, describeEcsCall } from './api/auth/authenticate';
+import { KeyLimits, keyLimitSettings } from './api/auth/key-limits';
 import { capRequestBodies } from './api/body-limit';
 import { handleEcsRequest } from './api/ecs-protocol';
 import { refuseUnlistedHosts } from './api/host-guard';
@@ -18,6 +19,11 @@ export interface AppOptions extends ApiContext {
   log: (line: string) => void;
   /** Encrypts secrets at rest (access key secrets); SigV4 verification opens them with it. */
   serverKey: Uint8Array;
+  /**
+   * Per-key request rates and stream counts. A host that builds an app per request (Workers) passes
+   * one that outlives it; otherwise the app makes its own.
+   */
+  keyLimits?: KeyLimits;
 }
 
 export function createApp(options: AppOptions): Hono {
@@ -32,10 +38,11 @@ export function createApp(options: AppOptions): Hono {
   // Every API call is signed (SigV4) and authorized before a handler runs; /health and the agent
   // socket (which proves an instance credential of its own) are not API calls.
   const { deps, serverKey, log } = options;
-  app.post('/', authenticate(deps, serverKey, describeEcsCall, log));
-  app.use('/berth/v1/*', authenticate(deps, serverKey, describeBerthCall, log));
+  const keyLimits = options.keyLimits ?? new KeyLimits(keyLimitSettings(config), deps.now);
+  app.post('/', authenticate(deps, serverKey, keyLimits, describeEcsCall, log));
+  app.use('/berth/v1/*', authenticate(deps, serverKey, keyLimits, describeBerthCall, log));
   app.post('/', (c) => handleEcsRequest(c, options, options.log));
-  app.get('/berth/v1/clusters/:cluster/task-events', (c) => streamTaskEvents(c, options));
+  app.get('/berth/v1/clusters/:cluster/task-events', (c) => streamTaskEvents(c, options, keyLimits));
   serveAccessKeys(app, options);
   app.post(SERVICE_CONTROL_PATH, (c) => handleServiceControl(c, options));
   return app;

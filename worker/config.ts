@@ -19,6 +19,11 @@ export const CONFIG_VARIABLES = {
   taskHealthyAfterMs: 'BERTH_TASK_HEALTHY_AFTER_MS',
   inactiveServiceRetentionMs: 'BERTH_INACTIVE_SERVICE_RETENTION_MS',
   serviceThrottleBaseMs: 'BERTH_SERVICE_THROTTLE_BASE_MS',
+  apiRequestsPerSecondPerKey: 'BERTH_API_RATE_PER_KEY',
+  apiBurstPerKey: 'BERTH_API_BURST_PER_KEY',
+  eventStreamsPerKey: 'BERTH_EVENT_STREAMS_PER_KEY',
+  headersTimeoutMs: 'BERTH_HEADERS_TIMEOUT_MS',
+  requestTimeoutMs: 'BERTH_REQUEST_TIMEOUT_MS',
 } as const satisfies Partial<Record<keyof BerthConfig, string>>;
 
 export type ConfigVariables = Partial<
@@ -74,5 +79,10 @@ export function parseBerthConfig(vars: Record<string, string | undefined>): Bert
     taskHealthyAfterMs: wholeNumber(vars, v.taskHealthyAfterMs, 0, 'milliseconds'),
     inactiveServiceRetentionMs: wholeNumber(vars, v.inactiveServiceRetentionMs, 0, 'milliseconds'),
     serviceThrottleBaseMs: wholeNumber(vars, v.serviceThrottleBaseMs, 1, 'milliseconds'),
+    apiRequestsPerSecondPerKey: wholeNumber(vars, v.apiRequestsPerSecondPerKey, 0, 'requests per second'),
+    apiBurstPerKey: wholeNumber(vars, v.apiBurstPerKey, 1, 'requests'),
+    eventStreamsPerKey: wholeNumber(vars, v.eventStreamsPerKey, 0, 'streams'),
+    headersTimeoutMs: wholeNumber(vars, v.headersTimeoutMs, 1, 'milliseconds'),
+    requestTimeoutMs: wholeNumber(vars, v.requestTimeoutMs, 1, 'milliseconds'),
   };
 }

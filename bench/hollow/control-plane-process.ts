@@ -2,6 +2,7 @@
  * The control plane as its own process (`berth server`), so its memory and CPU can be read apart
  * from the load generators, plus the ECS JSON calls a benchmark needs to set a cluster up.
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
@@ -11,6 +12,7 @@ import { mintJoinTokenLocally } from '../../cli/local-database';
 import { credentialsFileKey, signedRequest, type TestCredentials } from '../../tests/helpers/credentials';
 import { freePort } from '../../tests/helpers/server-process';
 import { waitFor } from '../../tests/helpers/wait';
+import { UNLIMITED_KEYS_ENV } from '../unlimited-keys';
 
 const BERTH_BIN = new URL('../../bin/berth.mjs', import.meta.url).pathname;
 const TARGET_PREFIX = 'AmazonEC2ContainerServiceV20141113';
@@ -56,6 +58,7 @@ export async function spawnControlPlane(
       // A benchmark registers its whole simulated fleet with one join token in a burst: lift the
       // per-token registration rate that protects a real deployment from a leaked token.
       BERTH_REGISTRATIONS_PER_TOKEN_PER_MINUTE: '1000000',
+      ...UNLIMITED_KEYS_ENV,
       ...options.env,
     },
   });

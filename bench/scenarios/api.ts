@@ -16,6 +16,7 @@ import { randomHexId } from '../../worker/core/deps';
 import { startControlPlane } from '../../worker/hosts/node/control-plane';
 import { fmt, printTable, stats, writeResult } from '../report';
 import { insertSyntheticInstances } from '../synthetic-instances';
+import { UNLIMITED_KEYS } from '../unlimited-keys';
 
 const TASKS = 10_000;
 const RATE_PER_SECOND = 500;
@@ -113,7 +114,12 @@ async function ecsCall(
 export async function runApiBenchmark(options: { durationMs?: number } = {}) {
   const durationMs = options.durationMs ?? 10_000;
   const dataDir = mkdtempSync(join(tmpdir(), 'berth-bench-api-'));
-  const plane = await startControlPlane({ database: { dataDir }, port: 0, log: () => {} });
+  const plane = await startControlPlane({
+    database: { dataDir },
+    port: 0,
+    log: () => {},
+    config: UNLIMITED_KEYS,
+  });
   try {
     const arns = await seed(plane);
     const sample = (n: number) =>

@@ -12,6 +12,7 @@ import { mintJoinToken } from '../../worker/core/join-tokens/join-tokens';
 import { startControlPlane } from '../../worker/hosts/node/control-plane';
 import { LAUNCH_IMAGE, startLaunchRig } from '../launch-rig';
 import { fmt, printTable, stats, writeResult } from '../report';
+import { UNLIMITED_KEYS } from '../unlimited-keys';
 
 const SAMPLES = 30;
 const WARMUP = 3;
@@ -21,7 +22,12 @@ export async function runLaunchBenchmark(options: { samples?: number } = {}) {
   const samples = options.samples ?? SAMPLES;
   const docker = new Docker();
   const dataDir = mkdtempSync(join(tmpdir(), 'berth-bench-launch-'));
-  const plane = await startControlPlane({ database: { dataDir }, port: 0, log: () => {} });
+  const plane = await startControlPlane({
+    database: { dataDir },
+    port: 0,
+    log: () => {},
+    config: UNLIMITED_KEYS,
+  });
   const rig = await startLaunchRig({
     endpoint: plane.url,
     cluster: 'bench',

@@ -12,13 +12,24 @@ import { mintJoinToken } from '../../worker/core/join-tokens/join-tokens';
 import { startControlPlane } from '../../worker/hosts/node/control-plane';
 import { startLaunchRig } from '../launch-rig';
 import { fmt, printTable, stats, writeResult } from '../report';
+import { UNLIMITED_KEYS, UNLIMITED_KEYS_ENV } from '../unlimited-keys';
 
 export async function runRuntimesBenchmark(options: { samples?: number } = {}) {
   const samples = options.samples ?? 20;
   const nodeDir = mkdtempSync(join(tmpdir(), 'berth-bench-node-'));
   const workersDir = mkdtempSync(join(tmpdir(), 'berth-bench-workers-'));
-  const node = await startControlPlane({ database: { dataDir: nodeDir }, port: 0, log: () => {} });
-  const workers = await startWorkersControlPlane({ dataDir: workersDir, port: 0, onWorkerLog: () => {} });
+  const node = await startControlPlane({
+    database: { dataDir: nodeDir },
+    port: 0,
+    log: () => {},
+    config: UNLIMITED_KEYS,
+  });
+  const workers = await startWorkersControlPlane({
+    dataDir: workersDir,
+    port: 0,
+    onWorkerLog: () => {},
+    vars: UNLIMITED_KEYS_ENV,
+  });
   const nodeRig = await startLaunchRig({
     endpoint: node.url,
     cluster: 'bench-node',

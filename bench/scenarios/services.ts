@@ -39,6 +39,7 @@ import { mintJoinToken } from '../../worker/core/join-tokens/join-tokens';
 import { startControlPlane } from '../../worker/hosts/node/control-plane';
 import { LAUNCH_IMAGE } from '../launch-rig';
 import { fmt, printTable, writeResult } from '../report';
+import { UNLIMITED_KEYS } from '../unlimited-keys';
 
 const REPLICAS = 50;
 const CLUSTER = 'bench-services';
@@ -85,7 +86,7 @@ async function measureBerth(docker: Docker) {
     database: { dataDir },
     port: 0,
     log: () => {},
-    config: { taskHealthyAfterMs: 0 },
+    config: { taskHealthyAfterMs: 0, ...UNLIMITED_KEYS },
   });
   const ecs = new ECSClient({
     endpoint: plane.url,

@@ -28,7 +28,8 @@ export async function startTestControlPlane(
     database: { dataDir },
     port: 0,
     log: () => {},
-    config: options.config,
+    // Tests fire calls faster than any client would: no per-key limits unless a test sets them.
+    config: { apiRequestsPerSecondPerKey: 0, eventStreamsPerKey: 0, ...options.config },
   });
   const credentials = await createTestKey(plane.deps, plane.serverKey);
   const ecs = ecsClientFor(plane.url, credentials);

@@ -97,7 +97,12 @@ export const nodeEventStreamHarness: EventStreamHarness = {
     const server = await spawnServer({
       dataDir,
       port: await freePort(),
-      env: { BERTH_HEARTBEAT_INTERVAL_MS: String(heartbeatIntervalMs) },
+      // The per-cluster cap is under test, with every client on one key: lift the per-key limits.
+      env: {
+        BERTH_HEARTBEAT_INTERVAL_MS: String(heartbeatIntervalMs),
+        BERTH_EVENT_STREAMS_PER_KEY: '0',
+        BERTH_API_RATE_PER_KEY: '0',
+      },
     });
     const ecs = ecsClientFor(server.url, credentials);
     return {

@@ -27,6 +27,16 @@ export interface RuntimeOptions {
   inactiveServiceRetentionMs?: number;
   /** Shortens the first wait of a service's failed-start back-off (default 10 s). */
   serviceThrottleBaseMs?: number;
+  /**
+   * Per-key request rate, burst and open event streams. Tests default to no limits (scenarios fire
+   * calls faster than any client would); the limits scenario sets them.
+   */
+  keyLimits?: { requestsPerSecond: number; burst: number; streams: number };
+}
+
+/** The key limits a test runtime starts with: `options.keyLimits`, else none. */
+export function testKeyLimits(options: RuntimeOptions) {
+  return options.keyLimits ?? { requestsPerSecond: 0, burst: 1, streams: 0 };
 }
 
 export interface RuntimeHarness {
@@ -46,6 +56,9 @@ export const nodeRuntime: RuntimeHarness = {
           : {}),
         inactiveServiceRetentionMs: options.inactiveServiceRetentionMs,
         serviceThrottleBaseMs: options.serviceThrottleBaseMs,
+        apiRequestsPerSecondPerKey: testKeyLimits(options).requestsPerSecond,
+        apiBurstPerKey: testKeyLimits(options).burst,
+        eventStreamsPerKey: testKeyLimits(options).streams,
       },
     });
     return {

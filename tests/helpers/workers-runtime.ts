@@ -10,7 +10,7 @@ import { type RunningWorkersControlPlane, startWorkersControlPlane } from '../..
 import { mintJoinToken } from '../../worker/core/join-tokens/join-tokens';
 import { ecsClientFor } from './control-plane';
 import { createTestKey } from './credentials';
-import type { RunningRuntime, RuntimeHarness } from './runtimes';
+import { type RunningRuntime, type RuntimeHarness, testKeyLimits } from './runtimes';
 
 export interface RunningWorkersRuntime extends RunningRuntime {
   plane: RunningWorkersControlPlane;
@@ -26,7 +26,8 @@ export async function startWorkersRuntime(
   const plane = await startWorkersControlPlane({
     dataDir,
     port: 0,
-    vars,
+    // Tests fire calls faster than any client would: no per-key limits unless a test sets them.
+    vars: { BERTH_API_RATE_PER_KEY: '0', BERTH_EVENT_STREAMS_PER_KEY: '0', ...vars },
     onWorkerLog: (line) => lines.push(line),
   });
   const credentials = await createTestKey(plane.deps, plane.serverKey);
@@ -65,5 +66,8 @@ export const workersRuntime: RuntimeHarness = {
       ...(options.serviceThrottleBaseMs !== undefined
         ? { BERTH_SERVICE_THROTTLE_BASE_MS: String(options.serviceThrottleBaseMs) }
         : {}),
+      BERTH_API_RATE_PER_KEY: String(testKeyLimits(options).requestsPerSecond),
+      BERTH_API_BURST_PER_KEY: String(testKeyLimits(options).burst),
+      BERTH_EVENT_STREAMS_PER_KEY: String(testKeyLimits(options).streams),
     }),
 };

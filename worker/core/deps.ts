@@ -33,6 +33,16 @@ export interface BerthConfig extends ArnScope {
    * stops before RUNNING, up to 15 minutes (default DEFAULT_THROTTLE_BASE_MS); tests shorten it.
    */
   serviceThrottleBaseMs?: number;
+  /** Sustained API requests per second per access key (default 100); 0 turns the limit off. */
+  apiRequestsPerSecondPerKey?: number;
+  /** Requests a key may make at once after a quiet spell (default 200). */
+  apiBurstPerKey?: number;
+  /** Event streams one access key may hold open (default 10); 0 turns the cap off. */
+  eventStreamsPerKey?: number;
+  /** Node only: how long a client may take to send a request's headers (default 10 s; slowloris). */
+  headersTimeoutMs?: number;
+  /** Node only: how long a client may take to send a whole request, body included (default 30 s). */
+  requestTimeoutMs?: number;
 }
 
 /**

@@ -15,6 +15,7 @@ import type { CoreDeps } from '../../core/deps';
 import { EcsError } from '../../core/errors';
 import { ACCESS_KEY_ACTIONS } from '../access-keys-api';
 import { ecsBodyOf, renderError, TARGET_PREFIX } from '../ecs-protocol';
+import type { KeyLimits } from './key-limits';
 import { verifySigV4 } from './sigv4';
 
 declare module 'hono' {
@@ -34,6 +35,7 @@ export type DescribeCall = (
 export function authenticate(
   deps: CoreDeps,
   serverKey: Uint8Array,
+  keyLimits: KeyLimits,
   describeCall: DescribeCall,
   log: (line: string) => void,
 ): MiddlewareHandler {
@@ -61,6 +63,10 @@ export function authenticate(
           'UnrecognizedClientException',
           'The security token included in the request is invalid.',
         );
+      // After the signature, so only a key's owner spends its budget; before the policy, as AWS
+      // throttles refused calls too. SDKs back off and retry a ThrottlingException by themselves.
+      if (!keyLimits.takeRequest(caller.accessKeyId))
+        throw new EcsError('ThrottlingException', 'Rate exceeded');
       const call = await describeCall(c);
       if (call) authorize(deps, caller, call);
       c.set('caller', caller);

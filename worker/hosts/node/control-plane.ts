@@ -16,6 +16,13 @@ import { bootstrapAdminKey, resolveServerKey } from './local-secrets';
 
 /** How long an idle keep-alive connection stays open. */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+/**
+ * How long a client may take to send a request's headers, and the whole request. A slow client
+ * (slowloris) otherwise holds a connection and its memory for as long as it trickles bytes; past
+ * these it gets 408 and the connection closes. Responses are not limited: an event stream lasts.
+ */
+const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 export interface ControlPlaneOptions {
   database: DatabaseLocation;
@@ -58,13 +65,25 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   const app = createApp({ deps, coordinators: rooms, log, serverKey });
 
   const host = options.host ?? '127.0.0.1';
+  const headersTimeout = config.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
+  const requestTimeout = Math.max(headersTimeout, config.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
   // serve() makes an http.Server unless told otherwise (no createServer option is given here).
-  const server = serve({ fetch: app.fetch, hostname: host, port: options.port ?? 8787 }) as Server;
+  const server = serve({
+    fetch: app.fetch,
+    hostname: host,
+    port: options.port ?? 8787,
+    serverOptions: {
+      headersTimeout,
+      requestTimeout,
+      // Node checks the two timeouts on this interval (30 s by default, longer than the timeouts).
+      connectionsCheckingInterval: Math.min(1_000, Math.ceil(headersTimeout / 4)),
+    },
+  }) as Server;
   // Node closes an idle keep-alive connection after 5 s; a client that reuses it at that moment gets
   // ECONNRESET (SDKs retry, but the request is lost on a first attempt). Keep idle connections
-  // longer than a client plausibly waits between calls, as AWS's own endpoints do (~60 s).
+  // longer than a client plausibly waits between calls, as AWS's own endpoints do (~60 s). Node 20
+  // counts headersTimeout from a request's first byte, so an idle keep-alive connection is not cut by it.
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
   const agentSockets = serveAgentSockets(server, deps, rooms, log);
 
   await new Promise<void>((resolve) => {

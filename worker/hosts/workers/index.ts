@@ -7,6 +7,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { Hono } from 'hono';
 import { AGENT_CONNECT_PATH } from '../../../protocol/agent-protocol';
+import { KeyLimits, keyLimitSettings } from '../../api/auth/key-limits';
 import type { CoordinatorClient } from '../../api/coordinator-directory';
 import { createApp } from '../../app';
 import type { AgentIdentity } from '../../core/agents/agent-admission';
@@ -162,10 +163,23 @@ function coordinatorStub(env: Env, clusterName: string): DurableObjectStub<Clust
  * URL and a token, and the app a few routes, so this costs microseconds. Durable Objects keep one
  * per object (workersDepsFor): their requests share one I/O context.
  */
+/**
+ * The app is built per request, but per-key rates and stream counts must outlive one: they live as
+ * long as the isolate (docs/security.md: per isolate, not global).
+ */
+let isolateKeyLimits: KeyLimits | undefined;
+
 function appForRequest(env: Env): Hono {
   const deps = createWorkersDeps(env);
   const coordinators = new DurableCoordinators(deps, (clusterName) => coordinatorStub(env, clusterName));
-  const app = createApp({ deps, coordinators, log, serverKey: serverKeyFor(env) });
+  isolateKeyLimits ??= new KeyLimits(keyLimitSettings(deps.config), Date.now);
+  const app = createApp({
+    deps,
+    coordinators,
+    log,
+    serverKey: serverKeyFor(env),
+    keyLimits: isolateKeyLimits,
+  });
   app.get(AGENT_CONNECT_PATH, (c) => connectAgent(c.req.raw, env, deps));
   return app;
 }
