@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The project's test command (`npm test`): prepares Docker and the test images, then runs the typecheck, the
+# The project's test command (`npm test`): prepares Docker, the test images and the real clients the tests drive
+# (scripts/ensure-test-tools.sh: aws cli v2, boto3, faketime, docker-registry), then runs the typecheck, the
 # lint and vitest. Extra arguments go to vitest (`npm test -- tests/unit`).
 #
 # Always ends with exactly one line `N passed, N failed`, counting each vitest test, plus the typecheck and
@@ -58,7 +59,7 @@ run_check() {
 
 start_step "environment"
 if docker_ready_line=$(bash scripts/ensure-docker.sh) && echo "$docker_ready_line" &&
-  bash scripts/build-test-images.sh; then
+  bash scripts/build-test-images.sh && bash scripts/ensure-test-tools.sh; then
   # The engine ensure-docker found may not be the one DOCKER_HOST named; point the tests at the one that answers.
   docker_endpoint=${docker_ready_line##*(}
   export DOCKER_HOST=${docker_endpoint%)}
