@@ -9,6 +9,7 @@
  * Each command loads only its own code: an agent on a host (and every restart of it) never loads
  * the control plane, which tsx would otherwise transpile on every start.
  */
+import { readFileSync } from 'node:fs';
 import { flag, type ParsedArgs, parseArgs } from './args';
 
 const USAGE = `usage: berth <command> [options]
@@ -17,6 +18,7 @@ commands:
   start       control plane on 127.0.0.1:8787 plus a local agent joined to cluster "default"
               [--host H] [--port N] [--data-dir DIR]          (env: HOST, PORT, BERTH_DATA_DIR)
   server      the control plane alone, same options plus [--database-url URL --database-token T]
+              [--tls-cert FILE --tls-key FILE]   serve HTTPS/wss (env: BERTH_TLS_CERT_FILE, BERTH_TLS_KEY_FILE)
   agent       a host agent: --endpoint URL --cluster NAME --join-token T [--attribute k=v ...]
               [--cpu UNITS] [--memory MiB] [--state-dir DIR] [--reserved-ports 22,2375,...]
   join-token  mint a join token: --cluster NAME [--ttl 90s|15m|24h (default 24h)] [--uses N]
@@ -37,6 +39,17 @@ async function serverSettings(args: ParsedArgs) {
   };
 }
 
+/** The certificate and key `berth server` serves HTTPS with: both or neither. */
+function tlsSettings(args: ParsedArgs): { cert: Buffer; key: Buffer } | undefined {
+  const certFile = flag(args, 'tls-cert') ?? process.env.BERTH_TLS_CERT_FILE;
+  const keyFile = flag(args, 'tls-key') ?? process.env.BERTH_TLS_KEY_FILE;
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile || !keyFile) {
+    throw new Error('server: --tls-cert and --tls-key (BERTH_TLS_CERT_FILE, BERTH_TLS_KEY_FILE) go together');
+  }
+  return { cert: readFileSync(certFile), key: readFileSync(keyFile) };
+}
+
 async function main(argv: string[]) {
   const [command, ...rest] = argv;
   const args = parseArgs(rest);
@@ -51,7 +64,7 @@ async function main(argv: string[]) {
       const { startControlPlane } = await import('../worker/hosts/node/control-plane');
       // A first start with a local database makes the admin key; a shared remote one is an operator's.
       const bootstrapCredentials = !settings.database.url;
-      const plane = await startControlPlane({ ...settings, bootstrapCredentials });
+      const plane = await startControlPlane({ ...settings, bootstrapCredentials, tls: tlsSettings(args) });
       console.log(`berth: control plane listening on ${plane.url}`);
       if (plane.credentialsFile) {
         console.log(

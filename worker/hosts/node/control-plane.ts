@@ -5,6 +5,7 @@
  * as the API (agent-sockets.ts). Settings come from the environment through the shared parser.
  */
 import type { Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { serve } from '@hono/node-server';
 import { type DatabaseLocation, openDatabase } from '../../../db/node-database';
 import { createApp } from '../../app';
@@ -38,6 +39,11 @@ export interface ControlPlaneOptions {
    * `<dataDir>/credentials` before answering any request: `berth start` and `berth server` do.
    */
   bootstrapCredentials?: boolean;
+  /**
+   * Serve HTTPS (and wss:// for agents) with this certificate and key, PEM. Without it the control
+   * plane speaks plain HTTP, for loopback or behind a TLS-terminating proxy (docs/security.md).
+   */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 export interface RunningControlPlane {
@@ -72,11 +78,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     fetch: app.fetch,
     hostname: host,
     port: options.port ?? 8787,
+    ...(options.tls ? { createServer: createTlsServer } : {}),
     serverOptions: {
       headersTimeout,
       requestTimeout,
       // Node checks the two timeouts on this interval (30 s by default, longer than the timeouts).
       connectionsCheckingInterval: Math.min(1_000, Math.ceil(headersTimeout / 4)),
+      ...options.tls,
     },
   }) as Server;
   // Node closes an idle keep-alive connection after 5 s; a client that reuses it at that moment gets
@@ -92,7 +100,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : (options.port ?? 8787);
-  const url = `http://${host}:${port}`;
+  const url = `${options.tls ? 'https' : 'http'}://${host}:${port}`;
   return {
     url,
     port,
