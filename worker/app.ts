@@ -8,6 +8,7 @@ import type { ApiContext } from './api/actions';
 import { allowedHostsFor } from './api/allowed-hosts';
 import { authenticate, describeBerthCall, describeEcsCall } from './api/auth/authenticate';
 import { capRequestBodies } from './api/body-limit';
+import { serveContainerPolicy } from './api/container-policy-api';
 import { handleEcsRequest } from './api/ecs-protocol';
 import { refuseUnlistedHosts } from './api/host-guard';
 import { handleServiceControl, SERVICE_CONTROL_PATH } from './api/service-controls';
@@ -38,5 +39,6 @@ export function createApp(options: AppOptions): Hono {
   app.get('/berth/v1/clusters/:cluster/task-events', (c) => streamTaskEvents(c, options));
   serveAccessKeys(app, options);
   app.post(SERVICE_CONTROL_PATH, (c) => handleServiceControl(c, options));
+  serveContainerPolicy(app, options);
   return app;
 }

@@ -12,6 +12,7 @@ import { runTaskStrategy } from '../capacity-providers/strategy';
 import type { ClusterCommand } from '../cluster/command-context';
 import { EcsError } from '../errors';
 import { validatePlacement } from '../placement';
+import { containerPolicyOf, enforceContainerPolicy } from '../clusters/container-policy';
 import { requireTaskDefinition, toTaskDefinition } from '../task-definitions/task-definitions';
 import { reconcileService } from './reconcile';
 import { rolloutReason } from './service-events';
@@ -34,6 +35,10 @@ export const updateService: ClusterCommand<UpdateServiceRequest, UpdateServiceRe
   const definition = input.taskDefinition
     ? await requireTaskDefinition(deps, input.taskDefinition)
     : undefined;
+  // Only a new definition meets the policy here; the running one is checked again at each launch.
+  if (definition && definition.arn !== service.taskDefinitionArn) {
+    enforceContainerPolicy(toTaskDefinition(definition), containerPolicyOf(cluster), cluster.name);
+  }
   const constraints = input.placementConstraints ?? JSON.parse(service.placementConstraintsJson);
   const strategies = input.placementStrategy ?? JSON.parse(service.placementStrategyJson);
   const definitionArn = definition?.arn ?? service.taskDefinitionArn;
