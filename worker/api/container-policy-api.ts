@@ -25,7 +25,9 @@ type Options = ApiContext & { log: (line: string) => void };
 
 export function serveContainerPolicy(app: Hono, options: Options): void {
   app.get(CONTAINER_POLICY_PATH, (c) =>
-    answer(c, options, async () => containerPolicyOutput(await requireCluster(options.deps, c.req.param('cluster')))),
+    answer(c, options, async () =>
+      containerPolicyOutput(await requireCluster(options.deps, c.req.param('cluster'))),
+    ),
   );
   app.put(CONTAINER_POLICY_PATH, (c) =>
     answer(c, options, async () => {

@@ -194,7 +194,13 @@ export function builtInPolicy(
   if (name === 'read-only') {
     return {
       Version: '2012-10-17',
-      Statement: [{ Effect: 'Allow', Action: ['ecs:Describe*', 'ecs:List*', 'berth:Read*', 'berth:Describe*'], Resource: '*' }],
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: ['ecs:Describe*', 'ecs:List*', 'berth:Read*', 'berth:Describe*'],
+          Resource: '*',
+        },
+      ],
     };
   }
   const deployer = /^deployer:([A-Za-z0-9_-]{1,255})$/.exec(name);

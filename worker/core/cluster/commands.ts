@@ -5,11 +5,11 @@
  */
 
 import { putClusterCapacityProviders } from '../capacity-providers/put-cluster-capacity-providers';
+import { putContainerPolicy } from '../clusters/put-container-policy';
 import { AGENT_GRACE, agentGraceExpired } from '../container-instances/agent-grace';
 import { deleteAttributes, putAttributes } from '../container-instances/attributes';
 import { deregisterContainerInstance } from '../container-instances/deregister';
 import { updateContainerInstancesState } from '../container-instances/update-state';
-import { putContainerPolicy } from '../clusters/put-container-policy';
 import { createService } from '../services/create-service';
 import { deleteService } from '../services/delete-service';
 import { SERVICE_PURGE, servicePurgeDue } from '../services/purge-service';

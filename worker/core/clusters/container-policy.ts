@@ -10,8 +10,18 @@
  * resolves each bind source on its host and refuses the task when the real path falls outside the
  * allowlist the task carries (agent/tasks/host-paths.ts).
  */
+import {
+  DOCKER_SOCKET_PATHS,
+  exposesDockerSocket,
+  isWithin,
+  normalizeHostPath,
+} from '../../../protocol/host-paths';
 import { clientError, invalidParameter } from '../errors';
-import { type HostAccessFields, type HostAccessRequest, hostAccessRequests } from '../task-definitions/validate-host-access';
+import {
+  type HostAccessFields,
+  type HostAccessRequest,
+  hostAccessRequests,
+} from '../task-definitions/validate-host-access';
 
 export const POLICY_SETTINGS = [
   'privileged',
@@ -30,10 +40,9 @@ export interface ContainerPolicy {
   hostPaths: string[];
 }
 
-export const EMPTY_CONTAINER_POLICY: ContainerPolicy = { allow: [], hostPaths: [] };
+export { normalizeHostPath };
 
-/** Where Docker's socket lives on the hosts Berth supports (`/var/run` is usually a link to `/run`). */
-export const DOCKER_SOCKET_PATHS = ['/var/run/docker.sock', '/run/docker.sock'];
+export const EMPTY_CONTAINER_POLICY: ContainerPolicy = { allow: [], hostPaths: [] };
 
 const MAX_HOST_PATHS = 64;
 const MAX_PATH_LENGTH = 4096;
@@ -60,29 +69,6 @@ export function containerPolicyOf(row: { containerPolicyJson?: string | null }):
   }
 }
 
-/** `/a//b/../c/` → `/a/c`; undefined for a path that is not absolute. */
-export function normalizeHostPath(path: string): string | undefined {
-  if (!path.startsWith('/')) return undefined;
-  // By hand: the Workers runtime has no node:path. `..` above the root stays at the root, as in the kernel.
-  const segments: string[] = [];
-  for (const segment of path.split('/')) {
-    if (segment === '' || segment === '.') continue;
-    if (segment === '..') segments.pop();
-    else segments.push(segment);
-  }
-  return `/${segments.join('/')}`;
-}
-
-/** `path` is `root` or lies below it (both normalized). */
-export function isWithin(path: string, root: string): boolean {
-  return path === root || root === '/' || path.startsWith(`${root}/`);
-}
-
-/** Mounting this path hands the container Docker's socket: the socket itself or a directory holding it. */
-export function exposesDockerSocket(path: string, socketPaths: readonly string[] = DOCKER_SOCKET_PATHS): boolean {
-  return socketPaths.some((socket) => isWithin(socket, path));
-}
-
 /** Checks a PUT body (`{"allow": [...], "hostPaths": [...]}`) and returns it normalized, sorted and deduplicated. */
 export function validateContainerPolicy(body: unknown): ContainerPolicy {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
@@ -98,7 +84,8 @@ export function validateContainerPolicy(body: unknown): ContainerPolicy {
   if (!Array.isArray(allow)) throw invalidParameter('allow: must be a list of settings');
   allow.forEach((setting, i) => {
     if (typeof setting !== 'string' || !(POLICY_SETTINGS as readonly string[]).includes(setting)) {
-      const shown = typeof setting === 'string' ? `'${setting.slice(0, 64)}'` : JSON.stringify(setting)?.slice(0, 64);
+      const shown =
+        typeof setting === 'string' ? `'${setting.slice(0, 64)}'` : JSON.stringify(setting)?.slice(0, 64);
       throw invalidParameter(`allow[${i}]: ${shown} is not one of ${POLICY_SETTINGS.join(', ')}`);
     }
   });
@@ -110,11 +97,13 @@ export function validateContainerPolicy(body: unknown): ContainerPolicy {
   const normalized = hostPaths.map((path, i) => {
     const field = `hostPaths[${i}]`;
     if (typeof path !== 'string') throw invalidParameter(`${field}: must be a string`);
-    if (path.length > MAX_PATH_LENGTH) throw invalidParameter(`${field}: longer than ${MAX_PATH_LENGTH} characters`);
+    if (path.length > MAX_PATH_LENGTH)
+      throw invalidParameter(`${field}: longer than ${MAX_PATH_LENGTH} characters`);
     // A NUL ends the path in the kernel; a colon would split Docker's bind syntax.
     if (/[\0:]/.test(path)) throw invalidParameter(`${field}: must not contain NUL or ':'`);
     const result = normalizeHostPath(path);
-    if (result === undefined) throw invalidParameter(`${field}: '${path.slice(0, 64)}' is not an absolute path`);
+    if (result === undefined)
+      throw invalidParameter(`${field}: '${path.slice(0, 64)}' is not an absolute path`);
     return result;
   });
   return {
@@ -130,8 +119,11 @@ export function policyCommand(
   missing: { allow?: PolicySetting; hostPath?: string },
 ): string {
   const allow = POLICY_SETTINGS.filter((s) => policy.allow.includes(s) || s === missing.allow);
-  const hostPaths = missing.hostPath ? [...new Set([...policy.hostPaths, missing.hostPath])] : policy.hostPaths;
-  const quote = (path: string) => (/^[A-Za-z0-9_./-]+$/.test(path) ? path : `'${path.replace(/'/g, "'\\''")}'`);
+  const hostPaths = missing.hostPath
+    ? [...new Set([...policy.hostPaths, missing.hostPath])]
+    : policy.hostPaths;
+  const quote = (path: string) =>
+    /^[A-Za-z0-9_./-]+$/.test(path) ? path : `'${path.replace(/'/g, "'\\''")}'`;
   return [
     `npx berth cluster-policy --cluster ${clusterName}`,
     ...allow.map((s) => `--allow ${s}`),

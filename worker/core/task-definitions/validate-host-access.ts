@@ -128,7 +128,9 @@ function containerHostAccessRequests(container: ContainerDefinition, path: strin
 
 /** RegisterTaskDefinition's rule for Docker security options, which no cluster policy allows. */
 export function refuseDockerSecurityOptions(containers: ContainerDefinition[]): void {
-  for (const request of containers.flatMap((c, i) => containerHostAccessRequests(c, `containerDefinitions[${i}]`))) {
+  for (const request of containers.flatMap((c, i) =>
+    containerHostAccessRequests(c, `containerDefinitions[${i}]`),
+  )) {
     if (request.access !== 'dockerSecurityOptions') continue;
     throw clientError(
       `${request.path}: ${request.setting} is not allowed, because ${request.risk}; no cluster policy setting allows it.`,
@@ -138,11 +140,44 @@ export function refuseDockerSecurityOptions(containers: ContainerDefinition[]): 
 
 /** Docker's capability names without `CAP_`, as ECS lists them for `linuxParameters.capabilities`. */
 export const KERNEL_CAPABILITIES = new Set([
-  'ALL', 'AUDIT_CONTROL', 'AUDIT_WRITE', 'BLOCK_SUSPEND', 'CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER',
-  'FSETID', 'IPC_LOCK', 'IPC_OWNER', 'KILL', 'LEASE', 'LINUX_IMMUTABLE', 'MAC_ADMIN', 'MAC_OVERRIDE', 'MKNOD',
-  'NET_ADMIN', 'NET_BIND_SERVICE', 'NET_BROADCAST', 'NET_RAW', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID',
-  'SYS_ADMIN', 'SYS_BOOT', 'SYS_CHROOT', 'SYS_MODULE', 'SYS_NICE', 'SYS_PACCT', 'SYS_PTRACE', 'SYS_RAWIO',
-  'SYS_RESOURCE', 'SYS_TIME', 'SYS_TTY_CONFIG', 'SYSLOG', 'WAKE_ALARM',
+  'ALL',
+  'AUDIT_CONTROL',
+  'AUDIT_WRITE',
+  'BLOCK_SUSPEND',
+  'CHOWN',
+  'DAC_OVERRIDE',
+  'DAC_READ_SEARCH',
+  'FOWNER',
+  'FSETID',
+  'IPC_LOCK',
+  'IPC_OWNER',
+  'KILL',
+  'LEASE',
+  'LINUX_IMMUTABLE',
+  'MAC_ADMIN',
+  'MAC_OVERRIDE',
+  'MKNOD',
+  'NET_ADMIN',
+  'NET_BIND_SERVICE',
+  'NET_BROADCAST',
+  'NET_RAW',
+  'SETFCAP',
+  'SETGID',
+  'SETPCAP',
+  'SETUID',
+  'SYS_ADMIN',
+  'SYS_BOOT',
+  'SYS_CHROOT',
+  'SYS_MODULE',
+  'SYS_NICE',
+  'SYS_PACCT',
+  'SYS_PTRACE',
+  'SYS_RAWIO',
+  'SYS_RESOURCE',
+  'SYS_TIME',
+  'SYS_TTY_CONFIG',
+  'SYSLOG',
+  'WAKE_ALARM',
 ]);
 
 const VOLUME_NAME = /^[A-Za-z0-9_-]{1,255}$/;
@@ -151,9 +186,12 @@ const MAX_PATH_LENGTH = 4096;
 
 /** An absolute path Docker's bind syntax can carry: no NUL, no ':' (which would split `source:target:options`). */
 function checkAbsolutePath(value: unknown, field: string): void {
-  if (typeof value !== 'string' || value === '') throw invalidParameter(`${field}: required field is missing`);
-  if (!value.startsWith('/')) throw invalidParameter(`${field}: '${value.slice(0, 64)}' is not an absolute path`);
-  if (value.length > MAX_PATH_LENGTH) throw invalidParameter(`${field}: longer than ${MAX_PATH_LENGTH} characters`);
+  if (typeof value !== 'string' || value === '')
+    throw invalidParameter(`${field}: required field is missing`);
+  if (!value.startsWith('/'))
+    throw invalidParameter(`${field}: '${value.slice(0, 64)}' is not an absolute path`);
+  if (value.length > MAX_PATH_LENGTH)
+    throw invalidParameter(`${field}: longer than ${MAX_PATH_LENGTH} characters`);
   if (/[\0:]/.test(value)) throw invalidParameter(`${field}: must not contain NUL or ':'`);
 }
 
@@ -170,10 +208,14 @@ export function validateHostAccessShape(definition: HostAccessFields): void {
       throw invalidParameter(`${field}: expected an object`);
     }
     if (typeof volume.name !== 'string' || !VOLUME_NAME.test(volume.name)) {
-      throw invalidParameter(`${field}.name: up to 255 letters, numbers, underscores and hyphens are required`);
+      throw invalidParameter(
+        `${field}.name: up to 255 letters, numbers, underscores and hyphens are required`,
+      );
     }
     if (volumeNames.has(volume.name)) {
-      throw clientError(`${field}.name: volume names must be unique within a task definition ('${volume.name}' is used twice)`);
+      throw clientError(
+        `${field}.name: volume names must be unique within a task definition ('${volume.name}' is used twice)`,
+      );
     }
     volumeNames.add(volume.name);
     const sourcePath = volume.host?.sourcePath;
@@ -195,10 +237,13 @@ export function validateHostAccessShape(definition: HostAccessFields): void {
     (container.linuxParameters?.devices ?? []).forEach((device, j) => {
       const field = `${path}.linuxParameters.devices[${j}]`;
       checkAbsolutePath(device?.hostPath, `${field}.hostPath`);
-      if (device.containerPath !== undefined) checkAbsolutePath(device.containerPath, `${field}.containerPath`);
+      if (device.containerPath !== undefined)
+        checkAbsolutePath(device.containerPath, `${field}.containerPath`);
       (device.permissions ?? []).forEach((permission, k) => {
         if (!DEVICE_PERMISSIONS.has(permission)) {
-          throw invalidParameter(`${field}.permissions[${k}]: '${String(permission).slice(0, 32)}' is not one of read, write, mknod`);
+          throw invalidParameter(
+            `${field}.permissions[${k}]: '${String(permission).slice(0, 32)}' is not one of read, write, mknod`,
+          );
         }
       });
     });

@@ -11,7 +11,11 @@ import { containerMemoryMiB, effectiveEssential, parseTaskCpuUnits, parseTaskMem
 import type { ContainerDefinition, NetworkMode, RegisterTaskDefinitionInput } from './types';
 import { NAME_PATTERN, NAME_RULE, validateContainer } from './validate-container';
 import { validateDependencies } from './validate-dependencies';
-import { refuseCapabilityDrops, refuseDockerSecurityOptions, validateHostAccessShape } from './validate-host-access';
+import {
+  refuseCapabilityDrops,
+  refuseDockerSecurityOptions,
+  validateHostAccessShape,
+} from './validate-host-access';
 import { validatePortMappings } from './validate-ports';
 
 export type { ContainerMemorySettings } from './task-size';

@@ -3,8 +3,12 @@
  * each container's spec for the agent, and the CPU, memory and static host ports placement reserves.
  */
 import type { ContainerSpec, HealthCheckSpec, HostAccessSpec } from '../../../protocol/agent-protocol';
-import { type ContainerPolicy, EMPTY_CONTAINER_POLICY, normalizeHostPath } from '../clusters/container-policy';
 import type { ContainerOverride, HealthCheck, TaskOverride } from '../../ecs-types.generated';
+import {
+  type ContainerPolicy,
+  EMPTY_CONTAINER_POLICY,
+  normalizeHostPath,
+} from '../clusters/container-policy';
 import { invalidParameter } from '../errors';
 import type { ContainerDefinition, KeyValuePair, TaskDefinition } from '../task-definitions/types';
 import { containerMemoryMiB, parseTaskCpuUnits, parseTaskMemoryMiB } from '../task-definitions/validate';

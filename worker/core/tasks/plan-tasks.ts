@@ -8,8 +8,8 @@ import { type ClusterRow, runTaskRequests, type TaskRow } from '../../../db/sche
 import type { Failure, RunTaskRequest, TaskOverride } from '../../ecs-types.generated';
 import { containerArn, taskArn } from '../arn';
 import type { CommandContext } from '../cluster/command-context';
-import type { CoreDeps } from '../deps';
 import { containerPolicyOf, enforceContainerPolicy } from '../clusters/container-policy';
+import type { CoreDeps } from '../deps';
 import { EcsError, invalidParameter } from '../errors';
 import type { PlacementConstraint } from '../placement';
 import { sha256Hex } from '../sha256';
