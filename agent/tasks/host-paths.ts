@@ -5,8 +5,8 @@
  * resolved the same way), or be Docker's socket when the policy allows it. The container gets the
  * resolved path, so a link swapped after the check cannot redirect the mount.
  */
-import { realpath } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readlink, realpath } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import {
   DOCKER_SOCKET_PATHS,
   exposesDockerSocket,
@@ -16,14 +16,22 @@ import {
 import type { ContainerSpec } from '../../protocol/task-frames';
 import { TaskStartFailure } from './dependencies';
 
-/** The real path of `path`; for a path that does not exist yet, its nearest existing parent's real path plus the rest. */
-export async function resolveOnHost(path: string): Promise<string> {
+/**
+ * The real path of `path`. For a path that does not exist yet (Docker creates it), its nearest
+ * existing parent's real path plus the rest; a dangling link is followed to where it points, so
+ * it cannot stand for a place outside the allowlist that Docker would create.
+ */
+export async function resolveOnHost(path: string, linksLeft = 40): Promise<string> {
   try {
     return await realpath(path);
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    if (linksLeft <= 0) throw new Error(`too many levels of symbolic links at '${path}'`);
+    const link = await readlink(path).catch(() => undefined);
+    if (link !== undefined) return resolveOnHost(resolve(dirname(path), link), linksLeft - 1);
     const parent = dirname(path);
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || parent === path) throw error;
-    return join(await resolveOnHost(parent), basename(path));
+    if (parent === path) throw error;
+    return join(await resolveOnHost(parent, linksLeft), basename(path));
   }
 }
 
