@@ -227,7 +227,36 @@ export function defineContainerPolicyScenarios(harness: RuntimeHarness) {
       expect(given.find((t) => t.taskArn === plainArn)!.containers[0].hostAccess).toBeUndefined();
     });
 
-    it('checks UpdateService only when it changes the task definition', async () => {
+    it('refuses a scale-up of a service whose definition a tightened policy now denies, not a scale-down', async () => {
+      await putPolicy(ALL_SETTINGS, ['/srv/berth-data']);
+      await ecs.send(
+        new CreateServiceCommand({
+          cluster: CLUSTER,
+          serviceName: 'agent',
+          taskDefinition: 'takeover',
+          desiredCount: 1,
+        }),
+      );
+      await putPolicy(
+        ['host-network', 'host-pid', 'host-ipc', 'docker-socket', 'capabilities', 'devices'],
+        ['/srv/berth-data'],
+      );
+      const refused = await errorOf(
+        ecs.send(new UpdateServiceCommand({ cluster: CLUSTER, service: 'agent', desiredCount: 2 })),
+      );
+      expect(refused.name).toBe('ClientException');
+      expect(refused.message).toMatch(/^containerDefinitions\[0\]\.privileged: .*--allow privileged/);
+      const forced = await errorOf(
+        ecs.send(new UpdateServiceCommand({ cluster: CLUSTER, service: 'agent', forceNewDeployment: true })),
+      );
+      expect(forced.message).toMatch(/^containerDefinitions\[0\]\.privileged: /);
+      const down = await ecs.send(
+        new UpdateServiceCommand({ cluster: CLUSTER, service: 'agent', desiredCount: 0 }),
+      );
+      expect(down.service!.desiredCount).toBe(0);
+    });
+
+    it('refuses UpdateService to a denied definition, and accepts one that keeps its definition', async () => {
       await putPolicy(ALL_SETTINGS, ['/srv/berth-data']);
       await ecs.send(
         new CreateServiceCommand({

@@ -35,9 +35,18 @@ export const updateService: ClusterCommand<UpdateServiceRequest, UpdateServiceRe
   const definition = input.taskDefinition
     ? await requireTaskDefinition(deps, input.taskDefinition)
     : undefined;
-  // Only a new definition meets the policy here; the running one is checked again at each launch.
-  if (definition && definition.arn !== service.taskDefinitionArn) {
-    enforceContainerPolicy(toTaskDefinition(definition), containerPolicyOf(cluster), cluster.name);
+  // A new definition meets the cluster's policy here, and so does the current one when the update
+  // would launch tasks of it (a policy tightened since): refused before anything is written.
+  const launches =
+    (definition !== undefined && definition.arn !== service.taskDefinitionArn) ||
+    input.forceNewDeployment === true ||
+    (input.desiredCount !== undefined && input.desiredCount > service.desiredCount);
+  if (launches) {
+    // A current definition deleted since is not this check's business: launches report it.
+    const launched =
+      definition ?? (await requireTaskDefinition(deps, service.taskDefinitionArn).catch(() => undefined));
+    if (launched)
+      enforceContainerPolicy(toTaskDefinition(launched), containerPolicyOf(cluster), cluster.name);
   }
   const constraints = input.placementConstraints ?? JSON.parse(service.placementConstraintsJson);
   const strategies = input.placementStrategy ?? JSON.parse(service.placementStrategyJson);
