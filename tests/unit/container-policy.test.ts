@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { builtInPolicy, evaluate } from '../../worker/core/auth/policies';
 import {
   type ContainerPolicy,
   enforceContainerPolicy,
@@ -201,5 +202,31 @@ describe('a container policy body', () => {
       expect((error as EcsError).errorName).toBe('InvalidParameterException');
       expect((error as EcsError).message).toBe(message);
     }
+  });
+});
+
+describe('who may read and change a container policy', () => {
+  const account = { region: 'us-east-1', accountId: '000000000000' };
+  const cluster = 'arn:aws:ecs:us-east-1:000000000000:cluster/prod';
+  const decide = (policy: string, action: string, clusterArn = cluster) =>
+    evaluate([builtInPolicy(policy, account)!], {
+      action,
+      resource: clusterArn,
+      context: { 'ecs:cluster': clusterArn },
+    });
+
+  it('lets only admins put it; read-only keys and the cluster deployer read it', () => {
+    expect(decide('admin', 'berth:PutContainerPolicy')).toBe('Allow');
+    expect(decide('deployer:prod', 'berth:PutContainerPolicy')).toBe('ImplicitDeny');
+    expect(decide('read-only', 'berth:PutContainerPolicy')).toBe('ImplicitDeny');
+    expect(decide('deployer:prod', 'berth:DescribeContainerPolicy')).toBe('Allow');
+    expect(decide('read-only', 'berth:DescribeContainerPolicy')).toBe('Allow');
+    expect(
+      decide(
+        'deployer:prod',
+        'berth:DescribeContainerPolicy',
+        'arn:aws:ecs:us-east-1:000000000000:cluster/other',
+      ),
+    ).toBe('ImplicitDeny');
   });
 });
