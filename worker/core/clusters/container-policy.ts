@@ -4,7 +4,7 @@
  * and host paths for bind mounts (`--host-path /srv/data`).
  *
  * Task definitions are not cluster-bound (as in ECS), so the policy is checked where a definition
- * meets a cluster: RunTask, StartTask, CreateService, UpdateService with a new definition, and every
+ * meets a cluster: RunTask, StartTask, CreateService, UpdateService that would launch tasks, and every
  * task a service scheduler launches (a policy tightened later stops new launches). The check
  * compares normalized paths; symlinks can only be resolved where the path exists, so the agent
  * resolves each bind source on its host and refuses the task when the real path falls outside the

@@ -12,7 +12,7 @@
 import { clientError, invalidParameter } from '../errors';
 import type { ContainerDefinition, TaskDefinitionFields } from './types';
 
-/** One kind of host access; a later cluster policy allows them one by one. */
+/** One kind of host access; the cluster's container policy allows them one by one. */
 export type HostAccess =
   | 'hostNetwork'
   | 'hostPidNamespace'
