@@ -19,7 +19,7 @@ export function endpointOf(args: ParsedArgs): string {
 /** Sends a signed request; returns the parsed JSON answer, or throws `<ErrorName>: <message>`. */
 export async function callBerthApi(
   args: ParsedArgs,
-  method: 'GET' | 'POST' | 'DELETE',
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
   path: string,
   body?: unknown,
 ): Promise<unknown> {

@@ -6,6 +6,7 @@
  *   berth join-token   mint a join token for a cluster
  *   berth keys         create, list, deactivate and delete API access keys
  *   berth services     pause, resume, roll back, stop or start a service (Berth's controls)
+ *   berth cluster-policy  set or print a cluster's container policy (what tasks may take from their host)
  * Each command loads only its own code: an agent on a host (and every restart of it) never loads
  * the control plane, which tsx would otherwise transpile on every start.
  */
@@ -28,6 +29,9 @@ commands:
               signed with the standard AWS credential chain)
   services    pause|resume|rollback|stop|start --service NAME [--cluster NAME] [--revision ARN]
               [--endpoint URL]                                 (env: BERTH_ENDPOINT)
+  cluster-policy  --cluster NAME [--allow privileged|host-network|host-pid|host-ipc|docker-socket|
+              capabilities|devices]... [--host-path PATH]...  sets the cluster's container policy
+              (admins only); without --allow/--host-path prints it   [--endpoint URL]
 `;
 
 async function serverSettings(args: ParsedArgs) {
@@ -109,6 +113,11 @@ async function main(argv: string[]) {
     case 'services': {
       const { runServiceControl } = await import('./service-controls');
       await runServiceControl(args.positionals[0], args);
+      return;
+    }
+    case 'cluster-policy': {
+      const { runClusterPolicy } = await import('./cluster-policy');
+      await runClusterPolicy(args);
       return;
     }
     case undefined:

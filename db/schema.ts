@@ -25,6 +25,8 @@ export const clusters = sqliteTable('clusters', {
   configurationJson: text('configuration_json').notNull().default('{}'),
   /** ECS's ClusterServiceConnectDefaults (`{"namespace": ...}`), or null when the cluster has none. */
   serviceConnectDefaultsJson: text('service_connect_defaults_json'),
+  /** Berth's container policy (`{"allow": [...], "hostPaths": [...]}`): what tasks may take from their host; empty denies all. */
+  containerPolicyJson: text('container_policy_json').notNull().default('{"allow":[],"hostPaths":[]}'),
   createdAtMs: integer('created_at_ms').notNull(),
 });
 

@@ -5,6 +5,7 @@
 export * from './attributes';
 export * from './errors';
 export * from './frames';
+export * from './host-paths';
 export * from './labels';
 export * from './link';
 export * from './parsing';

@@ -34,6 +34,35 @@ export type HealthCheckSpec = z.infer<typeof healthCheckSpecSchema>;
 export const healthStatusSchema = z.enum(['HEALTHY', 'UNHEALTHY', 'UNKNOWN']);
 export type HealthStatus = z.infer<typeof healthStatusSchema>;
 
+/**
+ * Host access the cluster's container policy allowed, in Docker's terms. A bind mount's source is
+ * as the task definition wrote it: the agent resolves its symlinks on the host and refuses the task
+ * unless the real path lies under `allowedHostPaths` (or is Docker's socket with `dockerSocket`).
+ */
+export const hostAccessSpecSchema = z.object({
+  privileged: z.boolean().optional(),
+  pidMode: z.literal('host').optional(),
+  ipcMode: z.literal('host').optional(),
+  capAdd: z.array(z.string()).optional(),
+  devices: z
+    .array(
+      z.object({
+        hostPath: z.string(),
+        containerPath: z.string().optional(),
+        permissions: z.array(z.enum(['read', 'write', 'mknod'])).optional(),
+      }),
+    )
+    .optional(),
+  mounts: z
+    .array(z.object({ sourcePath: z.string(), containerPath: z.string(), readOnly: z.boolean() }))
+    .optional(),
+  /** The cluster's allowlist when the task launched, normalized by the control plane. */
+  allowedHostPaths: z.array(z.string()).optional(),
+  /** The policy allows mounting Docker's socket. */
+  dockerSocket: z.boolean().optional(),
+});
+export type HostAccessSpec = z.infer<typeof hostAccessSpecSchema>;
+
 /** What the agent needs to create one container: the container definition with overrides applied. */
 export const containerSpecSchema = z.object({
   name: z.string(),
@@ -62,6 +91,8 @@ export const containerSpecSchema = z.object({
   links: z.array(z.string()).optional(),
   dockerLabels: z.record(z.string(), z.string()).optional(),
   healthCheck: healthCheckSpecSchema.optional(),
+  /** What the cluster's container policy allowed the container to take from its host (all absent: nothing). */
+  hostAccess: hostAccessSpecSchema.optional(),
 });
 export type ContainerSpec = z.infer<typeof containerSpecSchema>;
 

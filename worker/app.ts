@@ -9,6 +9,7 @@ import { allowedHostsFor } from './api/allowed-hosts';
 import { authenticate, describeBerthCall, describeEcsCall } from './api/auth/authenticate';
 import { KeyLimits, keyLimitSettings } from './api/auth/key-limits';
 import { capRequestBodies } from './api/body-limit';
+import { serveContainerPolicy } from './api/container-policy-api';
 import { handleEcsRequest } from './api/ecs-protocol';
 import { refuseUnlistedHosts } from './api/host-guard';
 import { handleServiceControl, SERVICE_CONTROL_PATH } from './api/service-controls';
@@ -45,5 +46,6 @@ export function createApp(options: AppOptions): Hono {
   app.get('/berth/v1/clusters/:cluster/task-events', (c) => streamTaskEvents(c, options, keyLimits));
   serveAccessKeys(app, options);
   app.post(SERVICE_CONTROL_PATH, (c) => handleServiceControl(c, options));
+  serveContainerPolicy(app, options);
   return app;
 }

@@ -2,7 +2,7 @@
  * Translates a container spec into Docker's create options the way the ECS agent does.
  */
 import type Docker from 'dockerode';
-import type { HealthCheckSpec, NetworkBinding } from '../../protocol/task-frames';
+import type { HealthCheckSpec, HostAccessSpec, NetworkBinding } from '../../protocol/task-frames';
 import type { CreateContainerRequest } from './types';
 
 const BYTES_PER_MIB = 1024 * 1024;
@@ -62,7 +62,31 @@ export function dockerCreateOptions(request: CreateContainerRequest): Docker.Con
         spec.memoryReservationMiB === undefined ? undefined : spec.memoryReservationMiB * BYTES_PER_MIB,
       PortBindings: portBindings,
       Links: networkMode === 'bridge' && request.links.length > 0 ? request.links : undefined,
+      ...hostAccessConfig(spec.hostAccess),
     },
+  };
+}
+
+const DEVICE_PERMISSION_LETTERS = { read: 'r', write: 'w', mknod: 'm' } as const;
+
+/** What the cluster's container policy allowed, as Docker's HostConfig (nothing when nothing was allowed). */
+function hostAccessConfig(access: HostAccessSpec | undefined): Docker.HostConfig {
+  if (!access) return {};
+  return {
+    Privileged: access.privileged,
+    PidMode: access.pidMode,
+    IpcMode: access.ipcMode,
+    CapAdd: access.capAdd,
+    Devices: access.devices?.map((device) => ({
+      PathOnHost: device.hostPath,
+      PathInContainer: device.containerPath ?? device.hostPath,
+      // ECS's default is every permission, as Docker's.
+      CgroupPermissions: device.permissions?.length
+        ? device.permissions.map((p) => DEVICE_PERMISSION_LETTERS[p]).join('')
+        : 'rwm',
+    })),
+    // Sources were resolved on the host and checked against the allowlist (agent/tasks/host-paths.ts).
+    Binds: access.mounts?.map((m) => `${m.sourcePath}:${m.containerPath}${m.readOnly ? ':ro' : ''}`),
   };
 }
 

@@ -9,6 +9,7 @@ import { crashPoint } from '../fault-injection';
 import type { ContainerRuntime, ContainerState } from '../runtime/types';
 import { IMAGE_PULL_TIMEOUT_MS } from '../timing';
 import { creationOrder, dependenciesSatisfied, TaskStartFailure } from './dependencies';
+import { resolveHostMounts } from './host-paths';
 import { createRequestFor, runtimeNameOf } from './naming';
 import { abortable, type ConditionWaiters } from './waiting';
 
@@ -64,12 +65,14 @@ async function createContainers(context: StartContext, spec: DesiredTask, signal
     const name = runtimeNameOf(context.taskArn, container.name);
     let state = await context.runtime.inspectContainer(name);
     if (!state) {
+      // Before anything is created: a refused host path stops the task with its reason.
+      const resolved = await resolveHostMounts(container);
       crashPoint('exit-before-create');
       try {
         await context.runtime.createContainer(
           createRequestFor({
             taskArn: context.taskArn,
-            container,
+            container: resolved,
             networkMode: spec.networkMode,
             generation: context.generation,
             cluster: context.cluster,

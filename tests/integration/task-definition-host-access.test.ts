@@ -1,6 +1,7 @@
 /**
  * RegisterTaskDefinition through the real ECS front (SDK serialization, model validation, domain
- * rules): settings that reach into the host are refused by name, their harmless defaults pass.
+ * rules): settings that reach into the host register (a cluster's container policy decides at
+ * launch), their harmless defaults pass.
  */
 import { CreateClusterCommand, RegisterTaskDefinitionCommand, RunTaskCommand } from '@aws-sdk/client-ecs';
 import { eq } from 'drizzle-orm';
@@ -19,32 +20,22 @@ describe('RegisterTaskDefinition and host access', () => {
     await test?.close();
   });
 
-  it('refuses a privileged container with a ClientException naming the field', async () => {
+  it('registers a privileged host-network definition, which the cluster then refuses to run by name', async () => {
+    const registered = await test.ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: 'root',
+        networkMode: 'host',
+        containerDefinitions: [{ name: 'main', image: 'busybox', memory: 16, privileged: true }],
+      }),
+    );
+    expect(registered.taskDefinition!.containerDefinitions![0].privileged).toBe(true);
     await expect(
-      test.ecs.send(
-        new RegisterTaskDefinitionCommand({
-          family: 'root',
-          containerDefinitions: [{ name: 'main', image: 'busybox', memory: 16, privileged: true }],
-        }),
-      ),
+      test.ecs.send(new RunTaskCommand({ cluster: 'default', taskDefinition: 'root' })),
     ).rejects.toMatchObject({
       name: 'ClientException',
-      message: expect.stringMatching(/^containerDefinitions\[0\]\.privileged: .* is not allowed/),
-    });
-  });
-
-  it('refuses host network mode, which would reach the control plane on the host loopback', async () => {
-    await expect(
-      test.ecs.send(
-        new RegisterTaskDefinitionCommand({
-          family: 'loopback',
-          networkMode: 'host',
-          containerDefinitions: [{ name: 'main', image: 'busybox', memory: 16 }],
-        }),
+      message: expect.stringMatching(
+        /^networkMode: networkMode 'host' is not allowed in cluster 'default', .*`npx berth cluster-policy --cluster default --allow host-network`/,
       ),
-    ).rejects.toMatchObject({
-      name: 'ClientException',
-      message: expect.stringMatching(/^networkMode: networkMode 'host' is not allowed/),
     });
   });
 
@@ -72,17 +63,18 @@ describe('RegisterTaskDefinition and host access', () => {
     expect(out.taskDefinition!.volumes).toEqual([{ name: 'scratch', host: {} }]);
   });
 
-  it('refuses to run a host-network definition registered before registration refused it', async () => {
+  it('refuses to run a stored definition with Docker security options, which no policy allows', async () => {
     const registered = await test.ecs.send(
       new RegisterTaskDefinitionCommand({
-        family: 'legacy-host',
+        family: 'legacy-seccomp',
         containerDefinitions: [{ name: 'main', image: 'busybox', memory: 16 }],
       }),
     );
-    // What an older Berth stored: the same definition with host networking.
+    // What an older Berth could have stored: the same definition with a security option.
     const arn = registered.taskDefinition!.taskDefinitionArn!;
     const [row] = await test.plane.deps.db.select().from(taskDefinitions).where(eq(taskDefinitions.arn, arn));
-    const body = { ...JSON.parse(row.bodyJson), networkMode: 'host' };
+    const body = JSON.parse(row.bodyJson);
+    body.containerDefinitions[0].dockerSecurityOptions = ['seccomp=unconfined'];
     await test.plane.deps.db
       .update(taskDefinitions)
       .set({ bodyJson: JSON.stringify(body) })
@@ -91,7 +83,9 @@ describe('RegisterTaskDefinition and host access', () => {
       test.ecs.send(new RunTaskCommand({ cluster: 'default', taskDefinition: arn })),
     ).rejects.toMatchObject({
       name: 'ClientException',
-      message: expect.stringMatching(/^networkMode: networkMode 'host' is not allowed/),
+      message: expect.stringMatching(
+        /^containerDefinitions\[0\]\.dockerSecurityOptions: .* no cluster policy setting allows it\.$/,
+      ),
     });
   });
 });

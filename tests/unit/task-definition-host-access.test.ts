@@ -29,83 +29,129 @@ function rejection(input: RegisterTaskDefinitionInput): EcsError {
   throw new Error('expected the task definition to be rejected');
 }
 
-const POLICY = 'A later cluster policy will be able to allow it.';
+describe('settings that reach into the host, at registration', () => {
+  it('registers them: task definitions are not bound to a cluster, whose policy decides at launch', () => {
+    const input = taskDefinition(
+      {
+        networkMode: 'host',
+        pidMode: 'host',
+        ipcMode: 'host',
+        volumes: [{ name: 'docker', host: { sourcePath: '/var/run/docker.sock' } }],
+      },
+      [
+        container({
+          privileged: true,
+          mountPoints: [{ sourceVolume: 'docker', containerPath: '/var/run/docker.sock', readOnly: true }],
+          linuxParameters: {
+            capabilities: { add: ['SYS_ADMIN', 'NET_ADMIN'] },
+            devices: [{ hostPath: '/dev/fuse', containerPath: '/dev/fuse', permissions: ['read', 'write'] }],
+          },
+        }),
+      ],
+    );
+    expect(() => validateTaskDefinitionInput(input)).not.toThrow();
+  });
 
-describe('settings that reach into the host', () => {
   it.each([
     {
-      asking: 'a host network',
-      input: taskDefinition({ networkMode: 'host' }),
-      message:
-        "networkMode: networkMode 'host' is not allowed, because the task would share the host's network, " +
-        "including services on its loopback such as the control plane's API on 127.0.0.1 (use bridge or none). " +
-        POLICY,
+      field: 'volumes[0].host.sourcePath',
+      input: taskDefinition({ volumes: [{ name: 'data', host: { sourcePath: 'relative/dir' } }] }),
+      message: "volumes[0].host.sourcePath: 'relative/dir' is not an absolute path",
+      name: 'InvalidParameterException',
     },
     {
-      asking: "the host's process namespace",
-      input: taskDefinition({ pidMode: 'host' }),
-      message:
-        "pidMode: pidMode 'host' is not allowed, because the containers would see and signal every process " +
-        `of the host. ${POLICY}`,
+      field: 'volumes[0].host.sourcePath',
+      input: taskDefinition({ volumes: [{ name: 'data', host: { sourcePath: '/srv/a:/etc' } }] }),
+      message: "volumes[0].host.sourcePath: must not contain NUL or ':'",
+      name: 'InvalidParameterException',
     },
     {
-      asking: "the host's IPC namespace",
-      input: taskDefinition({ ipcMode: 'host' }),
-      message:
-        "ipcMode: ipcMode 'host' is not allowed, because the containers would share the host's shared memory, " +
-        `semaphores and message queues. ${POLICY}`,
-    },
-    {
-      asking: 'a host path',
+      field: 'volumes[1].name',
       input: taskDefinition({
         volumes: [
-          { name: 'scratch', host: {} },
-          { name: 'docker', host: { sourcePath: '/var/run/docker.sock' } },
+          { name: 'data', host: {} },
+          { name: 'data', host: {} },
         ],
       }),
-      message:
-        "volumes[1].host.sourcePath: a host bind volume ('/var/run/docker.sock') is not allowed, because it " +
-        `would mount a path of the host into the containers. ${POLICY}`,
+      message: "volumes[1].name: volume names must be unique within a task definition ('data' is used twice)",
+      name: 'ClientException',
     },
     {
-      asking: 'a privileged container',
-      input: taskDefinition({}, [container({ privileged: true })]),
-      message:
-        'containerDefinitions[0].privileged: privileged: true is not allowed, because a privileged container ' +
-        `holds every kernel capability and the host's devices. ${POLICY}`,
+      field: 'volumes[0].name',
+      input: taskDefinition({ volumes: [{ host: { sourcePath: '/srv' } }] }),
+      message: 'volumes[0].name: up to 255 letters, numbers, underscores and hyphens are required',
+      name: 'InvalidParameterException',
     },
     {
-      asking: 'added kernel capabilities',
+      field: 'mountPoints[0].sourceVolume',
       input: taskDefinition({}, [
-        container({ linuxParameters: { capabilities: { add: ['SYS_ADMIN', 'NET_ADMIN'] } } }),
+        container({ mountPoints: [{ sourceVolume: 'nope', containerPath: '/data' }] }),
       ]),
       message:
-        'containerDefinitions[0].linuxParameters.capabilities.add: adding kernel capabilities ' +
-        `(SYS_ADMIN, NET_ADMIN) is not allowed, because they widen what the container can do to the host. ${POLICY}`,
+        "containerDefinitions[0].mountPoints[0].sourceVolume: 'nope' is not the name of a volume of this task definition",
+      name: 'ClientException',
     },
     {
-      asking: 'host devices',
-      input: taskDefinition({}, [container({ linuxParameters: { devices: [{ hostPath: '/dev/fuse' }] } })]),
-      message:
-        'containerDefinitions[0].linuxParameters.devices: mapping host devices (/dev/fuse) is not allowed, ' +
-        `because they give the container the host's hardware. ${POLICY}`,
+      field: 'mountPoints[0].containerPath',
+      input: taskDefinition({ volumes: [{ name: 'data', host: { sourcePath: '/srv' } }] }, [
+        container({ mountPoints: [{ sourceVolume: 'data' }] }),
+      ]),
+      message: 'containerDefinitions[0].mountPoints[0].containerPath: required field is missing',
+      name: 'InvalidParameterException',
     },
     {
-      asking: 'Docker security options',
-      input: taskDefinition({}, [container({ dockerSecurityOptions: ['seccomp=unconfined'] })]),
+      field: 'devices[0].hostPath',
+      input: taskDefinition({}, [container({ linuxParameters: { devices: [{ hostPath: 'dev/zero' }] } })]),
       message:
-        'containerDefinitions[0].dockerSecurityOptions: setting Docker security options (seccomp=unconfined) ' +
-        `is not allowed, because they can lift the container's confinement (seccomp, AppArmor, SELinux). ${POLICY}`,
+        "containerDefinitions[0].linuxParameters.devices[0].hostPath: 'dev/zero' is not an absolute path",
+      name: 'InvalidParameterException',
     },
-  ])('refuses $asking with a ClientException that names the field', ({ input, message }) => {
+    {
+      field: 'devices[0].permissions[1]',
+      input: taskDefinition({}, [
+        container({
+          linuxParameters: {
+            devices: [{ hostPath: '/dev/zero', permissions: ['read', 'execute' as never] }],
+          },
+        }),
+      ]),
+      message:
+        "containerDefinitions[0].linuxParameters.devices[0].permissions[1]: 'execute' is not one of read, write, mknod",
+      name: 'InvalidParameterException',
+    },
+    {
+      field: 'capabilities.add[1]',
+      input: taskDefinition({}, [
+        container({ linuxParameters: { capabilities: { add: ['NET_ADMIN', 'CAP_EVERYTHING'] } } }),
+      ]),
+      message:
+        "containerDefinitions[0].linuxParameters.capabilities.add[1]: 'CAP_EVERYTHING' is not a kernel capability ECS knows (e.g. NET_ADMIN, SYS_PTRACE)",
+      name: 'InvalidParameterException',
+    },
+  ])('checks the shape of $field', ({ input, message, name }) => {
     const error = rejection(input);
-    expect(error.errorName).toBe('ClientException');
+    expect(error.errorName).toBe(name);
     expect(error.message).toBe(message);
   });
 
+  it('still refuses Docker security options, which no cluster policy setting allows', () => {
+    const error = rejection(
+      taskDefinition({}, [container({ dockerSecurityOptions: ['seccomp=unconfined'] })]),
+    );
+    expect(error.errorName).toBe('ClientException');
+    expect(error.message).toBe(
+      'containerDefinitions[0].dockerSecurityOptions: setting Docker security options (seccomp=unconfined) ' +
+        "is not allowed, because they can lift the container's confinement (seccomp, AppArmor, SELinux); " +
+        'no cluster policy setting allows it.',
+    );
+  });
+
   it('names the container that asks, by its index', () => {
-    const input = taskDefinition({}, [container(), container({ name: 'sidecar', privileged: true })]);
-    expect(rejection(input).message).toMatch(/^containerDefinitions\[1\]\.privileged: /);
+    const input = taskDefinition({}, [
+      container(),
+      container({ name: 'sidecar', dockerSecurityOptions: ['x'] }),
+    ]);
+    expect(rejection(input).message).toMatch(/^containerDefinitions\[1\]\.dockerSecurityOptions: /);
   });
 
   it('accepts the harmless defaults the aws cli and Terraform send', () => {
@@ -143,12 +189,15 @@ describe('settings that reach into the host', () => {
     );
   });
 
-  it('lists every request, task-level fields first, so a later policy can weigh each one', () => {
+  it('lists every request, task-level fields first, so the cluster policy can weigh each one', () => {
     const requests = hostAccessRequests(
-      taskDefinition({ networkMode: 'host', pidMode: 'host', volumes: [{ host: { sourcePath: '/etc' } }] }, [
-        container({ privileged: true, dockerSecurityOptions: ['apparmor:unconfined'] }),
-        container({ name: 'tools', linuxParameters: { devices: [{ hostPath: '/dev/kvm' }] } }),
-      ]),
+      taskDefinition(
+        { networkMode: 'host', pidMode: 'host', volumes: [{ name: 'etc', host: { sourcePath: '/etc' } }] },
+        [
+          container({ privileged: true, dockerSecurityOptions: ['apparmor:unconfined'] }),
+          container({ name: 'tools', linuxParameters: { devices: [{ hostPath: '/dev/kvm' }] } }),
+        ],
+      ),
     );
     expect(requests.map(({ access, path }) => [access, path])).toEqual([
       ['hostNetwork', 'networkMode'],

@@ -304,13 +304,8 @@ describe('validateTaskDefinitionInput', () => {
       );
     });
 
-    it('refuses host mode, which would share the host loopback and the control plane API on it', () => {
-      expectRejected(
-        taskDefinition({ networkMode: 'host' }),
-        'ClientException',
-        "networkMode: networkMode 'host' is not allowed",
-        'cluster policy',
-      );
+    it('registers host mode, which only a cluster whose container policy allows it will run', () => {
+      expect(() => validateTaskDefinitionInput(taskDefinition({ networkMode: 'host' }))).not.toThrow();
     });
 
     it('allows links only in bridge mode, to another container', () => {
@@ -365,8 +360,7 @@ describe('validateTaskDefinitionInput', () => {
       expectRejected(input, 'InvalidParameterException', 'portMappings[0].protocol', 'tcp, udp');
     });
 
-    // Host mode is refused at registration until a cluster policy allows it; these are the port
-    // rules it will be held to then, checked on the port validator alone.
+    // The port rules of host mode, checked on the port validator alone.
     const hostModeRejection = (containers: ContainerDefinition[]): EcsError =>
       rejectionOf(() => validatePortMappings(containers, 'host'));
 

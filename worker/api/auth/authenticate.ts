@@ -14,6 +14,7 @@ import { clusterNameOf } from '../../core/clusters/clusters';
 import type { CoreDeps } from '../../core/deps';
 import { EcsError } from '../../core/errors';
 import { ACCESS_KEY_ACTIONS } from '../access-keys-api';
+import { CONTAINER_POLICY_ACTIONS } from '../container-policy-api';
 import { ecsBodyOf, renderError, TARGET_PREFIX } from '../ecs-protocol';
 import type { KeyLimits } from './key-limits';
 import { verifySigV4 } from './sigv4';
@@ -151,7 +152,8 @@ function clusterOfBody(operation: string, body: { value: unknown } | { error: un
 /**
  * Berth API calls: `/berth/v1/clusters/<cluster>/<what>[/<name>/<action>]`. Reading the event stream
  * is `berth:ReadTaskEvents`; a service control is `berth:<Action>Service` (PauseService, …); the
- * key routes (`/berth/v1/keys…`) are `berth:{Create,List,Update,Delete}AccessKey`.
+ * key routes (`/berth/v1/keys…`) are `berth:{Create,List,Update,Delete}AccessKey`; the container
+ * policy is `berth:DescribeContainerPolicy` (GET) and `berth:PutContainerPolicy` (anything else).
  */
 export const describeBerthCall: DescribeCall = (c) => {
   const path = new URL(c.req.url).pathname.split('/').slice(3).map(decodeURIComponent);
@@ -175,6 +177,10 @@ export const describeBerthCall: DescribeCall = (c) => {
     clusterName = undefined;
   }
   if (what === 'task-events') return { action: 'berth:ReadTaskEvents', cluster: clusterName };
+  if (what === 'container-policy') {
+    const action = c.req.method === 'GET' ? CONTAINER_POLICY_ACTIONS.describe : CONTAINER_POLICY_ACTIONS.put;
+    return { action, cluster: clusterName };
+  }
   if (what === 'services' && control) {
     const action = `berth:${control.charAt(0).toUpperCase()}${control.slice(1).replace(/[^A-Za-z]/g, '')}Service`;
     return { action, cluster: clusterName };

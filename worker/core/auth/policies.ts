@@ -194,7 +194,13 @@ export function builtInPolicy(
   if (name === 'read-only') {
     return {
       Version: '2012-10-17',
-      Statement: [{ Effect: 'Allow', Action: ['ecs:Describe*', 'ecs:List*', 'berth:Read*'], Resource: '*' }],
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: ['ecs:Describe*', 'ecs:List*', 'berth:Read*', 'berth:Describe*'],
+          Resource: '*',
+        },
+      ],
     };
   }
   const deployer = /^deployer:([A-Za-z0-9_-]{1,255})$/.exec(name);
@@ -203,10 +209,11 @@ export function builtInPolicy(
     return {
       Version: '2012-10-17',
       Statement: [
-        // Everything inside its cluster, but not the cluster's own life or its hosts' membership.
+        // Everything inside its cluster, but not the cluster's own life, its hosts' membership or
+        // its container policy (which it may read, not change: only admins put it).
         {
           Effect: 'Allow',
-          Action: ['ecs:*', 'berth:*Service', 'berth:ReadTaskEvents'],
+          Action: ['ecs:*', 'berth:*Service', 'berth:ReadTaskEvents', 'berth:DescribeContainerPolicy'],
           Resource: '*',
           Condition: { StringEquals: { 'ecs:cluster': clusterArn } },
         },

@@ -5,6 +5,7 @@
  */
 
 import { putClusterCapacityProviders } from '../capacity-providers/put-cluster-capacity-providers';
+import { putContainerPolicy } from '../clusters/put-container-policy';
 import { AGENT_GRACE, agentGraceExpired } from '../container-instances/agent-grace';
 import { deleteAttributes, putAttributes } from '../container-instances/attributes';
 import { deregisterContainerInstance } from '../container-instances/deregister';
@@ -45,6 +46,7 @@ export const CLUSTER_COMMANDS = {
   stopService,
   startService,
   stopServiceDeployment,
+  putContainerPolicy,
 } as const;
 
 export type CommandName = keyof typeof CLUSTER_COMMANDS;

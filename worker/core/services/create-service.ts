@@ -9,6 +9,7 @@ import { serviceDeployments, services } from '../../../db/schema';
 import type { CreateServiceRequest, CreateServiceResponse } from '../../ecs-types.generated';
 import { runTaskStrategy } from '../capacity-providers/strategy';
 import type { ClusterCommand } from '../cluster/command-context';
+import { containerPolicyOf, enforceContainerPolicy } from '../clusters/container-policy';
 import { invalidParameter } from '../errors';
 import { validatePlacement } from '../placement';
 import { sha256Hex } from '../sha256';
@@ -43,6 +44,7 @@ export const createService: ClusterCommand<CreateServiceRequest, CreateServiceRe
     throw invalidParameter('Unable to Start a service that is still Draining.');
 
   const definition = await requireTaskDefinition(deps, input.taskDefinition ?? '');
+  enforceContainerPolicy(toTaskDefinition(definition), containerPolicyOf(cluster), cluster.name);
   // As RunTask: the call's strategy (its providers associated with the cluster), else the
   // cluster's default one unless a launch type is named; stored with base and weight filled in.
   const daemon = input.schedulingStrategy === 'DAEMON';

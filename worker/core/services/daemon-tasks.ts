@@ -90,6 +90,7 @@ async function prepareDaemonTask(
         tags: service.propagateTags === 'SERVICE' ? JSON.parse(service.tagsJson) : undefined,
       },
       serviceConstraints,
+      ctx.cluster,
     );
   } catch (error) {
     if (!(error instanceof EcsError)) throw error;

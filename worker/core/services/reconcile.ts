@@ -467,6 +467,7 @@ async function placeStarts(
       tags: service.propagateTags === 'SERVICE' ? (JSON.parse(service.tagsJson) as Tag[]) : undefined,
     },
     constraints,
+    cluster,
   );
   const providerStrategy = JSON.parse(service.capacityProviderStrategyJson) as Parameters<
     typeof validateStrategy

@@ -10,6 +10,7 @@ import { serviceDeployments, services } from '../../../db/schema';
 import type { UpdateServiceRequest, UpdateServiceResponse } from '../../ecs-types.generated';
 import { runTaskStrategy } from '../capacity-providers/strategy';
 import type { ClusterCommand } from '../cluster/command-context';
+import { containerPolicyOf, enforceContainerPolicy } from '../clusters/container-policy';
 import { EcsError } from '../errors';
 import { validatePlacement } from '../placement';
 import { requireTaskDefinition, toTaskDefinition } from '../task-definitions/task-definitions';
@@ -34,6 +35,19 @@ export const updateService: ClusterCommand<UpdateServiceRequest, UpdateServiceRe
   const definition = input.taskDefinition
     ? await requireTaskDefinition(deps, input.taskDefinition)
     : undefined;
+  // A new definition meets the cluster's policy here, and so does the current one when the update
+  // would launch tasks of it (a policy tightened since): refused before anything is written.
+  const launches =
+    (definition !== undefined && definition.arn !== service.taskDefinitionArn) ||
+    input.forceNewDeployment === true ||
+    (input.desiredCount !== undefined && input.desiredCount > service.desiredCount);
+  if (launches) {
+    // A current definition deleted since is not this check's business: launches report it.
+    const launched =
+      definition ?? (await requireTaskDefinition(deps, service.taskDefinitionArn).catch(() => undefined));
+    if (launched)
+      enforceContainerPolicy(toTaskDefinition(launched), containerPolicyOf(cluster), cluster.name);
+  }
   const constraints = input.placementConstraints ?? JSON.parse(service.placementConstraintsJson);
   const strategies = input.placementStrategy ?? JSON.parse(service.placementStrategyJson);
   const definitionArn = definition?.arn ?? service.taskDefinitionArn;

@@ -2,17 +2,17 @@
  * Settings that hand a task part of its host: the host's network, process or IPC namespace, a host
  * path, a privileged container, extra kernel capabilities, host devices, Docker security options.
  *
- * Apart from the network mode, none of them reaches Docker today, so accepting one would mislead:
- * a definition that needs the host would run without it and fail in ways nobody expects. The
- * network mode does reach Docker, and is the most dangerous: a host-mode task shares the host's
- * loopback, where a local control plane serves its API without authentication. All are refused by
- * name until a later cluster policy allows them. Values that ask for nothing (`privileged: false`,
- * empty lists, `pidMode: task`) stay accepted: the aws cli and Terraform send such defaults.
+ * Task definitions are not bound to a cluster (as in ECS), so registration only checks their shape;
+ * the cluster's container policy (clusters/container-policy.ts) decides at RunTask, StartTask,
+ * CreateService and UpdateService whether a task may have them. Docker security options have no
+ * policy setting (they can switch off seccomp and AppArmor) and stay refused at registration.
+ * Values that ask for nothing (`privileged: false`, empty lists, `pidMode: task`) ask for no access:
+ * the aws cli and Terraform send such defaults.
  */
 import { clientError, invalidParameter } from '../errors';
 import type { ContainerDefinition, TaskDefinitionFields } from './types';
 
-/** One kind of host access; a later cluster policy allows them one by one. */
+/** One kind of host access; the cluster's container policy allows them one by one. */
 export type HostAccess =
   | 'hostNetwork'
   | 'hostPidNamespace'
@@ -126,17 +126,135 @@ function containerHostAccessRequests(container: ContainerDefinition, path: strin
   return requests;
 }
 
-export function hostAccessMessage(request: HostAccessRequest): string {
-  return (
-    `${request.path}: ${request.setting} is not allowed, because ${request.risk}. ` +
-    'A later cluster policy will be able to allow it.'
-  );
+/** RegisterTaskDefinition's rule for Docker security options, which no cluster policy allows. */
+export function refuseDockerSecurityOptions(containers: ContainerDefinition[]): void {
+  for (const request of containers.flatMap((c, i) =>
+    containerHostAccessRequests(c, `containerDefinitions[${i}]`),
+  )) {
+    if (request.access !== 'dockerSecurityOptions') continue;
+    throw clientError(
+      `${request.path}: ${request.setting} is not allowed, because ${request.risk}; no cluster policy setting allows it.`,
+    );
+  }
 }
 
-/** RegisterTaskDefinition's rule: the first field that asks for host access is a ClientException naming it. */
-export function refuseHostAccess(definition: HostAccessFields): void {
-  const [first] = hostAccessRequests(definition);
-  if (first) throw clientError(hostAccessMessage(first));
+/** Docker's capability names without `CAP_`, as ECS lists them for `linuxParameters.capabilities`. */
+export const KERNEL_CAPABILITIES = new Set([
+  'ALL',
+  'AUDIT_CONTROL',
+  'AUDIT_WRITE',
+  'BLOCK_SUSPEND',
+  'CHOWN',
+  'DAC_OVERRIDE',
+  'DAC_READ_SEARCH',
+  'FOWNER',
+  'FSETID',
+  'IPC_LOCK',
+  'IPC_OWNER',
+  'KILL',
+  'LEASE',
+  'LINUX_IMMUTABLE',
+  'MAC_ADMIN',
+  'MAC_OVERRIDE',
+  'MKNOD',
+  'NET_ADMIN',
+  'NET_BIND_SERVICE',
+  'NET_BROADCAST',
+  'NET_RAW',
+  'SETFCAP',
+  'SETGID',
+  'SETPCAP',
+  'SETUID',
+  'SYS_ADMIN',
+  'SYS_BOOT',
+  'SYS_CHROOT',
+  'SYS_MODULE',
+  'SYS_NICE',
+  'SYS_PACCT',
+  'SYS_PTRACE',
+  'SYS_RAWIO',
+  'SYS_RESOURCE',
+  'SYS_TIME',
+  'SYS_TTY_CONFIG',
+  'SYSLOG',
+  'WAKE_ALARM',
+]);
+
+const VOLUME_NAME = /^[A-Za-z0-9_-]{1,255}$/;
+const DEVICE_PERMISSIONS = new Set(['read', 'write', 'mknod']);
+const MAX_PATH_LENGTH = 4096;
+
+/** An absolute path Docker's bind syntax can carry: no NUL, no ':' (which would split `source:target:options`). */
+function checkAbsolutePath(value: unknown, field: string): void {
+  if (typeof value !== 'string' || value === '')
+    throw invalidParameter(`${field}: required field is missing`);
+  if (!value.startsWith('/'))
+    throw invalidParameter(`${field}: '${value.slice(0, 64)}' is not an absolute path`);
+  if (value.length > MAX_PATH_LENGTH)
+    throw invalidParameter(`${field}: longer than ${MAX_PATH_LENGTH} characters`);
+  if (/[\0:]/.test(value)) throw invalidParameter(`${field}: must not contain NUL or ':'`);
+}
+
+/**
+ * The shape of what can ask for host access, checked at registration whatever a cluster's policy
+ * says: volume names and host paths, mount points naming a volume of the definition, devices,
+ * capability names.
+ */
+export function validateHostAccessShape(definition: HostAccessFields): void {
+  const volumeNames = new Set<string>();
+  (definition.volumes ?? []).forEach((volume, i) => {
+    const field = `volumes[${i}]`;
+    if (volume === null || typeof volume !== 'object' || Array.isArray(volume)) {
+      throw invalidParameter(`${field}: expected an object`);
+    }
+    if (typeof volume.name !== 'string' || !VOLUME_NAME.test(volume.name)) {
+      throw invalidParameter(
+        `${field}.name: up to 255 letters, numbers, underscores and hyphens are required`,
+      );
+    }
+    if (volumeNames.has(volume.name)) {
+      throw clientError(
+        `${field}.name: volume names must be unique within a task definition ('${volume.name}' is used twice)`,
+      );
+    }
+    volumeNames.add(volume.name);
+    const sourcePath = volume.host?.sourcePath;
+    if (sourcePath !== undefined && sourcePath !== null && sourcePath !== '') {
+      checkAbsolutePath(sourcePath, `${field}.host.sourcePath`);
+    }
+  });
+  definition.containerDefinitions.forEach((container, i) => {
+    const path = `containerDefinitions[${i}]`;
+    (container.mountPoints ?? []).forEach((mount, j) => {
+      const field = `${path}.mountPoints[${j}]`;
+      if (typeof mount?.sourceVolume !== 'string' || !volumeNames.has(mount.sourceVolume)) {
+        throw clientError(
+          `${field}.sourceVolume: '${String(mount?.sourceVolume).slice(0, 64)}' is not the name of a volume of this task definition`,
+        );
+      }
+      checkAbsolutePath(mount.containerPath, `${field}.containerPath`);
+    });
+    (container.linuxParameters?.devices ?? []).forEach((device, j) => {
+      const field = `${path}.linuxParameters.devices[${j}]`;
+      checkAbsolutePath(device?.hostPath, `${field}.hostPath`);
+      if (device.containerPath !== undefined)
+        checkAbsolutePath(device.containerPath, `${field}.containerPath`);
+      (device.permissions ?? []).forEach((permission, k) => {
+        if (!DEVICE_PERMISSIONS.has(permission)) {
+          throw invalidParameter(
+            `${field}.permissions[${k}]: '${String(permission).slice(0, 32)}' is not one of read, write, mknod`,
+          );
+        }
+      });
+    });
+    (container.linuxParameters?.capabilities?.add ?? []).forEach((capability, j) => {
+      if (!KERNEL_CAPABILITIES.has(capability)) {
+        throw invalidParameter(
+          `${path}.linuxParameters.capabilities.add[${j}]: '${String(capability).slice(0, 32)}' is not a kernel capability ECS knows (e.g. NET_ADMIN, SYS_PTRACE)`,
+        );
+      }
+    });
+  });
 }
 
 /**

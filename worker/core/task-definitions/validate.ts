@@ -2,7 +2,8 @@
  * The semantic rules ECS applies in RegisterTaskDefinition, after the protocol layer has checked
  * types against the model. Rules ECS itself enforces throw ClientException with ECS's wording;
  * malformed values and features Berth does not run throw InvalidParameterException; settings that
- * reach into the host are refused with ClientException (validate-host-access.ts). Every message
+ * reach into the host are only checked for shape here: each cluster's container policy decides
+ * at launch (validate-host-access.ts, clusters/container-policy.ts). Every message
  * starts with the offending field's path.
  */
 import { clientError, invalidParameter } from '../errors';
@@ -10,7 +11,11 @@ import { containerMemoryMiB, effectiveEssential, parseTaskCpuUnits, parseTaskMem
 import type { ContainerDefinition, NetworkMode, RegisterTaskDefinitionInput } from './types';
 import { NAME_PATTERN, NAME_RULE, validateContainer } from './validate-container';
 import { validateDependencies } from './validate-dependencies';
-import { refuseCapabilityDrops, refuseHostAccess } from './validate-host-access';
+import {
+  refuseCapabilityDrops,
+  refuseDockerSecurityOptions,
+  validateHostAccessShape,
+} from './validate-host-access';
 import { validatePortMappings } from './validate-ports';
 
 export type { ContainerMemorySettings } from './task-size';
@@ -39,7 +44,8 @@ export function validateTaskDefinitionInput(input: RegisterTaskDefinitionInput):
     }
     if (typeof container.name === 'string') containerNames.add(container.name);
   });
-  refuseHostAccess({ ...input, networkMode, containerDefinitions: containers });
+  validateHostAccessShape({ ...input, networkMode, containerDefinitions: containers });
+  refuseDockerSecurityOptions(containers);
   refuseCapabilityDrops(containers);
   containers.forEach((container, i) => {
     validateContainer(container, {

@@ -2,8 +2,13 @@
  * Turns a registered task definition plus a RunTask call's overrides into what a task needs:
  * each container's spec for the agent, and the CPU, memory and static host ports placement reserves.
  */
-import type { ContainerSpec, HealthCheckSpec } from '../../../protocol/agent-protocol';
+import type { ContainerSpec, HealthCheckSpec, HostAccessSpec } from '../../../protocol/agent-protocol';
 import type { ContainerOverride, HealthCheck, TaskOverride } from '../../ecs-types.generated';
+import {
+  type ContainerPolicy,
+  EMPTY_CONTAINER_POLICY,
+  normalizeHostPath,
+} from '../clusters/container-policy';
 import { invalidParameter } from '../errors';
 import type { ContainerDefinition, KeyValuePair, TaskDefinition } from '../task-definitions/types';
 import { containerMemoryMiB, parseTaskCpuUnits, parseTaskMemoryMiB } from '../task-definitions/validate';
@@ -23,10 +28,48 @@ function mergeEnvironment(base: KeyValuePair[] = [], override: KeyValuePair[] = 
   return [...merged].map(([name, value]) => ({ name, value }));
 }
 
+/**
+ * What the container takes from its host, already allowed by the cluster's policy (checked before
+ * the shape is built); undefined when it takes nothing, so ordinary specs stay as they were.
+ */
+function hostAccessOf(
+  def: ContainerDefinition,
+  taskDefinition: TaskDefinition,
+  policy: ContainerPolicy,
+): HostAccessSpec | undefined {
+  const access: HostAccessSpec = {};
+  if (def.privileged === true) access.privileged = true;
+  if (taskDefinition.pidMode === 'host') access.pidMode = 'host';
+  if (taskDefinition.ipcMode === 'host') access.ipcMode = 'host';
+  const capAdd = def.linuxParameters?.capabilities?.add ?? [];
+  if (capAdd.length > 0) access.capAdd = capAdd;
+  const devices = def.linuxParameters?.devices ?? [];
+  if (devices.length > 0) {
+    access.devices = devices.map((d) => ({
+      hostPath: d.hostPath!,
+      containerPath: d.containerPath,
+      permissions: d.permissions,
+    }));
+  }
+  const mounts = (def.mountPoints ?? []).flatMap((mount) => {
+    const volume = taskDefinition.volumes.find((v) => v.name === mount.sourceVolume);
+    const sourcePath = normalizeHostPath(volume?.host?.sourcePath ?? '');
+    if (!sourcePath) return [];
+    return [{ sourcePath, containerPath: mount.containerPath!, readOnly: mount.readOnly === true }];
+  });
+  if (mounts.length > 0) {
+    access.mounts = mounts;
+    access.allowedHostPaths = policy.hostPaths;
+    access.dockerSocket = policy.allow.includes('docker-socket');
+  }
+  return Object.keys(access).length > 0 ? access : undefined;
+}
+
 function specOf(
   def: ContainerDefinition,
   override: ContainerOverride | undefined,
   networkMode: string,
+  hostAccess: HostAccessSpec | undefined,
 ): ContainerSpec {
   const memoryMiB = override?.memory ?? def.memory;
   const memoryReservationMiB = override?.memoryReservation ?? def.memoryReservation;
@@ -54,6 +97,7 @@ function specOf(
     links: def.links,
     dockerLabels: def.dockerLabels,
     healthCheck: def.healthCheck && healthCheckSpecOf(def.healthCheck),
+    ...(hostAccess && { hostAccess }),
   };
 }
 
@@ -68,7 +112,11 @@ function healthCheckSpecOf(healthCheck: HealthCheck): HealthCheckSpec {
   };
 }
 
-export function buildTaskShape(taskDefinition: TaskDefinition, overrides: TaskOverride): TaskShape {
+export function buildTaskShape(
+  taskDefinition: TaskDefinition,
+  overrides: TaskOverride,
+  policy: ContainerPolicy = EMPTY_CONTAINER_POLICY,
+): TaskShape {
   const networkMode = (taskDefinition.networkMode ?? 'bridge') as TaskShape['networkMode'];
   const definitions = taskDefinition.containerDefinitions;
   (overrides.containerOverrides ?? []).forEach((o, i) => {
@@ -84,6 +132,7 @@ export function buildTaskShape(taskDefinition: TaskDefinition, overrides: TaskOv
       def,
       overrides.containerOverrides?.find((o) => o.name === def.name),
       networkMode,
+      hostAccessOf(def, taskDefinition, policy),
     ),
   );
   const containersCpu = specs.reduce((sum, s) => sum + (s.cpu ?? 0), 0);

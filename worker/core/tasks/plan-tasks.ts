@@ -4,17 +4,17 @@
  * every placed task is written, with its events, before any agent hears of it.
  */
 import { and, eq } from 'drizzle-orm';
-import { runTaskRequests, type TaskRow } from '../../../db/schema';
+import { type ClusterRow, runTaskRequests, type TaskRow } from '../../../db/schema';
 import type { Failure, RunTaskRequest, TaskOverride } from '../../ecs-types.generated';
 import { containerArn, taskArn } from '../arn';
 import type { CommandContext } from '../cluster/command-context';
+import { containerPolicyOf, enforceContainerPolicy } from '../clusters/container-policy';
 import type { CoreDeps } from '../deps';
 import { EcsError, invalidParameter } from '../errors';
 import type { PlacementConstraint } from '../placement';
 import { sha256Hex } from '../sha256';
 import type { Tag } from '../tags';
 import { requireTaskDefinition, toTaskDefinition } from '../task-definitions/task-definitions';
-import { refuseHostAccess } from '../task-definitions/validate-host-access';
 import { buildTaskShape } from './build-task';
 import { type ContainerRecord, desiredTaskOf, toEcsTask } from './task-record';
 import { tagsForNewTask } from './task-tags';
@@ -87,14 +87,16 @@ export async function prepareTask(
   deps: CoreDeps,
   input: Pick<RunTaskRequest, 'taskDefinition' | 'overrides' | 'group' | 'tags' | 'propagateTags'>,
   callConstraints: PlacementConstraint[],
+  cluster: Pick<ClusterRow, 'name' | 'containerPolicyJson'>,
 ): Promise<PreparedTask> {
   const definitionRow = await requireTaskDefinition(deps, input.taskDefinition);
   const tags = tagsForNewTask(input, definitionRow);
   const definition = toTaskDefinition(definitionRow);
-  // A definition registered before host access was refused at registration must not run with it either.
-  refuseHostAccess(definition);
+  // Checked at every launch, so a policy tightened after a service was created stops its new tasks.
+  const policy = containerPolicyOf(cluster);
+  enforceContainerPolicy(definition, policy, cluster.name);
   const overrides = input.overrides ?? {};
-  const shape = buildTaskShape(definition, overrides);
+  const shape = buildTaskShape(definition, overrides, policy);
   const constraints = [...definition.placementConstraints, ...callConstraints];
   return {
     definition,

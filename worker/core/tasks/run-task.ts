@@ -45,7 +45,7 @@ async function planAndWriteRunTask(ctx: CommandContext, input: RunTaskRequest): 
       : [];
     return { rows, failures: token.replayed.failures, replayedTaskArns: token.replayed.taskArns };
   }
-  const prepared = await prepareTask(deps, input, input.placementConstraints ?? []);
+  const prepared = await prepareTask(deps, input, input.placementConstraints ?? [], cluster);
   const strategies = input.placementStrategy ?? [];
   validatePlacement(strategies, prepared.constraints);
   if (view.instances.size === 0) throw invalidParameter('No Container Instances were found in your cluster.');

@@ -29,7 +29,7 @@ async function planAndWriteStartTask(ctx: CommandContext, input: StartTaskReques
     throw invalidParameter('containerInstances: between 1 and 10 container instances must be given');
   }
   validateRunTaskInput({ ...input, count: 1 });
-  const prepared = await prepareTask(deps, input, []);
+  const prepared = await prepareTask(deps, input, [], cluster);
   validatePlacement([], prepared.constraints);
   const nowMs = deps.now();
   const rows: TaskRow[] = [];

@@ -1,0 +1,1 @@
+ALTER TABLE `clusters` ADD `container_policy_json` text DEFAULT '{"allow":[],"hostPaths":[]}' NOT NULL;
