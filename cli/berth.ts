@@ -65,7 +65,13 @@ async function main(argv: string[]) {
     }
     case 'agent': {
       const { parseAgentOptions, startAgent } = await import('../agent');
-      const agent = await startAgent(parseAgentOptions(rest, process.env));
+      const agent = await startAgent({
+        ...parseAgentOptions(rest, process.env),
+        onFatal: (message) => {
+          console.error(`berth agent: ${message}`);
+          process.exit(3);
+        },
+      });
       const stop = () => void agent.stop().then(() => process.exit(0));
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);

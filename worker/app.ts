@@ -5,6 +5,9 @@
 import { Hono } from 'hono';
 import { serveAccessKeys } from './api/access-keys-api';
 import type { ApiContext } from './api/actions';
+import { serveAgentAdmin } from './api/agent-admin-api';
+import { serveAuditLog } from './api/audit-api';
+import { auditCalls, type SourceAddressOf } from './api/audit-calls';
 import { allowedHostsFor } from './api/allowed-hosts';
 import { authenticate, describeBerthCall, describeEcsCall } from './api/auth/authenticate';
 import { capRequestBodies } from './api/body-limit';
@@ -12,12 +15,18 @@ import { handleEcsRequest } from './api/ecs-protocol';
 import { refuseUnlistedHosts } from './api/host-guard';
 import { handleServiceControl, SERVICE_CONTROL_PATH } from './api/service-controls';
 import { streamTaskEvents } from './api/task-event-stream';
+import { AuditWriter } from './core/audit/audit-log';
 import { DEFAULT_MAX_REQUEST_BODY_BYTES } from './core/deps';
 
 export interface AppOptions extends ApiContext {
   log: (line: string) => void;
   /** Encrypts secrets at rest (access key secrets); SigV4 verification opens them with it. */
   serverKey: Uint8Array;
+  /**
+   * Where a request came from, for the audit log: the host says what it trusts (Node: the socket's
+   * remote address; Workers: CF-Connecting-IP, set by Cloudflare's edge).
+   */
+  sourceAddressOf?: SourceAddressOf;
 }
 
 export function createApp(options: AppOptions): Hono {
@@ -32,11 +41,18 @@ export function createApp(options: AppOptions): Hono {
   // Every API call is signed (SigV4) and authorized before a handler runs; /health and the agent
   // socket (which proves an instance credential of its own) are not API calls.
   const { deps, serverKey, log } = options;
+  // Audit outside authentication: it sees refusals too, and writes before the answer leaves.
+  const audit = new AuditWriter(deps, log);
+  const sourceAddressOf = options.sourceAddressOf ?? (() => undefined);
+  app.post('/', auditCalls(deps, audit, describeEcsCall, sourceAddressOf));
   app.post('/', authenticate(deps, serverKey, describeEcsCall, log));
+  app.use('/berth/v1/*', auditCalls(deps, audit, describeBerthCall, sourceAddressOf));
   app.use('/berth/v1/*', authenticate(deps, serverKey, describeBerthCall, log));
   app.post('/', (c) => handleEcsRequest(c, options, options.log));
   app.get('/berth/v1/clusters/:cluster/task-events', (c) => streamTaskEvents(c, options));
   serveAccessKeys(app, options);
+  serveAuditLog(app, options);
+  serveAgentAdmin(app, options);
   app.post(SERVICE_CONTROL_PATH, (c) => handleServiceControl(c, options));
   return app;
 }

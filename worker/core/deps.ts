@@ -33,6 +33,8 @@ export interface BerthConfig extends ArnScope {
    * stops before RUNNING, up to 15 minutes (default DEFAULT_THROTTLE_BASE_MS); tests shorten it.
    */
   serviceThrottleBaseMs?: number;
+  /** How many days audit events are kept (default DEFAULT_AUDIT_RETENTION_DAYS, 90). */
+  auditRetentionDays?: number;
 }
 
 /**

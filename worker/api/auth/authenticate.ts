@@ -14,12 +14,16 @@ import { clusterNameOf } from '../../core/clusters/clusters';
 import type { CoreDeps } from '../../core/deps';
 import { EcsError } from '../../core/errors';
 import { ACCESS_KEY_ACTIONS } from '../access-keys-api';
+import { INSTANCE_ACTIONS, JOIN_TOKEN_ACTIONS } from '../agent-admin-api';
+import { AUDIT_ACTIONS } from '../audit-api';
 import { ecsBodyOf, renderError, TARGET_PREFIX } from '../ecs-protocol';
 import { verifySigV4 } from './sigv4';
 
 declare module 'hono' {
   interface ContextVariableMap {
     caller: Caller;
+    /** The access key id a request was signed with, known or not (the audit log records refusals of known keys). */
+    presentedAccessKeyId: string;
   }
 }
 
@@ -50,6 +54,7 @@ export function authenticate(
           service: 'ecs',
           nowMs: deps.now(),
           secretOf: async (accessKeyId) => {
+            c.set('presentedAccessKeyId', accessKeyId);
             const key = await activeKey(deps, serverKey, accessKeyId);
             caller = key?.caller;
             return key?.secret;
@@ -61,9 +66,10 @@ export function authenticate(
           'UnrecognizedClientException',
           'The security token included in the request is invalid.',
         );
+      // Set before authorizing, so a refusal is recorded under its principal (audit-calls.ts).
+      c.set('caller', caller);
       const call = await describeCall(c);
       if (call) authorize(deps, caller, call);
-      c.set('caller', caller);
     } catch (error) {
       return renderError(c, error, requestId, log);
     }
@@ -145,10 +151,18 @@ function clusterOfBody(operation: string, body: { value: unknown } | { error: un
 /**
  * Berth API calls: `/berth/v1/clusters/<cluster>/<what>[/<name>/<action>]`. Reading the event stream
  * is `berth:ReadTaskEvents`; a service control is `berth:<Action>Service` (PauseService, …); the
- * key routes (`/berth/v1/keys…`) are `berth:{Create,List,Update,Delete}AccessKey`.
+ * key routes (`/berth/v1/keys…`) are `berth:{Create,List,Update,Delete}AccessKey`; the audit log
+ * (`/berth/v1/audit`) is `berth:ReadAuditLog`; join tokens (`/berth/v1/join-tokens…`)
+ * `berth:ListJoinTokens` and `berth:RevokeJoinToken`; revoking an instance's credential
+ * (`/berth/v1/clusters/<cluster>/container-instances/revoke-credential`) is
+ * `berth:RevokeInstanceCredential`.
  */
 export const describeBerthCall: DescribeCall = (c) => {
-  const path = new URL(c.req.url).pathname.split('/').slice(3).map(decodeURIComponent);
+  const path = new URL(c.req.url).pathname.split('/').slice(3).map(decodeSegment);
+  if (path[0] === 'audit') return { action: AUDIT_ACTIONS.read };
+  if (path[0] === 'join-tokens') {
+    return { action: c.req.method === 'GET' ? JOIN_TOKEN_ACTIONS.list : JOIN_TOKEN_ACTIONS.revoke };
+  }
   if (path[0] === 'keys') {
     const action =
       c.req.method === 'GET'
@@ -169,9 +183,19 @@ export const describeBerthCall: DescribeCall = (c) => {
     clusterName = undefined;
   }
   if (what === 'task-events') return { action: 'berth:ReadTaskEvents', cluster: clusterName };
+  if (what === 'container-instances') return { action: INSTANCE_ACTIONS.revokeCredential, cluster: clusterName };
   if (what === 'services' && control) {
     const action = `berth:${control.charAt(0).toUpperCase()}${control.slice(1).replace(/[^A-Za-z]/g, '')}Service`;
     return { action, cluster: clusterName };
   }
   return { action: 'berth:Unknown', cluster: clusterName };
 };
+
+/** A path segment decoded; a malformed escape stays as it was (the route then answers 404, not 500). */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}

@@ -194,7 +194,11 @@ export function builtInPolicy(
   if (name === 'read-only') {
     return {
       Version: '2012-10-17',
-      Statement: [{ Effect: 'Allow', Action: ['ecs:Describe*', 'ecs:List*', 'berth:Read*'], Resource: '*' }],
+      // Not `berth:Read*`: that would let every read-only key read the audit log (berth:ReadAuditLog),
+      // which holds every principal's activity and source addresses. Admins only.
+      Statement: [
+        { Effect: 'Allow', Action: ['ecs:Describe*', 'ecs:List*', 'berth:ReadTaskEvents'], Resource: '*' },
+      ],
     };
   }
   const deployer = /^deployer:([A-Za-z0-9_-]{1,255})$/.exec(name);

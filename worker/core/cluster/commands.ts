@@ -8,6 +8,7 @@ import { putClusterCapacityProviders } from '../capacity-providers/put-cluster-c
 import { AGENT_GRACE, agentGraceExpired } from '../container-instances/agent-grace';
 import { deleteAttributes, putAttributes } from '../container-instances/attributes';
 import { deregisterContainerInstance } from '../container-instances/deregister';
+import { revokeInstanceCredential } from '../container-instances/revoke-credential';
 import { updateContainerInstancesState } from '../container-instances/update-state';
 import { createService } from '../services/create-service';
 import { deleteService } from '../services/delete-service';
@@ -33,6 +34,7 @@ export const CLUSTER_COMMANDS = {
   stopTask,
   updateContainerInstancesState: thenReconcileServices(updateContainerInstancesState),
   deregisterContainerInstance: thenReconcileServices(deregisterContainerInstance),
+  revokeInstanceCredential: thenReconcileServices(revokeInstanceCredential),
   putAttributes: thenReconcileServices(putAttributes),
   deleteAttributes: thenReconcileServices(deleteAttributes),
   putClusterCapacityProviders,

@@ -9,7 +9,7 @@ import type { Hono } from 'hono';
 import { AGENT_CONNECT_PATH } from '../../../protocol/agent-protocol';
 import type { CoordinatorClient } from '../../api/coordinator-directory';
 import { createApp } from '../../app';
-import type { AgentIdentity } from '../../core/agents/agent-admission';
+import { type AgentIdentity, REFUSAL_HEADER } from '../../core/agents/agent-admission';
 import { type CoreDeps, randomHexId } from '../../core/deps';
 import { decideAgentConnect } from './agent-connect';
 import { CoordinatorObjectHost, type CoordinatorRpc } from './coordinator-object-host';
@@ -165,14 +165,25 @@ function coordinatorStub(env: Env, clusterName: string): DurableObjectStub<Clust
 function appForRequest(env: Env): Hono {
   const deps = createWorkersDeps(env);
   const coordinators = new DurableCoordinators(deps, (clusterName) => coordinatorStub(env, clusterName));
-  const app = createApp({ deps, coordinators, log, serverKey: serverKeyFor(env) });
+  const app = createApp({
+    deps,
+    coordinators,
+    log,
+    serverKey: serverKeyFor(env),
+    // Set by Cloudflare's edge from the connecting peer; a client can't choose it.
+    sourceAddressOf: (c) => c.req.header('CF-Connecting-IP'),
+  });
   app.get(AGENT_CONNECT_PATH, (c) => connectAgent(c.req.raw, env, deps));
   return app;
 }
 
 async function connectAgent(request: Request, env: Env, deps: CoreDeps): Promise<Response> {
   const decision = await decideAgentConnect(deps, request);
-  if (!decision.accepted) return new Response(decision.message, { status: decision.status });
+  if (!decision.accepted) {
+    const headers: Record<string, string> =
+      'refusal' in decision && decision.refusal ? { [REFUSAL_HEADER]: decision.refusal } : {};
+    return new Response(decision.message, { status: decision.status, headers });
+  }
   const forwarded = new Request(request);
   forwarded.headers.set(CLUSTER_HEADER, decision.clusterName);
   forwarded.headers.set(IDENTITY_HEADER, JSON.stringify(decision.identity));
