@@ -5,6 +5,7 @@
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import { mintJoinToken } from '../../worker/core/join-tokens/join-tokens';
 import { startTestControlPlane } from './control-plane';
+import type { CoreDeps } from '../../worker/core/deps';
 import type { TestCredentials } from './credentials';
 
 export interface RunningRuntime {
@@ -13,6 +14,8 @@ export interface RunningRuntime {
   /** The admin key `ecs` signs with, for raw HTTP calls (tests/helpers/credentials.ts). */
   credentials: TestCredentials;
   mintJoinToken(cluster: string): Promise<string>;
+  /** The control plane's database, clock and settings, for seeding state a test can't make through the API. */
+  deps?: CoreDeps;
   close(): Promise<void>;
 }
 
@@ -53,6 +56,7 @@ export const nodeRuntime: RuntimeHarness = {
       ecs: test.ecs,
       credentials: test.credentials,
       mintJoinToken: (cluster) => mintJoinToken(test.plane.deps, cluster),
+      deps: test.plane.deps,
       close: test.close,
     };
   },

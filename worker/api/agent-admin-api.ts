@@ -39,7 +39,9 @@ export function serveAgentAdmin(app: Hono, options: ApiContext & { log: (line: s
           throw invalidParameter(`${name.slice(0, 64)}: not a join token filter (cluster)`);
       }
       const cluster = params.get('cluster');
-      return { joinTokens: await listJoinTokens(deps, cluster === null ? undefined : clusterNameOf(cluster)) };
+      return {
+        joinTokens: await listJoinTokens(deps, cluster === null ? undefined : clusterNameOf(cluster)),
+      };
     }),
   );
   app.post(

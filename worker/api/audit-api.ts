@@ -18,7 +18,17 @@ import { renderError } from './ecs-protocol';
 
 export const AUDIT_ACTIONS = { read: 'berth:ReadAuditLog' } as const;
 
-const FILTERS = ['principal', 'action', 'cluster', 'resource', 'result', 'since', 'until', 'limit', 'nextToken'];
+const FILTERS = [
+  'principal',
+  'action',
+  'cluster',
+  'resource',
+  'result',
+  'since',
+  'until',
+  'limit',
+  'nextToken',
+];
 const MAX_FILTER_LENGTH = 1024;
 
 export function serveAuditLog(app: Hono, options: { deps: CoreDeps; log: (line: string) => void }) {

@@ -183,7 +183,8 @@ export const describeBerthCall: DescribeCall = (c) => {
     clusterName = undefined;
   }
   if (what === 'task-events') return { action: 'berth:ReadTaskEvents', cluster: clusterName };
-  if (what === 'container-instances') return { action: INSTANCE_ACTIONS.revokeCredential, cluster: clusterName };
+  if (what === 'container-instances')
+    return { action: INSTANCE_ACTIONS.revokeCredential, cluster: clusterName };
   if (what === 'services' && control) {
     const action = `berth:${control.charAt(0).toUpperCase()}${control.slice(1).replace(/[^A-Za-z]/g, '')}Service`;
     return { action, cluster: clusterName };

@@ -141,10 +141,7 @@ async function auditJoinTokenRefusal(
 ): Promise<void> {
   if (!token.startsWith('berth_jt_') || token.length > 256) return;
   const tokenSha256 = await sha256Hex(token);
-  const [known] = await deps.db
-    .select()
-    .from(joinTokens)
-    .where(eq(joinTokens.tokenSha256, tokenSha256));
+  const [known] = await deps.db.select().from(joinTokens).where(eq(joinTokens.tokenSha256, tokenSha256));
   if (!known) return;
   const nowMs = deps.now();
   const reason =

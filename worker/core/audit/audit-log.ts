@@ -256,18 +256,14 @@ export async function queryAuditLog(
   if (query.action !== undefined) {
     // LIKE is case-insensitive for ASCII in SQLite, as IAM compares action names.
     const escaped = query.action.replace(/[\\%_]/g, '\\$&');
-    where.push(
-      like(auditEvents.action, escaped.endsWith('*') ? `${escaped.slice(0, -1)}%` : escaped),
-    );
+    where.push(like(auditEvents.action, escaped.endsWith('*') ? `${escaped.slice(0, -1)}%` : escaped));
   }
   if (query.cluster !== undefined) where.push(eq(auditEvents.clusterName, query.cluster));
   if (query.resource !== undefined) where.push(eq(auditEvents.resource, query.resource));
   if (query.result !== undefined) {
     const r = query.result;
     where.push(
-      r === 'ok' || r === 'denied' || r === 'error'
-        ? eq(auditEvents.outcome, r)
-        : eq(auditEvents.result, r),
+      r === 'ok' || r === 'denied' || r === 'error' ? eq(auditEvents.outcome, r) : eq(auditEvents.result, r),
     );
   }
   if (query.sinceMs !== undefined) where.push(gte(auditEvents.atMs, query.sinceMs));
