@@ -44,9 +44,9 @@ export function createApp(options: AppOptions): Hono {
   // Audit outside authentication: it sees refusals too, and writes before the answer leaves.
   const audit = new AuditWriter(deps, log);
   const sourceAddressOf = options.sourceAddressOf ?? (() => undefined);
-  app.post('/', auditCalls(deps, audit, describeEcsCall, sourceAddressOf));
+  app.post('/', auditCalls(deps, audit, describeEcsCall, sourceAddressOf, log));
   app.post('/', authenticate(deps, serverKey, describeEcsCall, log));
-  app.use('/berth/v1/*', auditCalls(deps, audit, describeBerthCall, sourceAddressOf));
+  app.use('/berth/v1/*', auditCalls(deps, audit, describeBerthCall, sourceAddressOf, log));
   app.use('/berth/v1/*', authenticate(deps, serverKey, describeBerthCall, log));
   app.post('/', (c) => handleEcsRequest(c, options, options.log));
   app.get('/berth/v1/clusters/:cluster/task-events', (c) => streamTaskEvents(c, options));

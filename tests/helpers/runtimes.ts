@@ -3,9 +3,9 @@
  * plane; the scenarios then use real agents, real Docker and the real AWS SDK against it.
  */
 import type { ECSClient } from '@aws-sdk/client-ecs';
+import type { CoreDeps } from '../../worker/core/deps';
 import { mintJoinToken } from '../../worker/core/join-tokens/join-tokens';
 import { startTestControlPlane } from './control-plane';
-import type { CoreDeps } from '../../worker/core/deps';
 import type { TestCredentials } from './credentials';
 
 export interface RunningRuntime {

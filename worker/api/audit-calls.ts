@@ -24,6 +24,8 @@ declare module 'hono' {
     /** What a Berth API route acted on, when more precise than its cluster (an instance's ARN, a key id). */
     auditResource: string;
     auditDetail: Record<string, unknown>;
+    /** Where the request came from, as the host trusts it: for routes that record more (exec sessions). */
+    sourceAddress: string | undefined;
   }
 }
 
@@ -37,15 +39,17 @@ export function auditCalls(
   writer: AuditWriter,
   describeCall: DescribeCall,
   sourceAddressOf: SourceAddressOf,
+  log: (line: string) => void,
 ): MiddlewareHandler {
   return async (c, next) => {
+    c.set('sourceAddress', sourceAddressOf(c));
     await next();
     try {
-      const entry = await entryFor(c, deps, describeCall, sourceAddressOf);
+      const entry = await entryFor(c, deps, describeCall);
       if (entry) await writer.record(entry);
     } catch (error) {
       // Never turns an answered call into a failure; the writer logs failed inserts itself.
-      console.error(`audit: could not describe a call: ${String(error)}`);
+      log(`audit: could not describe a call: ${String(error)}`);
     }
   };
 }
@@ -54,7 +58,6 @@ async function entryFor(
   c: Context,
   deps: CoreDeps,
   describeCall: DescribeCall,
-  sourceAddressOf: SourceAddressOf,
 ): Promise<AuditEntry | undefined> {
   const call = await describeCall(c);
   if (!call) return undefined;
@@ -85,7 +88,7 @@ async function entryFor(
     clusterName: call.cluster,
     resource: c.get('auditResource') ?? named?.arn ?? clusterArn ?? '*',
     result,
-    sourceAddress: sourceAddressOf(c),
+    sourceAddress: c.get('sourceAddress'),
     detail: c.get('auditDetail') ?? named?.detail,
   };
 }
