@@ -254,9 +254,13 @@ export async function queryAuditLog(
   if (query.nextToken !== undefined) where.push(lt(auditEvents.id, beforeIdOf(query.nextToken)));
   if (query.principal !== undefined) where.push(eq(auditEvents.principalName, query.principal));
   if (query.action !== undefined) {
-    // LIKE is case-insensitive for ASCII in SQLite, as IAM compares action names.
-    const escaped = query.action.replace(/[\\%_]/g, '\\$&');
-    where.push(like(auditEvents.action, escaped.endsWith('*') ? `${escaped.slice(0, -1)}%` : escaped));
+    // LIKE is case-insensitive for ASCII in SQLite, as IAM compares action names. Only letters,
+    // digits, `-`, `:` and a trailing `*` get through, so nothing else acts as a wildcard.
+    const action = query.action;
+    if (!/^[A-Za-z0-9-]+:[A-Za-z0-9]*\*?$/.test(action)) {
+      throw invalidParameter('action: must be service:Action, with a trailing * allowed');
+    }
+    where.push(like(auditEvents.action, action.endsWith('*') ? `${action.slice(0, -1)}%` : action));
   }
   if (query.cluster !== undefined) where.push(eq(auditEvents.clusterName, query.cluster));
   if (query.resource !== undefined) where.push(eq(auditEvents.resource, query.resource));
