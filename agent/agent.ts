@@ -21,6 +21,11 @@ export interface StartAgentOptions extends AgentOptions {
   /** The container runtime; Docker when omitted (a simulated runtime for scale tests). */
   runtime?: ContainerRuntime;
   log?: (line: string) => void;
+  /**
+   * The agent stopped for good (its credential was revoked): `berth agent` exits with the message.
+   * The agent has already stopped when this is called.
+   */
+  onFatal?: (message: string) => void;
 }
 
 export interface RunningAgent {
@@ -73,6 +78,9 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
           tasks: await registry.helloSnapshot(),
         };
       },
+      onCredentialRevoked: (message) => {
+        void stopAgent().then(() => options.onFatal?.(message));
+      },
       tasks: registry,
     },
   );
@@ -110,15 +118,17 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     },
   );
 
+  async function stopAgent() {
+    if (stopped) return;
+    stopped = true;
+    clearTimeout(resyncRetry);
+    watcher.close();
+    await link.stop();
+    await registry.close();
+  }
+
   return {
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      clearTimeout(resyncRetry);
-      watcher.close();
-      await link.stop();
-      await registry.close();
-    },
+    stop: stopAgent,
     instanceId: () => store.state.instanceId,
     connected: () => link.connected(),
   };

@@ -4,6 +4,9 @@
  *   berth server       the control plane alone
  *   berth agent        a host agent (see agent/index.ts for its options)
  *   berth join-token   mint a join token for a cluster
+ *   berth join-tokens  list or revoke join tokens
+ *   berth instances    revoke a container instance's credential
+ *   berth audit        read the audit log
  *   berth keys         create, list, deactivate and delete API access keys
  *   berth services     pause, resume, roll back, stop or start a service (Berth's controls)
  *   berth cluster-policy  set or print a cluster's container policy (what tasks may take from their host)
@@ -24,6 +27,11 @@ commands:
               [--cpu UNITS] [--memory MiB] [--state-dir DIR] [--reserved-ports 22,2375,...]
   join-token  mint a join token: --cluster NAME [--ttl 90s|15m|24h (default 24h)] [--uses N]
               [--data-dir DIR | --database-url URL]
+  join-tokens list [--cluster NAME] [--json] | revoke ID          [--endpoint URL]
+  instances   revoke --cluster NAME INSTANCE_ID_OR_ARN             [--endpoint URL]
+              (its agent is cut off at once, refused after, and exits)
+  audit       [--principal P] [--action A] [--cluster C] [--resource R] [--result ok|denied|error]
+              [--since 1h|ISO] [--until ISO] [--limit N (default 50)] [--json]  [--endpoint URL]
   keys        create --name N --policy admin|read-only|deployer:CLUSTER|FILE.json | list |
               delete ID | activate ID | deactivate ID  [--endpoint URL] (env: BERTH_ENDPOINT,
               signed with the standard AWS credential chain)
@@ -82,13 +90,40 @@ async function main(argv: string[]) {
     }
     case 'agent': {
       const { parseAgentOptions, startAgent } = await import('../agent');
-      const agent = await startAgent(parseAgentOptions(rest, process.env));
+      const agent = await startAgent({
+        ...parseAgentOptions(rest, process.env),
+        onFatal: (message) => {
+          console.error(`berth agent: ${message}`);
+          process.exit(3);
+        },
+      });
       const stop = () => void agent.stop().then(() => process.exit(0));
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       return;
     }
+    case 'join-tokens': {
+      const { runJoinTokens } = await import('./agent-admin');
+      await runJoinTokens(args);
+      return;
+    }
+    case 'instances': {
+      const { runInstances } = await import('./agent-admin');
+      await runInstances(args);
+      return;
+    }
+    case 'audit': {
+      const { runAudit } = await import('./audit');
+      await runAudit(args);
+      return;
+    }
     case 'join-token': {
+      // `join-token list|revoke` is `join-tokens list|revoke`; `join-token --cluster` mints, as always.
+      if (args.positionals[0] === 'list' || args.positionals[0] === 'revoke') {
+        const { runJoinTokens } = await import('./agent-admin');
+        await runJoinTokens(args);
+        return;
+      }
       const cluster = flag(args, 'cluster');
       if (!cluster) throw new Error('join-token: --cluster <name> is required');
       const { localDatabase, mintJoinTokenLocally, parseDuration } = await import('./local-database');

@@ -76,6 +76,8 @@ export const containerInstances = sqliteTable(
     credentialSha256: text('credential_sha256'),
     /** The join token that registered this instance (hashed): registrations per token are rate-limited. */
     registeredByTokenSha256: text('registered_by_token_sha256'),
+    /** When an admin revoked the instance's credential: it is refused from then on (403). */
+    credentialRevokedAtMs: integer('credential_revoked_at_ms'),
     registeredAtMs: integer('registered_at_ms').notNull(),
     lastSeenAtMs: integer('last_seen_at_ms').notNull(),
     version: integer('version').notNull().default(1),
@@ -143,6 +145,8 @@ export const joinTokens = sqliteTable('join_tokens', {
   expiresAtMs: integer('expires_at_ms'),
   /** Registrations it may still make; null: unlimited. */
   usesLeft: integer('uses_left'),
+  /** When an admin revoked it: it registers nothing from then on. */
+  revokedAtMs: integer('revoked_at_ms'),
 });
 
 /** RunTask clientToken records: the same token with the same request returns the same tasks. */
@@ -337,3 +341,45 @@ export const accessKeys = sqliteTable('access_keys', {
 });
 
 export type AccessKeyRow = typeof accessKeys.$inferSelect;
+
+/**
+ * The audit log: every write call, agent registration, admin call and exec session, and every
+ * refused call of a known key (worker/core/audit/audit-log.ts). Append-only; rows older than
+ * BERTH_AUDIT_RETENTION_DAYS are purged.
+ */
+export const auditEvents = sqliteTable(
+  'audit_events',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    atMs: integer('at_ms').notNull(),
+    /** The principal's name (an access key's, or `instance/<id>`, `join-token/<id>` for agents). */
+    principalName: text('principal_name').notNull(),
+    accessKeyId: text('access_key_id'),
+    /** `ecs:RunTask`, `berth:RevokeJoinToken`, `berth:RegisterContainerInstance`, … */
+    action: text('action').notNull(),
+    /** The cluster's name for calls inside one. */
+    clusterName: text('cluster_name'),
+    /** The ARN (or other name) the call acted on; the cluster's ARN, or `*`. */
+    resource: text('resource').notNull(),
+    /** `ok`, `denied` (refused: policy, signature, credential) or `error`. */
+    outcome: text('outcome', { enum: ['ok', 'denied', 'error'] }).notNull(),
+    /** `Success`, or the error's name (`AccessDeniedException`, `ClusterNotFoundException`, …). */
+    result: text('result').notNull(),
+    sourceAddress: text('source_address'),
+    /** Anything else worth keeping (the join token id of a registration, an exec session's container). */
+    detailJson: text('detail_json'),
+  },
+  (t) => [
+    index('audit_events_at').on(t.atMs),
+    index('audit_events_principal').on(t.principalName, t.atMs),
+    index('audit_events_cluster').on(t.clusterName, t.atMs),
+  ],
+);
+
+export type AuditEventRow = typeof auditEvents.$inferSelect;
+
+/** One row: when the audit log is next purged of events past their retention (any host may do it). */
+export const auditPurge = sqliteTable('audit_purge', {
+  id: integer('id').primaryKey(),
+  nextPurgeAtMs: integer('next_purge_at_ms').notNull(),
+});

@@ -32,6 +32,8 @@ export const CLOSE_CODES = {
   joinTokenSpent: 4011,
   /** The join token registered too many instances in a short time; the agent retries later. */
   registrationRateLimited: 4030,
+  /** An admin revoked this instance's credential: the agent stops and does not reconnect. */
+  credentialRevoked: 4012,
 } as const;
 
 /**

@@ -5,7 +5,10 @@
 import { Hono } from 'hono';
 import { serveAccessKeys } from './api/access-keys-api';
 import type { ApiContext } from './api/actions';
+import { serveAgentAdmin } from './api/agent-admin-api';
 import { allowedHostsFor } from './api/allowed-hosts';
+import { serveAuditLog } from './api/audit-api';
+import { auditCalls, type SourceAddressOf } from './api/audit-calls';
 import { authenticate, describeBerthCall, describeEcsCall } from './api/auth/authenticate';
 import { KeyLimits, keyLimitSettings } from './api/auth/key-limits';
 import { capRequestBodies } from './api/body-limit';
@@ -14,6 +17,7 @@ import { handleEcsRequest } from './api/ecs-protocol';
 import { refuseUnlistedHosts } from './api/host-guard';
 import { handleServiceControl, SERVICE_CONTROL_PATH } from './api/service-controls';
 import { streamTaskEvents } from './api/task-event-stream';
+import { AuditWriter } from './core/audit/audit-log';
 import { DEFAULT_MAX_REQUEST_BODY_BYTES } from './core/deps';
 
 export interface AppOptions extends ApiContext {
@@ -25,6 +29,11 @@ export interface AppOptions extends ApiContext {
    * one that outlives it; otherwise the app makes its own.
    */
   keyLimits?: KeyLimits;
+  /**
+   * Where a request came from, for the audit log: the host says what it trusts (Node: the socket's
+   * remote address; Workers: CF-Connecting-IP, set by Cloudflare's edge).
+   */
+  sourceAddressOf?: SourceAddressOf;
 }
 
 export function createApp(options: AppOptions): Hono {
@@ -40,11 +49,18 @@ export function createApp(options: AppOptions): Hono {
   // socket (which proves an instance credential of its own) are not API calls.
   const { deps, serverKey, log } = options;
   const keyLimits = options.keyLimits ?? new KeyLimits(keyLimitSettings(config), deps.now);
+  // Audit outside authentication: it sees refusals too, and writes before the answer leaves.
+  const audit = new AuditWriter(deps, log);
+  const sourceAddressOf = options.sourceAddressOf ?? (() => undefined);
+  app.post('/', auditCalls(deps, audit, describeEcsCall, sourceAddressOf, log));
   app.post('/', authenticate(deps, serverKey, keyLimits, describeEcsCall, log));
+  app.use('/berth/v1/*', auditCalls(deps, audit, describeBerthCall, sourceAddressOf, log));
   app.use('/berth/v1/*', authenticate(deps, serverKey, keyLimits, describeBerthCall, log));
   app.post('/', (c) => handleEcsRequest(c, options, options.log));
   app.get('/berth/v1/clusters/:cluster/task-events', (c) => streamTaskEvents(c, options, keyLimits));
   serveAccessKeys(app, options);
+  serveAuditLog(app, options);
+  serveAgentAdmin(app, options);
   app.post(SERVICE_CONTROL_PATH, (c) => handleServiceControl(c, options));
   serveContainerPolicy(app, options);
   return app;

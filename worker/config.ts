@@ -24,6 +24,7 @@ export const CONFIG_VARIABLES = {
   eventStreamsPerKey: 'BERTH_EVENT_STREAMS_PER_KEY',
   headersTimeoutMs: 'BERTH_HEADERS_TIMEOUT_MS',
   requestTimeoutMs: 'BERTH_REQUEST_TIMEOUT_MS',
+  auditRetentionDays: 'BERTH_AUDIT_RETENTION_DAYS',
 } as const satisfies Partial<Record<keyof BerthConfig, string>>;
 
 export type ConfigVariables = Partial<
@@ -84,5 +85,6 @@ export function parseBerthConfig(vars: Record<string, string | undefined>): Bert
     eventStreamsPerKey: wholeNumber(vars, v.eventStreamsPerKey, 0, 'streams'),
     headersTimeoutMs: wholeNumber(vars, v.headersTimeoutMs, 1, 'milliseconds'),
     requestTimeoutMs: wholeNumber(vars, v.requestTimeoutMs, 1, 'milliseconds'),
+    auditRetentionDays: wholeNumber(vars, v.auditRetentionDays, 1, 'days'),
   };
 }

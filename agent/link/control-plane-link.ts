@@ -33,6 +33,11 @@ export interface LinkDeps {
    * agent forgets that identity, so its next connect registers a new instance with the join token.
    */
   onIdentityGone(): Promise<void>;
+  /**
+   * An admin revoked this instance's credential (close 4012, or a 403 marked `credential-revoked`
+   * at connect): the link stops for good; the join token must not quietly make the host a new instance.
+   */
+  onCredentialRevoked?(message: string): void;
   /** Built for every connection: the snapshot must be the truth at that moment. */
   hello(): Promise<AgentFrame>;
   /** What the control plane's frames act on. */
@@ -55,6 +60,11 @@ const CLOSE_REJECTIONS: Partial<Record<number, string>> = {
 };
 /** The control plane's answer when the instance an agent proved to be was deregistered. */
 const HTTP_GONE = 410;
+/** The header (and value) of a connect refused because this instance's credential was revoked. */
+const REFUSAL_HEADER = 'x-berth-refusal';
+const CREDENTIAL_REVOKED = 'credential-revoked';
+const REVOKED_MESSAGE =
+  "an admin revoked this instance's credential; the agent stops and will not reconnect (to bring the host back, remove its state file and join it again with a new join token)";
 
 export class ControlPlaneLink {
   private socket: WebSocket | undefined;
@@ -74,6 +84,8 @@ export class ControlPlaneLink {
 
   /** Set by an HTTP 410: the next attempt registers afresh, without waiting out a backoff. */
   private identityGone = false;
+  /** Set by a refusal that means the credential was revoked: no further attempt. */
+  private revoked = false;
 
   constructor(
     private readonly url: string,
@@ -127,6 +139,7 @@ export class ControlPlaneLink {
     this.socket = socket;
     socket.on('unexpected-response', (_request, response) => {
       this.identityGone = response.statusCode === HTTP_GONE;
+      this.revoked = response.headers[REFUSAL_HEADER] === CREDENTIAL_REVOKED;
       this.rejection = HTTP_REJECTIONS[response.statusCode ?? 0];
       this.lastError = `HTTP ${response.statusCode}`;
       socket.terminate();
@@ -229,6 +242,12 @@ export class ControlPlaneLink {
     const wasWelcomed = this.welcomed;
     this.welcomed = false;
     if (this.stopped) return;
+    if (this.revoked || code === CLOSE_CODES.credentialRevoked) {
+      this.stopped = true;
+      this.deps.log(REVOKED_MESSAGE);
+      this.deps.onCredentialRevoked?.(REVOKED_MESSAGE);
+      return;
+    }
     if (this.identityGone) {
       this.identityGone = false;
       this.deps.log('the control plane says this instance was deregistered; registering as a new instance');

@@ -119,6 +119,7 @@ export function anInstanceRow(
     tagsJson: '[]',
     credentialSha256: null,
     registeredByTokenSha256: null,
+    credentialRevokedAtMs: null,
     registeredAtMs: TEST_NOW_MS,
     lastSeenAtMs: TEST_NOW_MS,
     version: 1,

@@ -3,6 +3,7 @@
  * plane; the scenarios then use real agents, real Docker and the real AWS SDK against it.
  */
 import type { ECSClient } from '@aws-sdk/client-ecs';
+import type { CoreDeps } from '../../worker/core/deps';
 import { mintJoinToken } from '../../worker/core/join-tokens/join-tokens';
 import { startTestControlPlane } from './control-plane';
 import type { TestCredentials } from './credentials';
@@ -13,6 +14,8 @@ export interface RunningRuntime {
   /** The admin key `ecs` signs with, for raw HTTP calls (tests/helpers/credentials.ts). */
   credentials: TestCredentials;
   mintJoinToken(cluster: string): Promise<string>;
+  /** The control plane's database, clock and settings, for seeding state a test can't make through the API. */
+  deps?: CoreDeps;
   close(): Promise<void>;
 }
 
@@ -66,6 +69,7 @@ export const nodeRuntime: RuntimeHarness = {
       ecs: test.ecs,
       credentials: test.credentials,
       mintJoinToken: (cluster) => mintJoinToken(test.plane.deps, cluster),
+      deps: test.plane.deps,
       close: test.close,
     };
   },

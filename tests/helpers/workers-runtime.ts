@@ -39,6 +39,7 @@ export async function startWorkersRuntime(
     credentials,
     workerLog: () => [...lines],
     mintJoinToken: (cluster) => mintJoinToken(plane.deps, cluster),
+    deps: plane.deps,
     close: async () => {
       ecs.destroy();
       await plane.close();

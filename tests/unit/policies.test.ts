@@ -67,6 +67,12 @@ describe('policy evaluation', () => {
     expect(evaluate([admin], call('ecs:DeleteCluster', 'a'))).toBe('Allow');
     expect(evaluate([readOnly], call('ecs:ListTasks', 'a'))).toBe('Allow');
     expect(evaluate([readOnly], call('ecs:RunTask', 'a'))).toBe('ImplicitDeny');
+    // The task-event stream, but not the audit log (every principal's activity): admins only.
+    expect(evaluate([readOnly], call('berth:ReadTaskEvents', 'a'))).toBe('Allow');
+    expect(evaluate([readOnly], call('berth:ReadAuditLog'))).toBe('ImplicitDeny');
+    expect(evaluate([readOnly], call('berth:ListJoinTokens'))).toBe('ImplicitDeny');
+    expect(evaluate([deployer], call('berth:RevokeInstanceCredential', 'a'))).toBe('ImplicitDeny');
+    expect(evaluate([deployer], call('berth:ReadAuditLog'))).toBe('ImplicitDeny');
     expect(evaluate([deployer], call('ecs:UpdateService', 'a'))).toBe('Allow');
     expect(evaluate([deployer], call('ecs:UpdateService', 'b'))).toBe('ImplicitDeny');
     expect(evaluate([deployer], call('ecs:DeleteCluster', 'a'))).toBe('ExplicitDeny');

@@ -48,7 +48,10 @@ export async function streamTaskEvents(
  * drops a client errors its stream; that error is passed on at once (not when the client next
  * reads, which a stalled client never does), so the connection closes instead of lingering.
  */
-function releasedWhenDone(source: ReadableStream<Uint8Array>, release: () => void): ReadableStream<Uint8Array> {
+function releasedWhenDone(
+  source: ReadableStream<Uint8Array>,
+  release: () => void,
+): ReadableStream<Uint8Array> {
   const reader = source.getReader();
   let downstream: ReadableStreamDefaultController<Uint8Array> | undefined;
   reader.closed.then(release, (error: unknown) => {

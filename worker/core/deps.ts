@@ -43,6 +43,8 @@ export interface BerthConfig extends ArnScope {
   headersTimeoutMs?: number;
   /** Node only: how long a client may take to send a whole request, body included (default 30 s). */
   requestTimeoutMs?: number;
+  /** How many days audit events are kept (default DEFAULT_AUDIT_RETENTION_DAYS, 90). */
+  auditRetentionDays?: number;
 }
 
 /**

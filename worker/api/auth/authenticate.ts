@@ -14,6 +14,8 @@ import { clusterNameOf } from '../../core/clusters/clusters';
 import type { CoreDeps } from '../../core/deps';
 import { EcsError } from '../../core/errors';
 import { ACCESS_KEY_ACTIONS } from '../access-keys-api';
+import { INSTANCE_ACTIONS, JOIN_TOKEN_ACTIONS } from '../agent-admin-api';
+import { AUDIT_ACTIONS } from '../audit-api';
 import { CONTAINER_POLICY_ACTIONS } from '../container-policy-api';
 import { ecsBodyOf, renderError, TARGET_PREFIX } from '../ecs-protocol';
 import type { KeyLimits } from './key-limits';
@@ -22,6 +24,8 @@ import { verifySigV4 } from './sigv4';
 declare module 'hono' {
   interface ContextVariableMap {
     caller: Caller;
+    /** The access key id a request was signed with, known or not (the audit log records refusals of known keys). */
+    presentedAccessKeyId: string;
   }
 }
 
@@ -53,6 +57,7 @@ export function authenticate(
           service: 'ecs',
           nowMs: deps.now(),
           secretOf: async (accessKeyId) => {
+            c.set('presentedAccessKeyId', accessKeyId);
             const key = await activeKey(deps, serverKey, accessKeyId);
             caller = key?.caller;
             return key?.secret;
@@ -64,13 +69,15 @@ export function authenticate(
           'UnrecognizedClientException',
           'The security token included in the request is invalid.',
         );
+      // Set before throttling and authorizing, so a refusal is recorded under its principal
+      // (audit-calls.ts).
+      c.set('caller', caller);
       // After the signature, so only a key's owner spends its budget; before the policy, as AWS
       // throttles refused calls too. SDKs back off and retry a ThrottlingException by themselves.
       if (!keyLimits.takeRequest(caller.accessKeyId))
         throw new EcsError('ThrottlingException', 'Rate exceeded');
       const call = await describeCall(c);
       if (call) authorize(deps, caller, call);
-      c.set('caller', caller);
     } catch (error) {
       return renderError(c, error, requestId, log);
     }
@@ -154,9 +161,18 @@ function clusterOfBody(operation: string, body: { value: unknown } | { error: un
  * is `berth:ReadTaskEvents`; a service control is `berth:<Action>Service` (PauseService, …); the
  * key routes (`/berth/v1/keys…`) are `berth:{Create,List,Update,Delete}AccessKey`; the container
  * policy is `berth:DescribeContainerPolicy` (GET) and `berth:PutContainerPolicy` (anything else).
+ * key routes (`/berth/v1/keys…`) are `berth:{Create,List,Update,Delete}AccessKey`; the audit log
+ * (`/berth/v1/audit`) is `berth:ReadAuditLog`; join tokens (`/berth/v1/join-tokens…`)
+ * `berth:ListJoinTokens` and `berth:RevokeJoinToken`; revoking an instance's credential
+ * (`/berth/v1/clusters/<cluster>/container-instances/revoke-credential`) is
+ * `berth:RevokeInstanceCredential`.
  */
 export const describeBerthCall: DescribeCall = (c) => {
-  const path = new URL(c.req.url).pathname.split('/').slice(3).map(decodeURIComponent);
+  const path = new URL(c.req.url).pathname.split('/').slice(3).map(decodeSegment);
+  if (path[0] === 'audit') return { action: AUDIT_ACTIONS.read };
+  if (path[0] === 'join-tokens') {
+    return { action: c.req.method === 'GET' ? JOIN_TOKEN_ACTIONS.list : JOIN_TOKEN_ACTIONS.revoke };
+  }
   if (path[0] === 'keys') {
     const action =
       c.req.method === 'GET'
@@ -181,9 +197,20 @@ export const describeBerthCall: DescribeCall = (c) => {
     const action = c.req.method === 'GET' ? CONTAINER_POLICY_ACTIONS.describe : CONTAINER_POLICY_ACTIONS.put;
     return { action, cluster: clusterName };
   }
+  if (what === 'container-instances')
+    return { action: INSTANCE_ACTIONS.revokeCredential, cluster: clusterName };
   if (what === 'services' && control) {
     const action = `berth:${control.charAt(0).toUpperCase()}${control.slice(1).replace(/[^A-Za-z]/g, '')}Service`;
     return { action, cluster: clusterName };
   }
   return { action: 'berth:Unknown', cluster: clusterName };
 };
+
+/** A path segment decoded; a malformed escape stays as it was (the route then answers 404, not 500). */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}

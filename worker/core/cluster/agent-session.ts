@@ -120,9 +120,11 @@ export class AgentSession {
       const code =
         registration.reason === 'deregistered'
           ? CLOSE_CODES.deregistered
-          : registration.reason === 'tokenSpent'
-            ? CLOSE_CODES.joinTokenSpent
-            : CLOSE_CODES.registrationRateLimited;
+          : registration.reason === 'revoked'
+            ? CLOSE_CODES.credentialRevoked
+            : registration.reason === 'tokenSpent'
+              ? CLOSE_CODES.joinTokenSpent
+              : CLOSE_CODES.registrationRateLimited;
       link.close(code, registration.message);
       return;
     }

@@ -9,6 +9,7 @@ import { putContainerPolicy } from '../clusters/put-container-policy';
 import { AGENT_GRACE, agentGraceExpired } from '../container-instances/agent-grace';
 import { deleteAttributes, putAttributes } from '../container-instances/attributes';
 import { deregisterContainerInstance } from '../container-instances/deregister';
+import { revokeInstanceCredential } from '../container-instances/revoke-credential';
 import { updateContainerInstancesState } from '../container-instances/update-state';
 import { createService } from '../services/create-service';
 import { deleteService } from '../services/delete-service';
@@ -34,6 +35,7 @@ export const CLUSTER_COMMANDS = {
   stopTask,
   updateContainerInstancesState: thenReconcileServices(updateContainerInstancesState),
   deregisterContainerInstance: thenReconcileServices(deregisterContainerInstance),
+  revokeInstanceCredential: thenReconcileServices(revokeInstanceCredential),
   putAttributes: thenReconcileServices(putAttributes),
   deleteAttributes: thenReconcileServices(deleteAttributes),
   putClusterCapacityProviders,

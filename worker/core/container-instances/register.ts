@@ -7,12 +7,13 @@
 import { and, count, eq, gt } from 'drizzle-orm';
 import { type ContainerInstanceRow, containerInstances } from '../../../db/schema';
 import { type AgentFrame, DEFAULT_RESERVED_PORTS, type FrameOf } from '../../../protocol/agent-protocol';
-import type { AgentIdentity } from '../agents/agent-admission';
+import { AGENT_REGISTER_ACTION, type AgentIdentity } from '../agents/agent-admission';
 import { issueInstanceCredential } from '../agents/instance-credentials';
 import { containerInstanceArn } from '../arn';
+import { recordAuditEvents, SUCCESS } from '../audit/audit-log';
 import type { ClusterView } from '../cluster/cluster-view';
 import type { CoreDeps } from '../deps';
-import { spendJoinToken } from '../join-tokens/join-tokens';
+import { joinTokenIdOf, spendJoinToken } from '../join-tokens/join-tokens';
 
 type Hello = FrameOf<AgentFrame, 'hello'>;
 
@@ -29,9 +30,53 @@ const RESERVED_ATTRIBUTE_PREFIX = 'ecs.';
 export type Registration =
   | { outcome: 'registered'; row: ContainerInstanceRow; credential: string }
   | { outcome: 'resumed'; row: ContainerInstanceRow }
-  | { outcome: 'refused'; reason: 'deregistered' | 'rateLimited' | 'tokenSpent'; message: string };
+  | {
+      outcome: 'refused';
+      reason: 'deregistered' | 'revoked' | 'rateLimited' | 'tokenSpent';
+      message: string;
+    };
 
+/**
+ * Registers or resumes, and writes a registration (a new instance, or a join token refused at
+ * registration) to the audit log. A resume is not a registration and is not recorded.
+ */
 export async function registerInstance(
+  deps: CoreDeps,
+  cluster: { arn: string; name: string },
+  view: ClusterView,
+  identity: AgentIdentity,
+  hello: Hello,
+): Promise<Registration> {
+  const registration = await registerOrResume(deps, cluster, view, identity, hello);
+  if (identity.kind !== 'joinToken') return registration;
+  if (registration.outcome === 'resumed') return registration;
+  const joinTokenId = joinTokenIdOf(identity.tokenSha256);
+  await recordAuditEvents(deps, [
+    {
+      principalName: `join-token/${joinTokenId}`,
+      action: AGENT_REGISTER_ACTION,
+      clusterName: cluster.name,
+      resource: registration.outcome === 'registered' ? registration.row.arn : cluster.arn,
+      result:
+        registration.outcome === 'registered'
+          ? SUCCESS
+          : registration.reason === 'tokenSpent'
+            ? 'JoinTokenSpent'
+            : 'RegistrationRateLimited',
+      sourceAddress: identity.sourceAddress,
+      detail: {
+        joinTokenId,
+        hostname: hello.hostname,
+        ...(registration.outcome === 'registered'
+          ? { instanceId: registration.row.instanceId }
+          : { reason: registration.message }),
+      },
+    },
+  ]);
+  return registration;
+}
+
+async function registerOrResume(
   deps: CoreDeps,
   cluster: { arn: string; name: string },
   view: ClusterView,
@@ -43,6 +88,14 @@ export async function registerInstance(
     // Deregistered between admission and hello.
     if (!known)
       return { outcome: 'refused', reason: 'deregistered', message: 'container instance deregistered' };
+    // Revoked between admission and hello.
+    if (known.row.credentialRevokedAtMs !== null) {
+      return {
+        outcome: 'refused',
+        reason: 'revoked',
+        message: 'the container instance credential was revoked',
+      };
+    }
     const [row] = await deps.db
       .update(containerInstances)
       .set({

@@ -4,10 +4,11 @@
  * may be limited to N registrations; an instance that registered keeps its own credential, so an
  * expired token never cuts off a host that joined with it.
  */
-import { and, eq, gt, isNull, or, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, isNull, like, or, sql } from 'drizzle-orm';
 import { joinTokens } from '../../../db/schema';
 import { requireCluster } from '../clusters/clusters';
 import type { CoreDeps } from '../deps';
+import { invalidParameter } from '../errors';
 import { sha256Hex } from '../sha256';
 
 const TOKEN_PREFIX = 'berth_jt_';
@@ -41,11 +42,12 @@ export async function mintJoinToken(
   return token;
 }
 
-/** Not expired and not used up, at `nowMs`. */
+/** Not expired, not used up and not revoked, at `nowMs`. */
 const stillValid = (nowMs: number) =>
   and(
     or(isNull(joinTokens.expiresAtMs), gt(joinTokens.expiresAtMs, nowMs)),
     or(isNull(joinTokens.usesLeft), gt(joinTokens.usesLeft, 0)),
+    isNull(joinTokens.revokedAtMs),
   );
 
 /**
@@ -86,4 +88,80 @@ export async function joinTokenSha256(
 
 export async function isValidJoinToken(deps: CoreDeps, clusterName: string, token: string): Promise<boolean> {
   return (await joinTokenSha256(deps, clusterName, token)) !== undefined;
+}
+
+/**
+ * A token's public id: `jt-` and the first 16 hex digits of its SHA-256. Naming a token in lists,
+ * revocations and the audit log without its secret (the hash of a 256-bit secret reveals nothing).
+ */
+export const joinTokenIdOf = (tokenSha256: string) => `jt-${tokenSha256.slice(0, 16)}`;
+const JOIN_TOKEN_ID = /^jt-([0-9a-f]{16})$/;
+
+export interface JoinTokenSummary {
+  id: string;
+  cluster: string;
+  createdAt: string;
+  /** null: never expires. */
+  expiresAt: string | null;
+  /** null: unlimited. */
+  usesLeft: number | null;
+  revoked: boolean;
+  revokedAt?: string;
+  /** What admission would say now. */
+  status: 'active' | 'expired' | 'used-up' | 'revoked';
+}
+
+type JoinTokenRow = typeof joinTokens.$inferSelect;
+
+function summaryOf(row: JoinTokenRow, nowMs: number): JoinTokenSummary {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const status =
+    row.revokedAtMs !== null
+      ? 'revoked'
+      : row.expiresAtMs !== null && row.expiresAtMs <= nowMs
+        ? 'expired'
+        : row.usesLeft !== null && row.usesLeft <= 0
+          ? 'used-up'
+          : 'active';
+  return {
+    id: joinTokenIdOf(row.tokenSha256),
+    cluster: row.clusterName,
+    createdAt: iso(row.createdAtMs),
+    expiresAt: row.expiresAtMs === null ? null : iso(row.expiresAtMs),
+    usesLeft: row.usesLeft,
+    revoked: row.revokedAtMs !== null,
+    ...(row.revokedAtMs !== null ? { revokedAt: iso(row.revokedAtMs) } : {}),
+    status,
+  };
+}
+
+/** Every token (of one cluster, if named), oldest first; never a secret. */
+export async function listJoinTokens(deps: CoreDeps, clusterName?: string): Promise<JoinTokenSummary[]> {
+  const rows = await deps.db
+    .select()
+    .from(joinTokens)
+    .where(clusterName === undefined ? undefined : eq(joinTokens.clusterName, clusterName))
+    .orderBy(asc(joinTokens.createdAtMs));
+  const nowMs = deps.now();
+  return rows.map((row) => summaryOf(row, nowMs));
+}
+
+/** Revokes a token by its id: admission refuses it from now on (401), as an expired one. */
+export async function revokeJoinToken(deps: CoreDeps, id: string): Promise<JoinTokenSummary> {
+  const prefix = JOIN_TOKEN_ID.exec(typeof id === 'string' ? id : '')?.[1];
+  if (!prefix) {
+    throw invalidParameter(
+      `joinTokenId: '${String(id).slice(0, 64)}' is not a join token id (jt- and 16 hex digits, from berth join-tokens list)`,
+    );
+  }
+  const nowMs = deps.now();
+  // The prefix is checked hex, so it carries no LIKE wildcard.
+  const matching = like(joinTokens.tokenSha256, `${prefix}%`);
+  await deps.db
+    .update(joinTokens)
+    .set({ revokedAtMs: nowMs })
+    .where(and(matching, isNull(joinTokens.revokedAtMs)));
+  const [row] = await deps.db.select().from(joinTokens).where(matching);
+  if (!row) throw invalidParameter(`joinTokenId: no join token '${id}'`);
+  return summaryOf(row, nowMs);
 }

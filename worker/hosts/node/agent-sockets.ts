@@ -15,7 +15,7 @@ import {
   SILENT_INTERVALS_BEFORE_CUT,
 } from '../../../protocol';
 import { allowedHostsFor, isAllowedHost } from '../../api/allowed-hosts';
-import { type AgentIdentity, admitAgent } from '../../core/agents/agent-admission';
+import { type AgentIdentity, admitAgent, REFUSAL_HEADER } from '../../core/agents/agent-admission';
 import { FrameBudget } from '../../core/agents/frame-budget';
 import type { AgentLink } from '../../core/cluster/agent-links';
 import { onAgentSocketMessage } from '../../core/cluster/agent-socket';
@@ -35,8 +35,11 @@ function linkFor(socket: WebSocket, identity: AgentIdentity): AgentLink {
   };
 }
 
-function rejectUpgrade(socket: Duplex, status: number, message: string) {
-  socket.end(`HTTP/1.1 ${status} ${message}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+function rejectUpgrade(socket: Duplex, status: number, message: string, refusal?: string) {
+  const refusalHeader = refusal ? `${REFUSAL_HEADER}: ${refusal}\r\n` : '';
+  socket.end(
+    `HTTP/1.1 ${status} ${message}\r\n${refusalHeader}Connection: close\r\nContent-Length: 0\r\n\r\n`,
+  );
 }
 
 export interface AgentSocketServer {
@@ -67,8 +70,10 @@ export function serveAgentSockets(
     const admission = await admitAgent(deps, {
       cluster: url.searchParams.get('cluster'),
       authorization: request.headers.authorization ?? null,
+      sourceAddress: request.socket.remoteAddress,
     });
-    if (!admission.accepted) return rejectUpgrade(socket, admission.status, admission.message);
+    if (!admission.accepted)
+      return rejectUpgrade(socket, admission.status, admission.message, admission.refusal);
     const room = await rooms.forExistingCluster(admission.clusterName);
     agentSockets.handleUpgrade(request, socket, head, (ws) => attachAgent(ws, room, admission.identity));
   }

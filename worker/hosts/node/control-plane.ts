@@ -6,7 +6,7 @@
  */
 import type { Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
-import { serve } from '@hono/node-server';
+import { type HttpBindings, serve } from '@hono/node-server';
 import { type DatabaseLocation, openDatabase } from '../../../db/node-database';
 import { createApp } from '../../app';
 import { parseBerthConfig } from '../../config';
@@ -68,7 +68,14 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     : undefined;
   const rooms = new InProcessRooms(deps, log);
   await rooms.resumeAll();
-  const app = createApp({ deps, coordinators: rooms, log, serverKey });
+  const app = createApp({
+    deps,
+    coordinators: rooms,
+    log,
+    serverKey,
+    // The peer of the TCP connection; a proxy in front is what Node sees (see docs/security.md).
+    sourceAddressOf: (c) => (c.env as Partial<HttpBindings> | undefined)?.incoming?.socket.remoteAddress,
+  });
 
   const host = options.host ?? '127.0.0.1';
   const headersTimeout = config.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;

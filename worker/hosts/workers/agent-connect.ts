@@ -15,5 +15,7 @@ export async function decideAgentConnect(deps: CoreDeps, request: Request): Prom
   return admitAgent(deps, {
     cluster: new URL(request.url).searchParams.get('cluster'),
     authorization: request.headers.get('Authorization'),
+    // Set by Cloudflare's edge, not by the client: the address the connect came from.
+    sourceAddress: request.headers.get('CF-Connecting-IP') ?? undefined,
   });
 }

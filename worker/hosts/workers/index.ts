@@ -10,7 +10,7 @@ import { AGENT_CONNECT_PATH } from '../../../protocol/agent-protocol';
 import { KeyLimits, keyLimitSettings } from '../../api/auth/key-limits';
 import type { CoordinatorClient } from '../../api/coordinator-directory';
 import { createApp } from '../../app';
-import type { AgentIdentity } from '../../core/agents/agent-admission';
+import { type AgentIdentity, REFUSAL_HEADER } from '../../core/agents/agent-admission';
 import { type CoreDeps, randomHexId } from '../../core/deps';
 import { decideAgentConnect } from './agent-connect';
 import { CoordinatorObjectHost, type CoordinatorRpc } from './coordinator-object-host';
@@ -179,6 +179,8 @@ function appForRequest(env: Env): Hono {
     log,
     serverKey: serverKeyFor(env),
     keyLimits: isolateKeyLimits,
+    // Set by Cloudflare's edge from the connecting peer; a client can't choose it.
+    sourceAddressOf: (c) => c.req.header('CF-Connecting-IP'),
   });
   app.get(AGENT_CONNECT_PATH, (c) => connectAgent(c.req.raw, env, deps));
   return app;
@@ -186,7 +188,11 @@ function appForRequest(env: Env): Hono {
 
 async function connectAgent(request: Request, env: Env, deps: CoreDeps): Promise<Response> {
   const decision = await decideAgentConnect(deps, request);
-  if (!decision.accepted) return new Response(decision.message, { status: decision.status });
+  if (!decision.accepted) {
+    const headers: Record<string, string> =
+      'refusal' in decision && decision.refusal ? { [REFUSAL_HEADER]: decision.refusal } : {};
+    return new Response(decision.message, { status: decision.status, headers });
+  }
   const forwarded = new Request(request);
   forwarded.headers.set(CLUSTER_HEADER, decision.clusterName);
   forwarded.headers.set(IDENTITY_HEADER, JSON.stringify(decision.identity));
