@@ -10,6 +10,7 @@ import { authenticate, describeBerthCall, describeEcsCall } from './api/auth/aut
 import { capRequestBodies } from './api/body-limit';
 import { handleEcsRequest } from './api/ecs-protocol';
 import { refuseUnlistedHosts } from './api/host-guard';
+import { describeHookCalls, serveHooks } from './api/hooks-api';
 import { handleServiceControl, SERVICE_CONTROL_PATH } from './api/service-controls';
 import { streamTaskEvents } from './api/task-event-stream';
 import { DEFAULT_MAX_REQUEST_BODY_BYTES } from './core/deps';
@@ -33,10 +34,13 @@ export function createApp(options: AppOptions): Hono {
   // socket (which proves an instance credential of its own) are not API calls.
   const { deps, serverKey, log } = options;
   app.post('/', authenticate(deps, serverKey, describeEcsCall, log));
-  app.use('/berth/v1/*', authenticate(deps, serverKey, describeBerthCall, log));
+  app.use('/berth/v1/*', authenticate(deps, serverKey, describeHookCalls(deps, describeBerthCall), log));
   app.post('/', (c) => handleEcsRequest(c, options, options.log));
   app.get('/berth/v1/clusters/:cluster/task-events', (c) => streamTaskEvents(c, options));
   serveAccessKeys(app, options);
   app.post(SERVICE_CONTROL_PATH, (c) => handleServiceControl(c, options));
+  // Deploy hooks: managed under /berth/v1/hooks; delivered to /hooks/<id>, authenticated by the
+  // provider's signature or URL token instead of SigV4.
+  serveHooks(app, options);
   return app;
 }

@@ -19,6 +19,7 @@ export const CONFIG_VARIABLES = {
   taskHealthyAfterMs: 'BERTH_TASK_HEALTHY_AFTER_MS',
   inactiveServiceRetentionMs: 'BERTH_INACTIVE_SERVICE_RETENTION_MS',
   serviceThrottleBaseMs: 'BERTH_SERVICE_THROTTLE_BASE_MS',
+  hookDebounceMs: 'BERTH_HOOK_DEBOUNCE_MS',
 } as const satisfies Partial<Record<keyof BerthConfig, string>>;
 
 export type ConfigVariables = Partial<
@@ -74,5 +75,6 @@ export function parseBerthConfig(vars: Record<string, string | undefined>): Bert
     taskHealthyAfterMs: wholeNumber(vars, v.taskHealthyAfterMs, 0, 'milliseconds'),
     inactiveServiceRetentionMs: wholeNumber(vars, v.inactiveServiceRetentionMs, 0, 'milliseconds'),
     serviceThrottleBaseMs: wholeNumber(vars, v.serviceThrottleBaseMs, 1, 'milliseconds'),
+    hookDebounceMs: wholeNumber(vars, v.hookDebounceMs, 0, 'milliseconds'),
   };
 }

@@ -27,6 +27,8 @@ export interface RuntimeOptions {
   inactiveServiceRetentionMs?: number;
   /** Shortens the first wait of a service's failed-start back-off (default 10 s). */
   serviceThrottleBaseMs?: number;
+  /** Shortens how long deploy-hook deliveries for one service are gathered into one deployment (2 s). */
+  hookDebounceMs?: number;
 }
 
 export interface RuntimeHarness {
@@ -46,6 +48,7 @@ export const nodeRuntime: RuntimeHarness = {
           : {}),
         inactiveServiceRetentionMs: options.inactiveServiceRetentionMs,
         serviceThrottleBaseMs: options.serviceThrottleBaseMs,
+        hookDebounceMs: options.hookDebounceMs,
       },
     });
     return {

@@ -65,5 +65,8 @@ export const workersRuntime: RuntimeHarness = {
       ...(options.serviceThrottleBaseMs !== undefined
         ? { BERTH_SERVICE_THROTTLE_BASE_MS: String(options.serviceThrottleBaseMs) }
         : {}),
+      ...(options.hookDebounceMs !== undefined
+        ? { BERTH_HOOK_DEBOUNCE_MS: String(options.hookDebounceMs) }
+        : {}),
     }),
 };

@@ -33,6 +33,11 @@ export interface BerthConfig extends ArnScope {
    * stops before RUNNING, up to 15 minutes (default DEFAULT_THROTTLE_BASE_MS); tests shorten it.
    */
   serviceThrottleBaseMs?: number;
+  /**
+   * How long a service's deploy-hook deliveries are gathered into one deployment (default
+   * DEFAULT_HOOK_DEBOUNCE_MS, 2 s); tests shorten it.
+   */
+  hookDebounceMs?: number;
 }
 
 /**

@@ -9,6 +9,7 @@ import { AGENT_GRACE, agentGraceExpired } from '../container-instances/agent-gra
 import { deleteAttributes, putAttributes } from '../container-instances/attributes';
 import { deregisterContainerInstance } from '../container-instances/deregister';
 import { updateContainerInstancesState } from '../container-instances/update-state';
+import { HOOK_DEPLOY, hookDeployDue, queueHookDeploy } from '../hooks/hook-deploy';
 import { createService } from '../services/create-service';
 import { deleteService } from '../services/delete-service';
 import { SERVICE_PURGE, servicePurgeDue } from '../services/purge-service';
@@ -45,6 +46,7 @@ export const CLUSTER_COMMANDS = {
   stopService,
   startService,
   stopServiceDeployment,
+  queueHookDeploy,
 } as const;
 
 export type CommandName = keyof typeof CLUSTER_COMMANDS;
@@ -63,6 +65,7 @@ export const DEADLINE_HANDLERS: Record<string, (ctx: CommandContext, key: string
   },
   [SERVICE_STEP]: serviceStepDue,
   [SERVICE_PURGE]: servicePurgeDue,
+  [HOOK_DEPLOY]: hookDeployDue,
 };
 
 /** A command that changes instances (state, attributes, membership): then every service may have work. */
