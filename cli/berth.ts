@@ -6,6 +6,7 @@
  *   berth join-token   mint a join token for a cluster
  *   berth keys         create, list, deactivate and delete API access keys
  *   berth services     pause, resume, roll back, stop or start a service (Berth's controls)
+ *   berth hooks        deploy hooks: create, list, delete, rotate, deliveries, redeliver
  * Each command loads only its own code: an agent on a host (and every restart of it) never loads
  * the control plane, which tsx would otherwise transpile on every start.
  */
@@ -26,6 +27,10 @@ commands:
               signed with the standard AWS credential chain)
   services    pause|resume|rollback|stop|start --service NAME [--cluster NAME] [--revision ARN]
               [--endpoint URL]                                 (env: BERTH_ENDPOINT)
+  hooks       create --cluster C --service S --provider github|gitlab|dockerhub|standard|generic
+              [--container NAME]... [--branch PATTERN]... [--tags PATTERN]... [--repository PATTERN]...
+              | list [--cluster C] | delete ID | rotate ID [--revoke-previous] | deliveries ID |
+              redeliver ID DELIVERY                            [--endpoint URL] (env: BERTH_ENDPOINT)
 `;
 
 async function serverSettings(args: ParsedArgs) {
@@ -91,6 +96,11 @@ async function main(argv: string[]) {
     case 'keys': {
       const { runKeys } = await import('./keys');
       await runKeys(args);
+      return;
+    }
+    case 'hooks': {
+      const { runHooks } = await import('./hooks');
+      await runHooks(args);
       return;
     }
     case 'services': {
