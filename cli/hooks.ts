@@ -26,7 +26,8 @@ export async function runHooks(args: ParsedArgs): Promise<void> {
     case 'create': {
       const service = flag(args, 'service');
       const provider = flag(args, 'provider');
-      if (!service || !provider) throw new Error('hooks create: --service NAME and --provider P are required');
+      if (!service || !provider)
+        throw new Error('hooks create: --service NAME and --provider P are required');
       answer = await callBerthApi(args, 'POST', '/berth/v1/hooks', {
         cluster: flag(args, 'cluster') ?? 'default',
         service,

@@ -5,10 +5,10 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { docker } from './docker';
+import { freePort } from './server-process';
 import { waitFor } from './wait';
 
 export const REGISTRY_BIN = '/usr/bin/docker-registry';
@@ -21,18 +21,9 @@ export interface LocalRegistry {
   close(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
-    });
-  });
-}
-
 export async function startLocalRegistry(): Promise<LocalRegistry> {
-  if (!existsSync(REGISTRY_BIN)) throw new Error(`${REGISTRY_BIN} is missing: apt-get install -y docker-registry`);
+  if (!existsSync(REGISTRY_BIN))
+    throw new Error(`${REGISTRY_BIN} is missing: apt-get install -y docker-registry`);
   const dir = mkdtempSync(join(tmpdir(), 'berth-registry-'));
   const port = await freePort();
   const host = `127.0.0.1:${port}`;

@@ -24,8 +24,20 @@ import { deployHooks } from '../../db/schema';
 import { clusterNameOf } from '../core/clusters/clusters';
 import type { CoreDeps } from '../core/deps';
 import { invalidParameter } from '../core/errors';
-import { createHook, deleteHook, listDeliveries, listHooks, requireHook, rotateHook } from '../core/hooks/hooks';
-import { type EnqueueDeploy, MAX_HOOK_BODY_BYTES, receiveDelivery, redeliver } from '../core/hooks/receive-delivery';
+import {
+  createHook,
+  deleteHook,
+  listDeliveries,
+  listHooks,
+  requireHook,
+  rotateHook,
+} from '../core/hooks/hooks';
+import {
+  type EnqueueDeploy,
+  MAX_HOOK_BODY_BYTES,
+  receiveDelivery,
+  redeliver,
+} from '../core/hooks/receive-delivery';
 import type { ApiContext } from './actions';
 import type { DescribeCall } from './auth/authenticate';
 import { renderError } from './ecs-protocol';

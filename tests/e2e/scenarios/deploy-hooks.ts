@@ -171,9 +171,11 @@ export function defineDeployHookScenarios(harness: RuntimeHarness) {
     });
 
     it('a signed GitHub registry_package delivery rolls every container to the new tag', async () => {
-      await waitUntilServicesStable({ client: ecs, ...WAITER }, { cluster, services: ['web'] }).catch((error) => {
-        throw new Error(`${String(error)}\nagent output:\n${agent?.output()}`);
-      });
+      await waitUntilServicesStable({ client: ecs, ...WAITER }, { cluster, services: ['web'] }).catch(
+        (error) => {
+          throw new Error(`${String(error)}\nagent output:\n${agent?.output()}`);
+        },
+      );
       const hook = await createHook({ service: 'web', provider: 'github', containers: ['main'] });
       expect(hook.url).toBe(`${runtime.endpoint}/hooks/${hook.id}`);
       expect(hook.secret).toMatch(/^[0-9a-f]{64}$/);
@@ -234,13 +236,19 @@ export function defineDeployHookScenarios(harness: RuntimeHarness) {
         image: expected,
         imageDigest: digests.v2,
       });
-      const service = (await ecs.send(new DescribeServicesCommand({ cluster, services: ['web'] }))).services![0];
+      const service = (await ecs.send(new DescribeServicesCommand({ cluster, services: ['web'] })))
+        .services![0];
       const deploymentId = latest.serviceDeploymentArn!.split('/').pop();
       expect(service.events!.map((e) => e.message)).toContain(
         `(service web) (deployment ecs-svc/${deploymentId}) started by deploy hook ${hook.id}: github delivery ${guid}, image ${expected}.`,
       );
       const [logged] = await deliveries(hook);
-      expect(logged).toMatchObject({ id: answer.deliveryId, outcome: 'deployed', statusCode: 202, image: expected });
+      expect(logged).toMatchObject({
+        id: answer.deliveryId,
+        outcome: 'deployed',
+        statusCode: 202,
+        image: expected,
+      });
     }, 120_000);
 
     it('refuses a tampered body (401, logged) and deploys nothing', async () => {
@@ -302,8 +310,15 @@ export function defineDeployHookScenarios(harness: RuntimeHarness) {
       const before = (await deploymentsOf('quiet')).length;
       const refused = await postGithub(hook, registryPackage('latest'));
       expect(refused.status).toBe(403);
-      expect(await refused.json()).toMatchObject({ outcome: 'refused', message: "tag 'latest' is not allowed (v*)" });
-      const push = JSON.stringify({ ref: 'refs/heads/feature', after: 'a'.repeat(40), repository: { full_name: 'acme/app' } });
+      expect(await refused.json()).toMatchObject({
+        outcome: 'refused',
+        message: "tag 'latest' is not allowed (v*)",
+      });
+      const push = JSON.stringify({
+        ref: 'refs/heads/feature',
+        after: 'a'.repeat(40),
+        repository: { full_name: 'acme/app' },
+      });
       expect((await postGithub(hook, push, { event: 'push' })).status).toBe(403);
       expect(await settle('quiet', before)).toBe(0);
       expect((await deliveries(hook)).map((d) => [d.outcome, d.statusCode, d.reason])).toEqual([
@@ -314,13 +329,15 @@ export function defineDeployHookScenarios(harness: RuntimeHarness) {
 
     it('accepts both secrets during a rotation, and only the new one after the old is revoked', async () => {
       const hook = await createHook({ service: 'other', provider: 'github' });
-      const rotated = (await api('POST', `/berth/v1/hooks/${hook.id}/rotate`, {})).body as unknown as CreatedHook;
+      const rotated = (await api('POST', `/berth/v1/hooks/${hook.id}/rotate`, {}))
+        .body as unknown as CreatedHook;
       expect(rotated.secret).not.toBe(hook.secret);
       const before = (await deploymentsOf('other')).length;
       expect((await postGithub(hook, registryPackage('v1'), { secret: hook.secret })).status).toBe(202);
       expect((await postGithub(hook, registryPackage('v2'), { secret: rotated.secret })).status).toBe(202);
       await waitFor('the deployment', async () => (await deploymentsOf('other')).length > before);
-      const finished = (await api('POST', `/berth/v1/hooks/${hook.id}/rotate`, { revokePrevious: true })).body;
+      const finished = (await api('POST', `/berth/v1/hooks/${hook.id}/rotate`, { revokePrevious: true }))
+        .body;
       expect(finished).toMatchObject({ secret: rotated.secret, activeSecrets: 1 });
       expect((await postGithub(hook, registryPackage('v1'), { secret: hook.secret })).status).toBe(401);
       expect((await postGithub(hook, registryPackage('v1'), { secret: rotated.secret })).status).toBe(202);
@@ -361,7 +378,9 @@ export function defineDeployHookScenarios(harness: RuntimeHarness) {
       const huge = 'x'.repeat(300 * 1024);
       expect((await postGithub(github, huge)).status).toBe(413);
       expect((await postGithub(github, '{not json')).status).toBe(400);
-      expect((await fetch(`${runtime.endpoint}/hooks/hknope`, { method: 'POST', body: '{}' })).status).toBe(404);
+      expect((await fetch(`${runtime.endpoint}/hooks/hknope`, { method: 'POST', body: '{}' })).status).toBe(
+        404,
+      );
       const gitlabHeaders = await fetch(github.url, {
         method: 'POST',
         headers: { 'x-gitlab-token': github.secret!, 'x-gitlab-event': 'Push Hook' },
@@ -373,7 +392,10 @@ export function defineDeployHookScenarios(harness: RuntimeHarness) {
       const hubBody = JSON.stringify({ push_data: { tag: 'v2' }, repository: { repo_name: 'acme/app' } });
       expect((await fetch(wrongToken, { method: 'POST', body: hubBody })).status).toBe(401);
       expect((await fetch(dockerhub.url, { method: 'POST', body: hubBody })).status).toBe(202);
-      const badTag = JSON.stringify({ push_data: { tag: '../../etc' }, repository: { repo_name: 'acme/app' } });
+      const badTag = JSON.stringify({
+        push_data: { tag: '../../etc' },
+        repository: { repo_name: 'acme/app' },
+      });
       expect((await fetch(dockerhub.url, { method: 'POST', body: badTag })).status).toBe(400);
       // Management input is checked too: the ECS error name, the field named.
       const bad = await api('POST', '/berth/v1/hooks', { cluster, service: 'other', provider: 'ftp' });
@@ -385,7 +407,10 @@ export function defineDeployHookScenarios(harness: RuntimeHarness) {
     it('redelivers a past delivery as a new deployment', async () => {
       const hook = await createHook({ service: 'spare', provider: 'generic' });
       const before = (await deploymentsOf('spare')).length;
-      const first = await fetch(`${hook.url}?tag=v1`, { method: 'POST', headers: { 'idempotency-key': 'k1' } });
+      const first = await fetch(`${hook.url}?tag=v1`, {
+        method: 'POST',
+        headers: { 'idempotency-key': 'k1' },
+      });
       expect(first.status).toBe(202);
       const { deliveryId } = (await first.json()) as { deliveryId: string };
       await waitFor('the deployment', async () => (await deploymentsOf('spare')).length > before);

@@ -48,7 +48,10 @@ export interface DeploymentTrigger {
 }
 
 /** A cluster command: makes sure the service's deploy deadline is set. */
-export const queueHookDeploy: ClusterCommand<{ service: string }, { dueAtMs: number }> = async (ctx, input) => {
+export const queueHookDeploy: ClusterCommand<{ service: string }, { dueAtMs: number }> = async (
+  ctx,
+  input,
+) => {
   const dueAtMs = ctx.deps.now() + (ctx.deps.config.hookDebounceMs ?? DEFAULT_HOOK_DEBOUNCE_MS);
   await ctx.deadlines.scheduleNoLaterThan(HOOK_DEPLOY, input.service, dueAtMs, { persist: true });
   return { dueAtMs };

@@ -5,8 +5,8 @@
  */
 import { and, desc, eq, inArray, lt, notInArray } from 'drizzle-orm';
 import { type DeployHookRow, deployHooks, type HookDeliveryRow, hookDeliveries } from '../../../db/schema';
-import { openSecret, sealSecret } from '../auth/secret-box';
 import { clusterArn as clusterArnOf } from '../arn';
+import { openSecret, sealSecret } from '../auth/secret-box';
 import { requireCluster } from '../clusters/clusters';
 import type { CoreDeps } from '../deps';
 import { EcsError, excerpt, invalidParameter } from '../errors';
@@ -63,7 +63,7 @@ function patterns(value: unknown, field: string, shape = PATTERN): string[] {
   return [...new Set(value as string[])];
 }
 
-export function summarize(deps: CoreDeps, row: DeployHookRow): HookSummary {
+export function summarize(row: DeployHookRow): HookSummary {
   return {
     id: row.id,
     cluster: row.clusterArn.slice(row.clusterArn.indexOf('/') + 1),
@@ -81,12 +81,14 @@ export function summarize(deps: CoreDeps, row: DeployHookRow): HookSummary {
 
 /** The public URL of a hook: a URL-token provider's token is its last path segment. */
 export function hookUrl(origin: string, row: Pick<DeployHookRow, 'id' | 'provider'>, secret: string): string {
-  return URL_TOKEN_PROVIDERS.includes(row.provider) ? `${origin}/hooks/${row.id}/${secret}` : `${origin}/hooks/${row.id}`;
+  return URL_TOKEN_PROVIDERS.includes(row.provider)
+    ? `${origin}/hooks/${row.id}/${secret}`
+    : `${origin}/hooks/${row.id}`;
 }
 
-function withSecret(deps: CoreDeps, origin: string, row: DeployHookRow, secret: string): HookWithSecret {
+function withSecret(origin: string, row: DeployHookRow, secret: string): HookWithSecret {
   return {
-    ...summarize(deps, row),
+    ...summarize(row),
     url: hookUrl(origin, row, secret),
     ...(URL_TOKEN_PROVIDERS.includes(row.provider) ? {} : { secret }),
   };
@@ -123,7 +125,7 @@ export async function createHook(
     rotatedAtMs: null,
   };
   await deps.db.insert(deployHooks).values(row);
-  return withSecret(deps, origin, row, secret);
+  return withSecret(origin, row, secret);
 }
 
 export async function requireHook(deps: CoreDeps, id: string): Promise<DeployHookRow> {
@@ -138,7 +140,7 @@ export async function listHooks(deps: CoreDeps, cluster?: string): Promise<HookS
     .from(deployHooks)
     .where(cluster === undefined ? undefined : eq(deployHooks.clusterArn, clusterArnOf(deps.config, cluster)))
     .orderBy(deployHooks.createdAtMs);
-  return rows.map((row) => summarize(deps, row));
+  return rows.map(summarize);
 }
 
 export async function deleteHook(deps: CoreDeps, id: string): Promise<void> {
@@ -166,16 +168,16 @@ export async function rotateHook(
     const current = await openSecret(serverKey, sealed[0], id);
     const updated = { ...row, secretsJson: JSON.stringify([sealed[0]]), rotatedAtMs: deps.now() };
     await deps.db.update(deployHooks).set(updated).where(eq(deployHooks.id, id));
-    return withSecret(deps, origin, updated, current);
+    return withSecret(origin, updated, current);
   }
   const secret = newHookSecret(row.provider);
   const secrets = [await sealSecret(serverKey, secret, id), sealed[0]];
   const updated = { ...row, secretsJson: JSON.stringify(secrets), rotatedAtMs: deps.now() };
   await deps.db.update(deployHooks).set(updated).where(eq(deployHooks.id, id));
-  return withSecret(deps, origin, updated, secret);
+  return withSecret(origin, updated, secret);
 }
 
-export async function hookSecrets(deps: CoreDeps, serverKey: Uint8Array, row: DeployHookRow): Promise<string[]> {
+export async function hookSecrets(serverKey: Uint8Array, row: DeployHookRow): Promise<string[]> {
   return Promise.all((JSON.parse(row.secretsJson) as string[]).map((s) => openSecret(serverKey, s, row.id)));
 }
 

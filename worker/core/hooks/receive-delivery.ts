@@ -49,12 +49,17 @@ export function ruleRefusal(hook: DeployHookRow, intent: DeliveryIntent): string
     if (!repositories.some((p) => globMatches(p, intent.repository!)))
       return `repository '${intent.repository}' is not allowed (${repositories.join(', ')})`;
   }
-  if (branches.length > 0 && intent.branch !== undefined && !branches.some((p) => globMatches(p, intent.branch!)))
+  if (
+    branches.length > 0 &&
+    intent.branch !== undefined &&
+    !branches.some((p) => globMatches(p, intent.branch!))
+  )
     return `branch '${intent.branch}' is not allowed (${branches.join(', ')})`;
   if (tags.length > 0) {
     if (intent.tag === undefined) {
       // A branch push redeploys the current image; only an image without a tag to check is refused.
-      if (intent.digest !== undefined) return 'the delivery names a digest but no tag, and the hook allows only some tags';
+      if (intent.digest !== undefined)
+        return 'the delivery names a digest but no tag, and the hook allows only some tags';
     } else if (!tags.some((p) => globMatches(p, intent.tag!))) {
       return `tag '${intent.tag}' is not allowed (${tags.join(', ')})`;
     }
@@ -103,10 +108,15 @@ export async function receiveDelivery(
   const id = newDeliveryId(deps);
   let intent: DeliveryIntent;
   try {
-    intent = await verifyDelivery(hook.provider, delivery, await hookSecrets(deps, serverKey, hook));
+    intent = await verifyDelivery(hook.provider, delivery, await hookSecrets(serverKey, hook));
   } catch (error) {
     if (!(error instanceof HookRefusal)) throw error;
-    await logDelivery(deps, { ...logRow(deps, hook, id), outcome: error.outcome, statusCode: error.status, reason: error.reason });
+    await logDelivery(deps, {
+      ...logRow(deps, hook, id),
+      outcome: error.outcome,
+      statusCode: error.status,
+      reason: error.reason,
+    });
     return { status: error.status, body: { deliveryId: id, outcome: error.outcome, message: error.reason } };
   }
   const row = logRow(deps, hook, id, intent);
@@ -136,7 +146,10 @@ export async function accept(
       .where(and(eq(hookDeliveries.hookId, hook.id), eq(hookDeliveries.dedupeKey, row.dedupeKey!)));
     const reason = `a repeat of delivery ${original?.id ?? '(forgotten)'}: nothing done`;
     await logDelivery(deps, { ...row, dedupeKey: null, outcome: 'duplicate', statusCode: 200, reason });
-    return { status: 200, body: { deliveryId: original?.id ?? row.id, outcome: 'duplicate', message: reason } };
+    return {
+      status: 200,
+      body: { deliveryId: original?.id ?? row.id, outcome: 'duplicate', message: reason },
+    };
   }
   try {
     await enqueue(hook);
@@ -164,10 +177,15 @@ export async function redeliver(
     .from(hookDeliveries)
     .where(and(eq(hookDeliveries.hookId, hookId), eq(hookDeliveries.id, deliveryId)));
   if (!past) {
-    throw new EcsError('ResourceNotFoundException', `delivery '${excerpt(deliveryId)}' not found for hook ${hookId}`);
+    throw new EcsError(
+      'ResourceNotFoundException',
+      `delivery '${excerpt(deliveryId)}' not found for hook ${hookId}`,
+    );
   }
   if (!['queued', 'deployed', 'failed', 'duplicate'].includes(past.outcome)) {
-    throw invalidParameter(`delivery: ${past.id} was ${past.outcome}; only accepted deliveries can be redelivered`);
+    throw invalidParameter(
+      `delivery: ${past.id} was ${past.outcome}; only accepted deliveries can be redelivered`,
+    );
   }
   const intent: DeliveryIntent = {
     event: past.event ?? '',

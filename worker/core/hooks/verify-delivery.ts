@@ -17,7 +17,13 @@ import { verify as verifyGithubSignature } from '@octokit/webhooks-methods';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 
 export type HookProvider = 'github' | 'gitlab' | 'dockerhub' | 'standard' | 'generic';
-export const HOOK_PROVIDERS: readonly HookProvider[] = ['github', 'gitlab', 'dockerhub', 'standard', 'generic'];
+export const HOOK_PROVIDERS: readonly HookProvider[] = [
+  'github',
+  'gitlab',
+  'dockerhub',
+  'standard',
+  'generic',
+];
 /** Providers whose credential is a token in the URL path rather than a signature. */
 export const URL_TOKEN_PROVIDERS: readonly HookProvider[] = ['dockerhub', 'generic'];
 
@@ -147,7 +153,8 @@ async function github(delivery: RawDelivery, secrets: readonly string[]): Promis
       commitSha: string(version.target_oid),
     };
     if (body.action !== 'published') return { ...intent, ignoredBecause: `action ${String(body.action)}` };
-    if (!intent.tag && !intent.digest) return { ...intent, ignoredBecause: 'the package version has no tag or digest' };
+    if (!intent.tag && !intent.digest)
+      return { ...intent, ignoredBecause: 'the package version has no tag or digest' };
     return checked(intent);
   }
   if (event === 'push') {
@@ -192,14 +199,18 @@ async function gitlab(delivery: RawDelivery, secrets: readonly string[]): Promis
     commitSha: string(body.checkout_sha) ?? string(body.after),
   };
   if (body.object_kind !== 'push' && body.object_kind !== 'tag_push')
-    return { ...intent, ignoredBecause: `object_kind ${String(body.object_kind).slice(0, 64)} deploys nothing` };
+    return {
+      ...intent,
+      ignoredBecause: `object_kind ${String(body.object_kind).slice(0, 64)} deploys nothing`,
+    };
   if (body.checkout_sha === null) return { ...intent, ignoredBecause: 'the ref was deleted' };
   return checked(intent);
 }
 
 async function urlToken(delivery: RawDelivery, secrets: readonly string[]): Promise<void> {
   if (!delivery.pathToken) throw new HookRefusal(401, 'the URL has no token (/hooks/<id>/<token>)');
-  if (!(await anyEqual(delivery.pathToken, secrets))) throw new HookRefusal(401, 'the URL token does not match');
+  if (!(await anyEqual(delivery.pathToken, secrets)))
+    throw new HookRefusal(401, 'the URL token does not match');
 }
 
 async function dockerhub(delivery: RawDelivery, secrets: readonly string[]): Promise<DeliveryIntent> {
@@ -223,7 +234,8 @@ function imagePushed(body: Json, base: Pick<DeliveryIntent, 'sourceDeliveryId'>)
     digest: string(data.digest),
     commitSha: string(data.commit),
   };
-  if (type !== 'image.pushed') return { ...intent, ignoredBecause: `type '${type.slice(0, 64)}' deploys nothing` };
+  if (type !== 'image.pushed')
+    return { ...intent, ignoredBecause: `type '${type.slice(0, 64)}' deploys nothing` };
   if (!intent.tag && !intent.digest) throw new HookRefusal(400, 'data: a tag or a digest is required');
   return checked(intent);
 }
@@ -266,11 +278,15 @@ async function generic(delivery: RawDelivery, secrets: readonly string[]): Promi
       commitSha: string(query.get('commit')),
     });
   }
-  if (delivery.body.length === 0) throw new HookRefusal(400, 'a tag or a digest is required (query or JSON body)');
+  if (delivery.body.length === 0)
+    throw new HookRefusal(400, 'a tag or a digest is required (query or JSON body)');
   return imagePushed(parseJsonObject(bodyText(delivery.body)), { sourceDeliveryId });
 }
 
-const VERIFIERS: Record<HookProvider, (d: RawDelivery, secrets: readonly string[]) => Promise<DeliveryIntent>> = {
+const VERIFIERS: Record<
+  HookProvider,
+  (d: RawDelivery, secrets: readonly string[]) => Promise<DeliveryIntent>
+> = {
   github,
   gitlab,
   dockerhub,
