@@ -206,7 +206,7 @@ export function builtInPolicy(
         // Everything inside its cluster, but not the cluster's own life or its hosts' membership.
         {
           Effect: 'Allow',
-          Action: ['ecs:*', 'berth:*Service', 'berth:ReadTaskEvents'],
+          Action: ['ecs:*', 'berth:*Service', 'berth:ReadTaskEvents', 'berth:ManageHooks', 'berth:ReadHooks'],
           Resource: '*',
           Condition: { StringEquals: { 'ecs:cluster': clusterArn } },
         },
