@@ -34,6 +34,8 @@ import type { RegisterTaskDefinitionInput, TaskDefinitionBody } from '../task-de
 export const HOOK_DEPLOY = 'hookDeploy';
 /** How long a service's deliveries are gathered before one deployment is started for all of them. */
 export const DEFAULT_HOOK_DEBOUNCE_MS = 2_000;
+/** When applying queued deliveries failed for a reason other than their own, they are tried again this much later. */
+const HOOK_DEPLOY_RETRY_MS = 15_000;
 
 /** What a hook-triggered deployment records (service_deployments.trigger_json). */
 export interface DeploymentTrigger {
@@ -112,8 +114,14 @@ export async function hookDeployDue(ctx: CommandContext, serviceName: string): P
   try {
     await deploy(ctx, serviceName, new Map(hooks.map((h) => [h.id, h])), queued, fail);
   } catch (error) {
+    if (!(error instanceof EcsError)) {
+      // Anything else (the database, say): the deliveries stay queued and are tried again.
+      await ctx.deadlines.schedule(HOOK_DEPLOY, serviceName, ctx.deps.now() + HOOK_DEPLOY_RETRY_MS, {
+        persist: true,
+      });
+      throw error;
+    }
     // The caller's kind of error (service gone, definition refused): the deliveries failed, the room is fine.
-    if (!(error instanceof EcsError)) throw error;
     await fail(queued, `${error.errorName}: ${error.message}`);
   }
 }
