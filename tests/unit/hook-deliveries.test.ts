@@ -85,6 +85,21 @@ describe('GitHub deliveries', () => {
         },
       }),
     ).toMatchObject({ repository: 'acme/app', tag: 'v3', digest: `sha256:${'d'.repeat(64)}` });
+    const form = `payload=${encodeURIComponent(JSON.stringify({ ref: 'refs/tags/v4' }))}`;
+    expect(
+      await verifyDelivery(
+        'github',
+        delivery(
+          {
+            'content-type': 'application/x-www-form-urlencoded',
+            'x-github-event': 'push',
+            'x-hub-signature-256': await sign('s3cret', form),
+          },
+          form,
+        ),
+        ['s3cret'],
+      ),
+    ).toMatchObject({ tag: 'v4' });
     expect(await github('ping', { zen: 'hi' })).toMatchObject({
       ignoredBecause: "event 'ping' deploys nothing",
     });

@@ -402,6 +402,20 @@ export function defineDeployHookScenarios(harness: RuntimeHarness) {
       expect(bad.status).toBe(400);
       expect(bad.body).toMatchObject({ __type: 'InvalidParameterException' });
       expect(String(bad.body.message)).toMatch(/^provider: /);
+      const noService = await api('POST', '/berth/v1/hooks', {
+        cluster,
+        service: 'nope',
+        provider: 'github',
+      });
+      expect(noService.body).toMatchObject({ __type: 'ServiceNotFoundException' });
+      const noContainer = await api('POST', '/berth/v1/hooks', {
+        cluster,
+        service: 'other',
+        provider: 'github',
+        containers: ['main', 'ghost'],
+      });
+      expect(noContainer.body).toMatchObject({ __type: 'InvalidParameterException' });
+      expect(String(noContainer.body.message)).toMatch(/^containers: 'ghost' not in hooked-/);
     });
 
     it('redelivers a past delivery as a new deployment', async () => {

@@ -4,12 +4,20 @@
  * (secret-box.ts, the hook id as associated data) and shown only when created or rotated.
  */
 import { and, desc, eq, inArray, lt, notInArray } from 'drizzle-orm';
-import { type DeployHookRow, deployHooks, type HookDeliveryRow, hookDeliveries } from '../../../db/schema';
+import {
+  type DeployHookRow,
+  deployHooks,
+  type HookDeliveryRow,
+  hookDeliveries,
+  services,
+} from '../../../db/schema';
 import { clusterArn as clusterArnOf } from '../arn';
 import { openSecret, sealSecret } from '../auth/secret-box';
 import { requireCluster } from '../clusters/clusters';
 import type { CoreDeps } from '../deps';
 import { EcsError, excerpt, invalidParameter } from '../errors';
+import { serviceArnOf, serviceNotFound } from '../services/service-record';
+import { requireTaskDefinition, toTaskDefinition } from '../task-definitions/task-definitions';
 import { HOOK_PROVIDERS, type HookProvider, newHookSecret, URL_TOKEN_PROVIDERS } from './verify-delivery';
 
 /** Each hook keeps this many deliveries in its log; older ones are forgotten as new ones arrive. */
@@ -109,6 +117,21 @@ export async function createHook(
   }
   const provider = input.provider as HookProvider;
   const cluster = await requireCluster(deps, input.cluster);
+  const containers = patterns(input.containers, 'containers', NAME);
+  // The service and its containers must exist now, so a typo is an error here and not a failed delivery later.
+  const [service] = await deps.db
+    .select()
+    .from(services)
+    .where(eq(services.arn, serviceArnOf(deps, cluster.name, input.service)));
+  if (!service || service.status !== 'ACTIVE') throw serviceNotFound();
+  const definition = toTaskDefinition(await requireTaskDefinition(deps, service.taskDefinitionArn));
+  const known = new Set(definition.containerDefinitions.map((c) => c.name));
+  const unknown = containers.filter((name) => !known.has(name));
+  if (unknown.length > 0) {
+    throw invalidParameter(
+      `containers: ${unknown.map((n) => `'${n}'`).join(', ')} not in ${definition.family}:${definition.revision} (${[...known].join(', ')})`,
+    );
+  }
   const id = `hk${deps.newId().slice(0, 24)}`;
   const secret = newHookSecret(provider);
   const row: DeployHookRow = {
@@ -116,7 +139,7 @@ export async function createHook(
     clusterArn: cluster.arn,
     serviceName: input.service,
     provider,
-    containersJson: JSON.stringify(patterns(input.containers, 'containers', NAME)),
+    containersJson: JSON.stringify(containers),
     branchesJson: JSON.stringify(patterns(input.branches, 'branches')),
     tagPatternsJson: JSON.stringify(patterns(input.tagPatterns, 'tagPatterns')),
     repositoriesJson: JSON.stringify(patterns(input.repositories, 'repositories')),

@@ -137,7 +137,9 @@ async function github(delivery: RawDelivery, secrets: readonly string[]): Promis
   if (!valid) throw new HookRefusal(401, 'X-Hub-Signature-256: does not match the body');
   const event = delivery.headers.get('x-github-event') ?? '';
   const base = { event, sourceDeliveryId: string(delivery.headers.get('x-github-delivery')) };
-  const body = parseJsonObject(text);
+  // GitHub's other content type, application/x-www-form-urlencoded, carries the JSON as `payload`.
+  const form = (delivery.headers.get('content-type') ?? '').startsWith('application/x-www-form-urlencoded');
+  const body = parseJsonObject(form ? (new URLSearchParams(text).get('payload') ?? '') : text);
   const repository = string(object(body.repository).full_name);
   if (event === 'registry_package' || event === 'package') {
     const pkg = object(body.registry_package ?? body.package);
