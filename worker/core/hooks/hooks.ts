@@ -123,7 +123,7 @@ export async function createHook(
     .select()
     .from(services)
     .where(eq(services.arn, serviceArnOf(deps, cluster.name, input.service)));
-  if (!service || service.status !== 'ACTIVE') throw serviceNotFound();
+  if (service?.status !== 'ACTIVE') throw serviceNotFound();
   const definition = toTaskDefinition(await requireTaskDefinition(deps, service.taskDefinitionArn));
   const known = new Set(definition.containerDefinitions.map((c) => c.name));
   const unknown = containers.filter((name) => !known.has(name));
