@@ -65,6 +65,15 @@ describe('berth hooks', () => {
         desiredCount: 0,
       }),
     );
+    await ecs.send(new CreateClusterCommand({ clusterName: 'elsewhere' }));
+    await ecs.send(
+      new CreateServiceCommand({
+        cluster: 'elsewhere',
+        serviceName: 'web',
+        taskDefinition: definition.taskDefinition!.taskDefinitionArn!,
+        desiredCount: 0,
+      }),
+    );
     ecs.destroy();
   });
   afterAll(async () => {
@@ -167,6 +176,51 @@ describe('berth hooks', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('AccessDeniedException');
     expect(refused.stderr).toContain('berth:ManageHooks');
+  });
+
+  it("lets a deployer:<cluster> key manage that cluster's hooks and no other's", async () => {
+    const deployer = await admin('keys', 'create', '--name', 'shop-deployer', '--policy', 'deployer:shop');
+    const asDeployer = (...args: string[]) =>
+      berth(
+        {
+          AWS_ACCESS_KEY_ID: deployer.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: deployer.secretAccessKey,
+          AWS_PROFILE: '',
+        },
+        ...args,
+      );
+    const own = await asDeployer(
+      'hooks',
+      'create',
+      '--cluster',
+      'shop',
+      '--service',
+      'web',
+      '--provider',
+      'gitlab',
+    );
+    expect(own).toMatchObject({ cluster: 'shop', provider: 'gitlab' });
+    expect(await asDeployer('hooks', 'delete', own.id)).toEqual({});
+    // The cluster is the body's on create, and the hook's own on calls that name a hook.
+    const theirs = await admin(
+      'hooks',
+      'create',
+      '--cluster',
+      'elsewhere',
+      '--service',
+      'web',
+      '--provider',
+      'github',
+    );
+    for (const attempt of [
+      ['create', '--cluster', 'elsewhere', '--service', 'web', '--provider', 'gitlab'],
+      ['rotate', theirs.id],
+      ['deliveries', theirs.id],
+    ]) {
+      const refused = await asDeployer('hooks', ...attempt).catch((e) => e);
+      expect(refused.stderr).toContain('AccessDeniedException');
+      expect(refused.stderr).toContain('cluster/elsewhere');
+    }
   });
 
   it('deletes a hook, after which its URL is unknown', async () => {
