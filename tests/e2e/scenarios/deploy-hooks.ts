@@ -375,7 +375,7 @@ export function defineDeployHookScenarios(harness: RuntimeHarness) {
       const dockerhub = await createHook({ service: 'other', provider: 'dockerhub' });
       expect(dockerhub.secret).toBeUndefined();
       expect(dockerhub.url).toMatch(new RegExp(`/hooks/${dockerhub.id}/[A-Za-z0-9_-]{43}$`));
-      const huge = 'x'.repeat(300 * 1024);
+      const huge = 'x'.repeat(1100 * 1024);
       expect((await postGithub(github, huge)).status).toBe(413);
       expect((await postGithub(github, '{not json')).status).toBe(400);
       expect((await fetch(`${runtime.endpoint}/hooks/hknope`, { method: 'POST', body: '{}' })).status).toBe(

@@ -12,8 +12,8 @@ import { EcsError, excerpt, invalidParameter } from '../errors';
 import { hookSecrets, logDelivery, requireHook } from './hooks';
 import { type DeliveryIntent, HookRefusal, type RawDelivery, verifyDelivery } from './verify-delivery';
 
-/** Deliveries larger than this are refused before they are read (GitHub's pushes are far smaller). */
-export const MAX_HOOK_BODY_BYTES = 256 * 1024;
+/** Deliveries larger than this are refused before they are read: room for a GitHub push of many commits, no more. */
+export const MAX_HOOK_BODY_BYTES = 1024 * 1024;
 
 export interface DeliveryAnswer {
   status: number;
