@@ -53,6 +53,17 @@ export async function startLocalRegistry(): Promise<LocalRegistry> {
       return digest;
     },
     async close() {
+      // The references the agent pulled from this registry go with it (the images stay if tagged otherwise).
+      const pulled = await docker.listImages({ filters: { reference: [`${host}/*`] } });
+      for (const image of pulled) {
+        for (const reference of [...(image.RepoTags ?? []), ...(image.RepoDigests ?? [])]) {
+          if (reference.startsWith(`${host}/`))
+            await docker
+              .getImage(reference)
+              .remove({ noprune: true })
+              .catch(() => undefined);
+        }
+      }
       child.kill('SIGTERM');
       await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve)));
       rmSync(dir, { recursive: true, force: true });
