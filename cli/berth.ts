@@ -10,6 +10,7 @@
  *   berth keys         create, list, deactivate and delete API access keys
  *   berth services     pause, resume, roll back, stop or start a service (Berth's controls)
  *   berth cluster-policy  set or print a cluster's container policy (what tasks may take from their host)
+ *   berth hooks        deploy hooks: create, list, delete, rotate, deliveries, redeliver
  * Each command loads only its own code: an agent on a host (and every restart of it) never loads
  * the control plane, which tsx would otherwise transpile on every start.
  */
@@ -40,6 +41,10 @@ commands:
   cluster-policy  --cluster NAME [--allow privileged|host-network|host-pid|host-ipc|docker-socket|
               capabilities|devices]... [--host-path PATH]...  sets the cluster's container policy
               (admins only); without --allow/--host-path prints it   [--endpoint URL]
+  hooks       create --cluster C --service S --provider github|gitlab|dockerhub|standard|generic
+              [--container NAME]... [--branch PATTERN]... [--tags PATTERN]... [--repository PATTERN]...
+              | list [--cluster C] | delete ID | rotate ID [--revoke-previous] | deliveries ID |
+              redeliver ID DELIVERY                            [--endpoint URL] (env: BERTH_ENDPOINT)
 `;
 
 async function serverSettings(args: ParsedArgs) {
@@ -143,6 +148,11 @@ async function main(argv: string[]) {
     case 'keys': {
       const { runKeys } = await import('./keys');
       await runKeys(args);
+      return;
+    }
+    case 'hooks': {
+      const { runHooks } = await import('./hooks');
+      await runHooks(args);
       return;
     }
     case 'services': {

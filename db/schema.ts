@@ -315,6 +315,8 @@ export const serviceDeployments = sqliteTable(
     rollbackJson: text('rollback_json'),
     /** On a rollback deployment: the deployment it rolls back. */
     rollbackOf: text('rollback_of'),
+    /** Started by deploy hooks: their provider, deliveries, commit and image (worker/core/hooks). */
+    triggerJson: text('trigger_json'),
   },
   (t) => [index('service_deployments_service').on(t.serviceArn, t.status)],
 );
@@ -383,3 +385,63 @@ export const auditPurge = sqliteTable('audit_purge', {
   id: integer('id').primaryKey(),
   nextPurgeAtMs: integer('next_purge_at_ms').notNull(),
 });
+
+/**
+ * Deploy hooks (worker/core/hooks): a public URL that rolls one service's named containers to a new
+ * image when a registry or a repository calls it, authenticated by its provider's signature or token.
+ */
+export const deployHooks = sqliteTable('deploy_hooks', {
+  id: text('id').primaryKey(),
+  clusterArn: text('cluster_arn').notNull(),
+  serviceName: text('service_name').notNull(),
+  provider: text('provider', { enum: ['github', 'gitlab', 'dockerhub', 'standard', 'generic'] }).notNull(),
+  /** The containers a delivery may change; `[]` is every container of the service's definition. */
+  containersJson: text('containers_json').notNull().default('[]'),
+  /** Rules: glob patterns a delivery's branch, image tag and repository must match (`[]`: any). */
+  branchesJson: text('branches_json').notNull().default('[]'),
+  tagPatternsJson: text('tag_patterns_json').notNull().default('[]'),
+  repositoriesJson: text('repositories_json').notNull().default('[]'),
+  /** The active secrets (or URL tokens), newest first, at most two, each sealed with the server key (secret-box.ts). */
+  secretsJson: text('secrets_json').notNull(),
+  createdAtMs: integer('created_at_ms').notNull(),
+  rotatedAtMs: integer('rotated_at_ms'),
+});
+
+export type DeployHookRow = typeof deployHooks.$inferSelect;
+
+/** Every delivery a hook received, accepted or not, with its outcome; the newest few hundred per hook are kept. */
+export const hookDeliveries = sqliteTable(
+  'hook_deliveries',
+  {
+    id: text('id').primaryKey(),
+    hookId: text('hook_id').notNull(),
+    /** The provider's own delivery id (X-GitHub-Delivery, webhook-id, Idempotency-Key, …). */
+    sourceDeliveryId: text('source_delivery_id'),
+    /** Set on accepted deliveries only: a second accepted delivery with the same key is a repeat. */
+    dedupeKey: text('dedupe_key'),
+    provider: text('provider').notNull(),
+    event: text('event'),
+    outcome: text('outcome', {
+      enum: ['queued', 'deployed', 'duplicate', 'ignored', 'refused', 'unauthorized', 'failed'],
+    }).notNull(),
+    statusCode: integer('status_code').notNull(),
+    reason: text('reason'),
+    repository: text('repository'),
+    branch: text('branch'),
+    tag: text('tag'),
+    digest: text('digest'),
+    commitSha: text('commit_sha'),
+    /** The image reference deployed (`repo:tag` or `repo@digest`). */
+    image: text('image'),
+    deploymentId: text('deployment_id'),
+    redeliveryOf: text('redelivery_of'),
+    receivedAtMs: integer('received_at_ms').notNull(),
+  },
+  (t) => [
+    uniqueIndex('hook_deliveries_dedupe').on(t.hookId, t.dedupeKey),
+    index('hook_deliveries_hook').on(t.hookId, t.receivedAtMs),
+    index('hook_deliveries_outcome').on(t.outcome, t.hookId),
+  ],
+);
+
+export type HookDeliveryRow = typeof hookDeliveries.$inferSelect;

@@ -14,6 +14,7 @@ import { KeyLimits, keyLimitSettings } from './api/auth/key-limits';
 import { capRequestBodies } from './api/body-limit';
 import { serveContainerPolicy } from './api/container-policy-api';
 import { handleEcsRequest } from './api/ecs-protocol';
+import { describeHookCalls, serveHooks } from './api/hooks-api';
 import { refuseUnlistedHosts } from './api/host-guard';
 import { handleServiceControl, SERVICE_CONTROL_PATH } from './api/service-controls';
 import { streamTaskEvents } from './api/task-event-stream';
@@ -54,8 +55,9 @@ export function createApp(options: AppOptions): Hono {
   const sourceAddressOf = options.sourceAddressOf ?? (() => undefined);
   app.post('/', auditCalls(deps, audit, describeEcsCall, sourceAddressOf, log));
   app.post('/', authenticate(deps, serverKey, keyLimits, describeEcsCall, log));
-  app.use('/berth/v1/*', auditCalls(deps, audit, describeBerthCall, sourceAddressOf, log));
-  app.use('/berth/v1/*', authenticate(deps, serverKey, keyLimits, describeBerthCall, log));
+  const describeBerth = describeHookCalls(deps, describeBerthCall);
+  app.use('/berth/v1/*', auditCalls(deps, audit, describeBerth, sourceAddressOf, log));
+  app.use('/berth/v1/*', authenticate(deps, serverKey, keyLimits, describeBerth, log));
   app.post('/', (c) => handleEcsRequest(c, options, options.log));
   app.get('/berth/v1/clusters/:cluster/task-events', (c) => streamTaskEvents(c, options, keyLimits));
   serveAccessKeys(app, options);
@@ -63,5 +65,8 @@ export function createApp(options: AppOptions): Hono {
   serveAgentAdmin(app, options);
   app.post(SERVICE_CONTROL_PATH, (c) => handleServiceControl(c, options));
   serveContainerPolicy(app, options);
+  // Deploy hooks: managed under /berth/v1/hooks; delivered to /hooks/<id>, authenticated by the
+  // provider's signature or URL token instead of SigV4.
+  serveHooks(app, options);
   return app;
 }

@@ -25,6 +25,7 @@ export const CONFIG_VARIABLES = {
   headersTimeoutMs: 'BERTH_HEADERS_TIMEOUT_MS',
   requestTimeoutMs: 'BERTH_REQUEST_TIMEOUT_MS',
   auditRetentionDays: 'BERTH_AUDIT_RETENTION_DAYS',
+  hookDebounceMs: 'BERTH_HOOK_DEBOUNCE_MS',
 } as const satisfies Partial<Record<keyof BerthConfig, string>>;
 
 export type ConfigVariables = Partial<
@@ -86,5 +87,6 @@ export function parseBerthConfig(vars: Record<string, string | undefined>): Bert
     headersTimeoutMs: wholeNumber(vars, v.headersTimeoutMs, 1, 'milliseconds'),
     requestTimeoutMs: wholeNumber(vars, v.requestTimeoutMs, 1, 'milliseconds'),
     auditRetentionDays: wholeNumber(vars, v.auditRetentionDays, 1, 'days'),
+    hookDebounceMs: wholeNumber(vars, v.hookDebounceMs, 0, 'milliseconds'),
   };
 }

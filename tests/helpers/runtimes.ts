@@ -30,6 +30,8 @@ export interface RuntimeOptions {
   inactiveServiceRetentionMs?: number;
   /** Shortens the first wait of a service's failed-start back-off (default 10 s). */
   serviceThrottleBaseMs?: number;
+  /** Shortens how long deploy-hook deliveries for one service are gathered into one deployment (2 s). */
+  hookDebounceMs?: number;
   /**
    * Per-key request rate, burst and open event streams. Tests default to no limits (scenarios fire
    * calls faster than any client would); the limits scenario sets them.
@@ -62,6 +64,7 @@ export const nodeRuntime: RuntimeHarness = {
         apiRequestsPerSecondPerKey: testKeyLimits(options).requestsPerSecond,
         apiBurstPerKey: testKeyLimits(options).burst,
         eventStreamsPerKey: testKeyLimits(options).streams,
+        hookDebounceMs: options.hookDebounceMs,
       },
     });
     return {

@@ -70,5 +70,8 @@ export const workersRuntime: RuntimeHarness = {
       BERTH_API_RATE_PER_KEY: String(testKeyLimits(options).requestsPerSecond),
       BERTH_API_BURST_PER_KEY: String(testKeyLimits(options).burst),
       BERTH_EVENT_STREAMS_PER_KEY: String(testKeyLimits(options).streams),
+      ...(options.hookDebounceMs !== undefined
+        ? { BERTH_HOOK_DEBOUNCE_MS: String(options.hookDebounceMs) }
+        : {}),
     }),
 };

@@ -45,6 +45,11 @@ export interface BerthConfig extends ArnScope {
   requestTimeoutMs?: number;
   /** How many days audit events are kept (default DEFAULT_AUDIT_RETENTION_DAYS, 90). */
   auditRetentionDays?: number;
+  /**
+   * How long a service's deploy-hook deliveries are gathered into one deployment (default
+   * DEFAULT_HOOK_DEBOUNCE_MS, 2 s); tests shorten it.
+   */
+  hookDebounceMs?: number;
 }
 
 /**

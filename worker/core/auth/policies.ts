@@ -215,7 +215,14 @@ export function builtInPolicy(
         // its container policy (which it may read, not change: only admins put it).
         {
           Effect: 'Allow',
-          Action: ['ecs:*', 'berth:*Service', 'berth:ReadTaskEvents', 'berth:DescribeContainerPolicy'],
+          Action: [
+            'ecs:*',
+            'berth:*Service',
+            'berth:ReadTaskEvents',
+            'berth:DescribeContainerPolicy',
+            'berth:ManageHooks',
+            'berth:ReadHooks',
+          ],
           Resource: '*',
           Condition: { StringEquals: { 'ecs:cluster': clusterArn } },
         },

@@ -11,6 +11,7 @@ import { deleteAttributes, putAttributes } from '../container-instances/attribut
 import { deregisterContainerInstance } from '../container-instances/deregister';
 import { revokeInstanceCredential } from '../container-instances/revoke-credential';
 import { updateContainerInstancesState } from '../container-instances/update-state';
+import { HOOK_DEPLOY, hookDeployDue, queueHookDeploy } from '../hooks/hook-deploy';
 import { createService } from '../services/create-service';
 import { deleteService } from '../services/delete-service';
 import { SERVICE_PURGE, servicePurgeDue } from '../services/purge-service';
@@ -49,6 +50,7 @@ export const CLUSTER_COMMANDS = {
   startService,
   stopServiceDeployment,
   putContainerPolicy,
+  queueHookDeploy,
 } as const;
 
 export type CommandName = keyof typeof CLUSTER_COMMANDS;
@@ -67,6 +69,7 @@ export const DEADLINE_HANDLERS: Record<string, (ctx: CommandContext, key: string
   },
   [SERVICE_STEP]: serviceStepDue,
   [SERVICE_PURGE]: servicePurgeDue,
+  [HOOK_DEPLOY]: hookDeployDue,
 };
 
 /** A command that changes instances (state, attributes, membership): then every service may have work. */

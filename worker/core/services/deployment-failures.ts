@@ -380,6 +380,7 @@ export async function planRollback(
     progressAtMs: null,
     progressMark: null,
     rollbackOf: failed.id,
+    triggerJson: null,
   };
   const writes: BatchItem<'sqlite'>[] = [
     deps.db

@@ -267,7 +267,9 @@ export async function describeServiceDeployments(
       deploymentConfiguration: { minimumHealthyPercent, maximumPercent, deploymentCircuitBreaker },
       rollback: rollbackOf(service, deployment),
       deploymentCircuitBreaker: breakerOf(service, deployment),
-    });
+      // Berth's own member, which ECS clients ignore: what started a hook-triggered deployment.
+      ...(deployment.triggerJson ? { berth: { trigger: JSON.parse(deployment.triggerJson) } } : {}),
+    } as ServiceDeployment);
   }
   return { serviceDeployments: found, failures };
 }
