@@ -199,7 +199,13 @@ export function builtInPolicy(
       Statement: [
         {
           Effect: 'Allow',
-          Action: ['ecs:Describe*', 'ecs:List*', 'berth:ReadTaskEvents', 'berth:Describe*'],
+          Action: [
+            'ecs:Describe*',
+            'ecs:List*',
+            'berth:ReadTaskEvents',
+            'berth:ReadHooks',
+            'berth:Describe*',
+          ],
           Resource: '*',
         },
       ],
