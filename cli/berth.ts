@@ -6,6 +6,7 @@
  *   berth join-token   mint a join token for a cluster
  *   berth keys         create, list, deactivate and delete API access keys
  *   berth services     pause, resume, roll back, stop or start a service (Berth's controls)
+ *   berth subscriptions  event webhooks: create, list, delete, and each one's delivery log
  * Each command loads only its own code: an agent on a host (and every restart of it) never loads
  * the control plane, which tsx would otherwise transpile on every start.
  */
@@ -26,6 +27,8 @@ commands:
               signed with the standard AWS credential chain)
   services    pause|resume|rollback|stop|start --service NAME [--cluster NAME] [--revision ARN]
               [--endpoint URL]                                 (env: BERTH_ENDPOINT)
+  subscriptions  create --url URL [--events TYPE,...] [--cluster NAME] [--service NAME] | list |
+              delete ID | deliveries ID  [--endpoint URL]      (env: BERTH_ENDPOINT)
 `;
 
 async function serverSettings(args: ParsedArgs) {
@@ -96,6 +99,11 @@ async function main(argv: string[]) {
     case 'services': {
       const { runServiceControl } = await import('./service-controls');
       await runServiceControl(args.positionals[0], args);
+      return;
+    }
+    case 'subscriptions': {
+      const { runSubscriptions } = await import('./subscriptions');
+      await runSubscriptions(args);
       return;
     }
     case undefined:

@@ -47,6 +47,9 @@ export interface WorkersControlPlaneOptions {
       | 'BERTH_TASK_HEALTHY_AFTER_MS'
       | 'BERTH_INACTIVE_SERVICE_RETENTION_MS'
       | 'BERTH_SERVICE_THROTTLE_BASE_MS'
+      | 'BERTH_EVENT_DELIVERY_RETRY_FOR_MS'
+      | 'BERTH_EVENT_DELIVERY_FIRST_RETRY_MS'
+      | 'BERTH_EVENT_DELIVERY_TIMEOUT_MS'
     >
   >;
   /** Every line the Worker logs (console.log in workerd); defaults to stdout. */

@@ -11,6 +11,7 @@ import { capRequestBodies } from './api/body-limit';
 import { handleEcsRequest } from './api/ecs-protocol';
 import { refuseUnlistedHosts } from './api/host-guard';
 import { handleServiceControl, SERVICE_CONTROL_PATH } from './api/service-controls';
+import { serveSubscriptions } from './api/subscriptions-api';
 import { streamTaskEvents } from './api/task-event-stream';
 import { DEFAULT_MAX_REQUEST_BODY_BYTES } from './core/deps';
 
@@ -37,6 +38,7 @@ export function createApp(options: AppOptions): Hono {
   app.post('/', (c) => handleEcsRequest(c, options, options.log));
   app.get('/berth/v1/clusters/:cluster/task-events', (c) => streamTaskEvents(c, options));
   serveAccessKeys(app, options);
+  serveSubscriptions(app, options);
   app.post(SERVICE_CONTROL_PATH, (c) => handleServiceControl(c, options));
   return app;
 }

@@ -19,6 +19,9 @@ export const CONFIG_VARIABLES = {
   taskHealthyAfterMs: 'BERTH_TASK_HEALTHY_AFTER_MS',
   inactiveServiceRetentionMs: 'BERTH_INACTIVE_SERVICE_RETENTION_MS',
   serviceThrottleBaseMs: 'BERTH_SERVICE_THROTTLE_BASE_MS',
+  eventDeliveryRetryForMs: 'BERTH_EVENT_DELIVERY_RETRY_FOR_MS',
+  eventDeliveryFirstRetryMs: 'BERTH_EVENT_DELIVERY_FIRST_RETRY_MS',
+  eventDeliveryTimeoutMs: 'BERTH_EVENT_DELIVERY_TIMEOUT_MS',
 } as const satisfies Partial<Record<keyof BerthConfig, string>>;
 
 export type ConfigVariables = Partial<
@@ -74,5 +77,8 @@ export function parseBerthConfig(vars: Record<string, string | undefined>): Bert
     taskHealthyAfterMs: wholeNumber(vars, v.taskHealthyAfterMs, 0, 'milliseconds'),
     inactiveServiceRetentionMs: wholeNumber(vars, v.inactiveServiceRetentionMs, 0, 'milliseconds'),
     serviceThrottleBaseMs: wholeNumber(vars, v.serviceThrottleBaseMs, 1, 'milliseconds'),
+    eventDeliveryRetryForMs: wholeNumber(vars, v.eventDeliveryRetryForMs, 0, 'milliseconds'),
+    eventDeliveryFirstRetryMs: wholeNumber(vars, v.eventDeliveryFirstRetryMs, 1, 'milliseconds'),
+    eventDeliveryTimeoutMs: wholeNumber(vars, v.eventDeliveryTimeoutMs, 1, 'milliseconds'),
   };
 }

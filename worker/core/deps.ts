@@ -33,6 +33,15 @@ export interface BerthConfig extends ArnScope {
    * stops before RUNNING, up to 15 minutes (default DEFAULT_THROTTLE_BASE_MS); tests shorten it.
    */
   serviceThrottleBaseMs?: number;
+  /**
+   * How long an event webhook delivery is retried before it fails and its subscription is disabled
+   * (default EVENT_DELIVERY_RETRY_FOR_MS, 24 hours); tests shorten it.
+   */
+  eventDeliveryRetryForMs?: number;
+  /** The first wait before a failed delivery is retried, doubled with every attempt (default 5 s). */
+  eventDeliveryFirstRetryMs?: number;
+  /** How long one delivery attempt may take before it counts as failed (default 10 s). */
+  eventDeliveryTimeoutMs?: number;
 }
 
 /**

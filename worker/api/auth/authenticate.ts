@@ -15,6 +15,7 @@ import type { CoreDeps } from '../../core/deps';
 import { EcsError } from '../../core/errors';
 import { ACCESS_KEY_ACTIONS } from '../access-keys-api';
 import { ecsBodyOf, renderError, TARGET_PREFIX } from '../ecs-protocol';
+import { SUBSCRIPTIONS_ACTION } from '../subscriptions-api';
 import { verifySigV4 } from './sigv4';
 
 declare module 'hono' {
@@ -145,7 +146,8 @@ function clusterOfBody(operation: string, body: { value: unknown } | { error: un
 /**
  * Berth API calls: `/berth/v1/clusters/<cluster>/<what>[/<name>/<action>]`. Reading the event stream
  * is `berth:ReadTaskEvents`; a service control is `berth:<Action>Service` (PauseService, …); the
- * key routes (`/berth/v1/keys…`) are `berth:{Create,List,Update,Delete}AccessKey`.
+ * key routes (`/berth/v1/keys…`) are `berth:{Create,List,Update,Delete}AccessKey`; the event
+ * subscription routes (`/berth/v1/subscriptions…`) are `berth:ManageSubscriptions`.
  */
 export const describeBerthCall: DescribeCall = (c) => {
   const path = new URL(c.req.url).pathname.split('/').slice(3).map(decodeURIComponent);
@@ -160,6 +162,7 @@ export const describeBerthCall: DescribeCall = (c) => {
             : ACCESS_KEY_ACTIONS.update;
     return { action };
   }
+  if (path[0] === 'subscriptions') return { action: SUBSCRIPTIONS_ACTION };
   const [clustersSegment, cluster, what, , control] = path;
   if (clustersSegment !== 'clusters' || !cluster) return { action: 'berth:Unknown' };
   let clusterName: string | undefined;
