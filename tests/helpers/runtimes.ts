@@ -3,6 +3,7 @@
  * plane; the scenarios then use real agents, real Docker and the real AWS SDK against it.
  */
 import type { ECSClient } from '@aws-sdk/client-ecs';
+import type { CoreDeps } from '../../worker/core/deps';
 import { mintJoinToken } from '../../worker/core/join-tokens/join-tokens';
 import { startTestControlPlane } from './control-plane';
 import type { TestCredentials } from './credentials';
@@ -13,6 +14,8 @@ export interface RunningRuntime {
   /** The admin key `ecs` signs with, for raw HTTP calls (tests/helpers/credentials.ts). */
   credentials: TestCredentials;
   mintJoinToken(cluster: string): Promise<string>;
+  /** The control plane's database as the test process sees it, to check what was recorded. */
+  deps: CoreDeps;
   close(): Promise<void>;
 }
 
@@ -27,6 +30,10 @@ export interface RuntimeOptions {
   inactiveServiceRetentionMs?: number;
   /** Shortens the first wait of a service's failed-start back-off (default 10 s). */
   serviceThrottleBaseMs?: number;
+  /** Shortens how long an event webhook delivery is retried (default 24 hours). */
+  eventDeliveryRetryForMs?: number;
+  /** Shortens the first wait before a failed event webhook delivery is retried (default 5 s). */
+  eventDeliveryFirstRetryMs?: number;
 }
 
 export interface RuntimeHarness {
@@ -46,6 +53,8 @@ export const nodeRuntime: RuntimeHarness = {
           : {}),
         inactiveServiceRetentionMs: options.inactiveServiceRetentionMs,
         serviceThrottleBaseMs: options.serviceThrottleBaseMs,
+        eventDeliveryRetryForMs: options.eventDeliveryRetryForMs,
+        eventDeliveryFirstRetryMs: options.eventDeliveryFirstRetryMs,
       },
     });
     return {
@@ -53,6 +62,7 @@ export const nodeRuntime: RuntimeHarness = {
       ecs: test.ecs,
       credentials: test.credentials,
       mintJoinToken: (cluster) => mintJoinToken(test.plane.deps, cluster),
+      deps: test.plane.deps,
       close: test.close,
     };
   },

@@ -38,6 +38,7 @@ export async function startWorkersRuntime(
     credentials,
     workerLog: () => [...lines],
     mintJoinToken: (cluster) => mintJoinToken(plane.deps, cluster),
+    deps: plane.deps,
     close: async () => {
       ecs.destroy();
       await plane.close();
@@ -64,6 +65,12 @@ export const workersRuntime: RuntimeHarness = {
         : {}),
       ...(options.serviceThrottleBaseMs !== undefined
         ? { BERTH_SERVICE_THROTTLE_BASE_MS: String(options.serviceThrottleBaseMs) }
+        : {}),
+      ...(options.eventDeliveryRetryForMs !== undefined
+        ? { BERTH_EVENT_DELIVERY_RETRY_FOR_MS: String(options.eventDeliveryRetryForMs) }
+        : {}),
+      ...(options.eventDeliveryFirstRetryMs !== undefined
+        ? { BERTH_EVENT_DELIVERY_FIRST_RETRY_MS: String(options.eventDeliveryFirstRetryMs) }
         : {}),
     }),
 };
