@@ -260,7 +260,8 @@ export function defineEventWebhookScenarios(harness: RuntimeHarness) {
       const waits = mostTried.slice(1).map((d, i) => d.receivedAtMs - mostTried[i]!.receivedAtMs);
       expect(waits.length).toBeGreaterThanOrEqual(2);
       // Never sooner than the back-off says (timers may be a few ms early against Date.now()).
-      waits.forEach((wait, i) => expect(wait).toBeGreaterThanOrEqual(FIRST_RETRY_MS * 2 ** i - 5));
+      for (const [i, wait] of waits.entries())
+        expect(wait).toBeGreaterThanOrEqual(FIRST_RETRY_MS * 2 ** i - 5);
       // A tampered body fails the receiver's check: the signature covers the bytes.
       const sample = receiver.received.find((d) => d.path === path)!;
       const tampered = { ...sample, body: sample.body.replace('"data"', '"data" ') };
