@@ -101,13 +101,9 @@ export class ClusterCoordinator {
     return this.write(async () => {});
   }
 
-  /**
-   * Called by the host when a requested wake time has come: runs every deadline that is due. It
-   * settles once the event deliveries it started are done (outside the queue), so a Durable
-   * Object's alarm handler keeps the object alive while they are sent.
-   */
-  async onWake(): Promise<void> {
-    await this.write(async (ctx) => {
+  /** Called by the host when a requested wake time has come: runs every deadline that is due. */
+  onWake(): Promise<void> {
+    return this.write(async (ctx) => {
       for (const { kind, key } of await this.deadlines.takeDue(this.deps.now())) {
         const handler = DEADLINE_HANDLERS[kind];
         if (handler) await handler(ctx, key);
@@ -115,7 +111,6 @@ export class ClusterCoordinator {
       }
       this.deadlines.arm();
     });
-    await this.deliveries.idle();
   }
 
   agentHello(link: AgentLink, hello: FrameOf<AgentFrame, 'hello'>): Promise<void> {

@@ -55,11 +55,11 @@ export const deregisterContainerInstance: ClusterCommand<
     );
   }
   const row = {
-    ...(view.instances.get(arn)?.row ?? instance.row),
+    ...instance.row,
     status: 'INACTIVE' as const,
     agentConnected: false,
+    version: instance.row.version + 1,
   };
-  row.version += 1;
   await deps.db.batch([
     deps.db
       .update(containerInstances)

@@ -80,11 +80,6 @@ export class EventDeliveries {
       });
   }
 
-  /** Settles when no pass runs: the Durable Object's alarm handler waits for it, so the runtime keeps it alive. */
-  async idle(): Promise<void> {
-    while (this.pass) await this.pass;
-  }
-
   private get config() {
     const { config } = this.deps;
     return {
@@ -103,8 +98,10 @@ export class EventDeliveries {
       for (;;) {
         const due = await this.dueDeliveries(clusterArn);
         if (due.length > 0 && sent === 0) {
-          // Should this pass be cut short (the process dies, the object is evicted), the rows it
-          // is sending are still PENDING: this wake-up brings them back.
+          // Should this pass be cut short (the process dies, the Durable Object is evicted while
+          // it sends), the rows it is sending are still PENDING: this wake-up brings them back.
+          // (The alarm's handler doesn't wait for the pass: it would hold back every other wake-up
+          // the room asks for meanwhile, service steps included, for as long as an endpoint is slow.)
           await this.deadlines.scheduleNoLaterThan(
             EVENT_DELIVERY,
             DEADLINE_KEY,
