@@ -56,6 +56,8 @@ export class EventDeliveries {
   private pass: Promise<void> | undefined;
   private again = false;
   private armedFromRows = false;
+  /** Whether the last look at the rows found any PENDING (and so armed the deadline). */
+  private somePending = false;
   private readonly signers = new Map<string, Webhook>();
 
   constructor(
@@ -69,15 +71,30 @@ export class EventDeliveries {
   /** Something may be due (an event was recorded, a retry's time came, the room loaded): send it. */
   kick(): void {
     if (!this.serverKey) return;
-    if (this.pass) {
-      this.again = true;
-      return;
+    this.again = true;
+    if (!this.pass) this.pass = this.drain();
+  }
+
+  /**
+   * Runs passes while kicks keep coming. `again` is read and `pass` cleared with no await between
+   * them, so a kick that lands while a pass ends is never lost (a lost kick could be the retry
+   * deadline's, which the room has already forgotten).
+   */
+  private async drain(): Promise<void> {
+    try {
+      while (this.again) {
+        this.again = false;
+        await this.run().catch(async (error) => {
+          // The database was unreachable, say: the rows wait, and the pass is tried again soon.
+          this.log(`event deliveries failed, retrying: ${String(error)}`);
+          await this.deadlines
+            .scheduleNoLaterThan(EVENT_DELIVERY, DEADLINE_KEY, this.deps.now() + this.config.firstRetryMs)
+            .catch(() => {});
+        });
+      }
+    } finally {
+      this.pass = undefined;
     }
-    this.pass = this.run()
-      .catch((error) => this.log(`event deliveries failed: ${String(error)}`))
-      .finally(() => {
-        this.pass = undefined;
-      });
   }
 
   private get config() {
@@ -93,29 +110,29 @@ export class EventDeliveries {
     const clusterArn = this.clusterArn();
     if (!clusterArn) return;
     let sent = 0;
-    do {
-      this.again = false;
-      for (;;) {
-        const due = await this.dueDeliveries(clusterArn);
-        if (due.length > 0 && sent === 0) {
-          // Should this pass be cut short (the process dies, the Durable Object is evicted while
-          // it sends), the rows it is sending are still PENDING: this wake-up brings them back.
-          // (The alarm's handler doesn't wait for the pass: it would hold back every other wake-up
-          // the room asks for meanwhile, service steps included, for as long as an endpoint is slow.)
-          await this.deadlines.scheduleNoLaterThan(
-            EVENT_DELIVERY,
-            DEADLINE_KEY,
-            this.deps.now() + this.config.timeoutMs + 1_000,
-          );
-        }
-        sent += due.length;
-        await sendAll(due, MAX_CONCURRENT_SENDS, (delivery) => this.deliver(delivery));
-        if (due.length < DUE_PAGE) break;
+    for (;;) {
+      const due = await this.dueDeliveries(clusterArn);
+      if (due.length > 0 && sent === 0) {
+        // Should this pass be cut short (the process dies, the Durable Object is evicted while
+        // it sends), the rows it is sending are still PENDING: this wake-up brings them back.
+        // (The alarm's handler doesn't wait for the pass: it would hold back every other wake-up
+        // the room asks for meanwhile, service steps included, for as long as an endpoint is slow.)
+        await this.deadlines.scheduleNoLaterThan(
+          EVENT_DELIVERY,
+          DEADLINE_KEY,
+          this.deps.now() + this.config.timeoutMs + 1_000,
+        );
       }
-    } while (this.again);
-    // A pass that sent nothing changed no row's time: the deadline already matches the rows. (The
-    // first pass of a room arms it from the rows: a restart lost the in-memory one.)
-    if (sent > 0 || !this.armedFromRows) await this.armNextRetry(clusterArn);
+      sent += due.length;
+      await sendAll(due, MAX_CONCURRENT_SENDS, (delivery) => this.deliver(delivery));
+      if (due.length < DUE_PAGE) break;
+    }
+    // A pass that sent nothing changed no row's time, so the deadline still matches the rows,
+    // unless the deadline itself just fired early or was taken. The first pass of a room arms it
+    // from the rows: a restart lost the in-memory one. With nothing pending (no subscriptions, or
+    // all delivered) a pass is one query.
+    const deadlineLost = this.somePending && !this.deadlines.has(EVENT_DELIVERY, DEADLINE_KEY);
+    if (sent > 0 || !this.armedFromRows || deadlineLost) await this.armNextRetry(clusterArn);
     this.armedFromRows = true;
   }
 
@@ -270,6 +287,7 @@ export class EventDeliveries {
       .select({ dueAtMs: min(eventDeliveries.nextAttemptAtMs) })
       .from(eventDeliveries)
       .where(and(eq(eventDeliveries.clusterArn, clusterArn), eq(eventDeliveries.status, 'PENDING')));
+    this.somePending = dueAtMs !== null;
     if (dueAtMs === null) await this.deadlines.cancel(EVENT_DELIVERY, DEADLINE_KEY);
     else await this.deadlines.schedule(EVENT_DELIVERY, DEADLINE_KEY, dueAtMs, { persist: true });
   }

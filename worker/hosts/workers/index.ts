@@ -58,11 +58,6 @@ class ObjectAlarm {
       .then(async () => {
         const pendingMs = await this.storage.getAlarm();
         if (pendingMs === null || whenMs < pendingMs) await this.storage.setAlarm(whenMs);
-        // A past-due alarm is about to fire, or has just fired and is about to be cleared: work
-        // that runs beside the handler (event webhook deliveries) can ask between the handler's
-        // end and the clearing, and its request would be lost with it. Due now keeps it firing
-        // either way, and the handler asks again for whatever comes next.
-        else if (pendingMs <= Date.now()) await this.storage.setAlarm(Date.now());
       })
       .catch((error) => log(`setting the alarm failed: ${String(error)}`));
   }
