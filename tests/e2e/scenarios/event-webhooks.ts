@@ -208,6 +208,28 @@ export function defineEventWebhookScenarios(harness: RuntimeHarness) {
       expect((await api('GET', '/subscriptions')).json.subscriptions).toEqual([]);
     });
 
+    it('lets only keys allowed berth:ManageSubscriptions manage subscriptions', async () => {
+      const reader = (
+        await api('POST', '/keys', JSON.stringify({ name: 'hooks-reader', policy: 'read-only' }))
+      ).json as unknown as { accessKeyId: string; secretAccessKey: string };
+      for (const [method, path] of [
+        ['GET', '/subscriptions'],
+        ['POST', '/subscriptions'],
+        ['DELETE', '/subscriptions/sub-x'],
+        ['GET', '/subscriptions/sub-x/deliveries'],
+      ]) {
+        const response = await signedFetch(
+          `${runtime.endpoint}/berth/v1${path}`,
+          { method, body: method === 'POST' ? JSON.stringify({ url: 'http://x/' }) : undefined },
+          reader,
+        );
+        const body = (await response.json()) as { __type: string; message: string };
+        expect([method, path, body.__type]).toEqual([method, path, 'AccessDeniedException']);
+        expect(body.message).toContain('berth:ManageSubscriptions');
+      }
+      expect((await api('GET', '/subscriptions')).json.subscriptions).toEqual([]);
+    });
+
     it('delivers every event signed, retries through an outage, and loses or repeats none', async () => {
       const path = '/outage';
       const cluster = 'hooks-outage';
