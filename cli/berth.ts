@@ -11,6 +11,7 @@
  *   berth services     pause, resume, roll back, stop or start a service (Berth's controls)
  *   berth cluster-policy  set or print a cluster's container policy (what tasks may take from their host)
  *   berth hooks        deploy hooks: create, list, delete, rotate, deliveries, redeliver
+ *   berth subscriptions  event webhooks: create, list, delete, and each one's delivery log
  * Each command loads only its own code: an agent on a host (and every restart of it) never loads
  * the control plane, which tsx would otherwise transpile on every start.
  */
@@ -45,6 +46,8 @@ commands:
               [--container NAME]... [--branch PATTERN]... [--tags PATTERN]... [--repository PATTERN]...
               | list [--cluster C] | delete ID | rotate ID [--revoke-previous] | deliveries ID |
               redeliver ID DELIVERY                            [--endpoint URL] (env: BERTH_ENDPOINT)
+  subscriptions  create --url URL [--events TYPE,...] [--cluster NAME] [--service NAME] | list |
+              delete ID | deliveries ID  [--endpoint URL]      (env: BERTH_ENDPOINT)
 `;
 
 async function serverSettings(args: ParsedArgs) {
@@ -163,6 +166,11 @@ async function main(argv: string[]) {
     case 'cluster-policy': {
       const { runClusterPolicy } = await import('./cluster-policy');
       await runClusterPolicy(args);
+      return;
+    }
+    case 'subscriptions': {
+      const { runSubscriptions } = await import('./subscriptions');
+      await runSubscriptions(args);
       return;
     }
     case undefined:

@@ -50,6 +50,9 @@ export interface WorkersControlPlaneOptions {
       | 'BERTH_API_RATE_PER_KEY'
       | 'BERTH_API_BURST_PER_KEY'
       | 'BERTH_EVENT_STREAMS_PER_KEY'
+      | 'BERTH_EVENT_DELIVERY_RETRY_FOR_MS'
+      | 'BERTH_EVENT_DELIVERY_FIRST_RETRY_MS'
+      | 'BERTH_EVENT_DELIVERY_TIMEOUT_MS'
     >
   >;
   /** Every line the Worker logs (console.log in workerd); defaults to stdout. */

@@ -445,3 +445,59 @@ export const hookDeliveries = sqliteTable(
 );
 
 export type HookDeliveryRow = typeof hookDeliveries.$inferSelect;
+
+/**
+ * Subscriptions to the cluster events (worker/core/webhooks/): each event of a subscribed type,
+ * optionally only of one cluster and one service, is POSTed to `url` signed as Standard Webhooks
+ * with the subscription's `whsec_` secret (stored sealed under the server key, the id as associated
+ * data). A subscription whose deliveries keep failing for the whole retry window is DISABLED.
+ */
+export const eventSubscriptions = sqliteTable('event_subscriptions', {
+  id: text('id').primaryKey(),
+  url: text('url').notNull(),
+  /** JSON array of event types (task-state-change, deployment-state-change, service-action, container-instance-state-change). */
+  eventTypesJson: text('event_types_json').notNull(),
+  /** Only this cluster's events, when set. */
+  clusterArn: text('cluster_arn'),
+  /** Only this service's events (its tasks, deployments and actions), when set. */
+  serviceName: text('service_name'),
+  secretCiphertext: text('secret_ciphertext').notNull(),
+  state: text('state', { enum: ['ENABLED', 'DISABLED'] }).notNull(),
+  disabledReason: text('disabled_reason'),
+  createdAtMs: integer('created_at_ms').notNull(),
+});
+
+/**
+ * The outbox and delivery log of the event webhooks: one row per (subscription, event), inserted
+ * by the `task_events_outbox` trigger (see the migration) in the very statement that records the
+ * event, so an event is never recorded without its deliveries. PENDING rows are due at
+ * `next_attempt_at_ms`; a delivery ends DELIVERED (a 2xx) or FAILED (retries exhausted, or its
+ * subscription disabled). The payload is the event row itself (`event_row_id`).
+ */
+export const eventDeliveries = sqliteTable(
+  'event_deliveries',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    subscriptionId: text('subscription_id').notNull(),
+    clusterArn: text('cluster_arn').notNull(),
+    eventRowId: integer('event_row_id').notNull(),
+    /** The event's own id: the `webhook-id` header, the same on every attempt. */
+    eventId: text('event_id').notNull(),
+    eventType: text('event_type').notNull(),
+    status: text('status', { enum: ['PENDING', 'DELIVERED', 'FAILED'] }).notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAtMs: integer('next_attempt_at_ms').notNull(),
+    lastAttemptAtMs: integer('last_attempt_at_ms'),
+    /** The HTTP status of the last attempt (absent when it got no answer). */
+    lastStatusCode: integer('last_status_code'),
+    lastError: text('last_error'),
+    createdAtMs: integer('created_at_ms').notNull(),
+  },
+  (t) => [
+    index('event_deliveries_due').on(t.clusterArn, t.status, t.nextAttemptAtMs),
+    index('event_deliveries_subscription').on(t.subscriptionId, t.id),
+  ],
+);
+
+export type EventSubscriptionRow = typeof eventSubscriptions.$inferSelect;
+export type EventDeliveryRow = typeof eventDeliveries.$inferSelect;

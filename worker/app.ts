@@ -17,6 +17,7 @@ import { handleEcsRequest } from './api/ecs-protocol';
 import { describeHookCalls, serveHooks } from './api/hooks-api';
 import { refuseUnlistedHosts } from './api/host-guard';
 import { handleServiceControl, SERVICE_CONTROL_PATH } from './api/service-controls';
+import { serveSubscriptions } from './api/subscriptions-api';
 import { streamTaskEvents } from './api/task-event-stream';
 import { AuditWriter } from './core/audit/audit-log';
 import { DEFAULT_MAX_REQUEST_BODY_BYTES } from './core/deps';
@@ -63,6 +64,7 @@ export function createApp(options: AppOptions): Hono {
   serveAccessKeys(app, options);
   serveAuditLog(app, options);
   serveAgentAdmin(app, options);
+  serveSubscriptions(app, options);
   app.post(SERVICE_CONTROL_PATH, (c) => handleServiceControl(c, options));
   serveContainerPolicy(app, options);
   // Deploy hooks: managed under /berth/v1/hooks; delivered to /hooks/<id>, authenticated by the

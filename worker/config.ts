@@ -26,6 +26,9 @@ export const CONFIG_VARIABLES = {
   requestTimeoutMs: 'BERTH_REQUEST_TIMEOUT_MS',
   auditRetentionDays: 'BERTH_AUDIT_RETENTION_DAYS',
   hookDebounceMs: 'BERTH_HOOK_DEBOUNCE_MS',
+  eventDeliveryRetryForMs: 'BERTH_EVENT_DELIVERY_RETRY_FOR_MS',
+  eventDeliveryFirstRetryMs: 'BERTH_EVENT_DELIVERY_FIRST_RETRY_MS',
+  eventDeliveryTimeoutMs: 'BERTH_EVENT_DELIVERY_TIMEOUT_MS',
 } as const satisfies Partial<Record<keyof BerthConfig, string>>;
 
 export type ConfigVariables = Partial<
@@ -88,5 +91,8 @@ export function parseBerthConfig(vars: Record<string, string | undefined>): Bert
     requestTimeoutMs: wholeNumber(vars, v.requestTimeoutMs, 1, 'milliseconds'),
     auditRetentionDays: wholeNumber(vars, v.auditRetentionDays, 1, 'days'),
     hookDebounceMs: wholeNumber(vars, v.hookDebounceMs, 0, 'milliseconds'),
+    eventDeliveryRetryForMs: wholeNumber(vars, v.eventDeliveryRetryForMs, 0, 'milliseconds'),
+    eventDeliveryFirstRetryMs: wholeNumber(vars, v.eventDeliveryFirstRetryMs, 1, 'milliseconds'),
+    eventDeliveryTimeoutMs: wholeNumber(vars, v.eventDeliveryTimeoutMs, 1, 'milliseconds'),
   };
 }

@@ -14,8 +14,8 @@ export interface RunningRuntime {
   /** The admin key `ecs` signs with, for raw HTTP calls (tests/helpers/credentials.ts). */
   credentials: TestCredentials;
   mintJoinToken(cluster: string): Promise<string>;
-  /** The control plane's database, clock and settings, for seeding state a test can't make through the API. */
-  deps?: CoreDeps;
+  /** The control plane's database as the test process sees it, to check what was recorded. */
+  deps: CoreDeps;
   close(): Promise<void>;
 }
 
@@ -30,6 +30,10 @@ export interface RuntimeOptions {
   inactiveServiceRetentionMs?: number;
   /** Shortens the first wait of a service's failed-start back-off (default 10 s). */
   serviceThrottleBaseMs?: number;
+  /** Shortens how long an event webhook delivery is retried (default 24 hours). */
+  eventDeliveryRetryForMs?: number;
+  /** Shortens the first wait before a failed event webhook delivery is retried (default 5 s). */
+  eventDeliveryFirstRetryMs?: number;
   /** Shortens how long deploy-hook deliveries for one service are gathered into one deployment (2 s). */
   hookDebounceMs?: number;
   /**
@@ -65,6 +69,8 @@ export const nodeRuntime: RuntimeHarness = {
         apiBurstPerKey: testKeyLimits(options).burst,
         eventStreamsPerKey: testKeyLimits(options).streams,
         hookDebounceMs: options.hookDebounceMs,
+        eventDeliveryRetryForMs: options.eventDeliveryRetryForMs,
+        eventDeliveryFirstRetryMs: options.eventDeliveryFirstRetryMs,
       },
     });
     return {

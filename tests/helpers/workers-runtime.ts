@@ -73,5 +73,11 @@ export const workersRuntime: RuntimeHarness = {
       ...(options.hookDebounceMs !== undefined
         ? { BERTH_HOOK_DEBOUNCE_MS: String(options.hookDebounceMs) }
         : {}),
+      ...(options.eventDeliveryRetryForMs !== undefined
+        ? { BERTH_EVENT_DELIVERY_RETRY_FOR_MS: String(options.eventDeliveryRetryForMs) }
+        : {}),
+      ...(options.eventDeliveryFirstRetryMs !== undefined
+        ? { BERTH_EVENT_DELIVERY_FIRST_RETRY_MS: String(options.eventDeliveryFirstRetryMs) }
+        : {}),
     }),
 };

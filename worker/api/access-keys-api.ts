@@ -68,7 +68,8 @@ export function serveAccessKeys(
   );
 }
 
-async function jsonObject(c: Context): Promise<Record<string, unknown>> {
+/** The request body as a JSON object, or InvalidParameterException naming the body. */
+export async function jsonObject(c: Context): Promise<Record<string, unknown>> {
   let parsed: unknown;
   try {
     parsed = JSON.parse((await c.req.text()) || '{}');

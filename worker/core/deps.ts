@@ -50,6 +50,15 @@ export interface BerthConfig extends ArnScope {
    * DEFAULT_HOOK_DEBOUNCE_MS, 2 s); tests shorten it.
    */
   hookDebounceMs?: number;
+  /**
+   * How long an event webhook delivery is retried before it fails and its subscription is disabled
+   * (default EVENT_DELIVERY_RETRY_FOR_MS, 24 hours); tests shorten it.
+   */
+  eventDeliveryRetryForMs?: number;
+  /** The first wait before a failed delivery is retried, doubled with every attempt (default 5 s). */
+  eventDeliveryFirstRetryMs?: number;
+  /** How long one delivery attempt may take before it counts as failed (default 10 s). */
+  eventDeliveryTimeoutMs?: number;
 }
 
 /**

@@ -11,6 +11,7 @@ defineHostileInputScenarios({
       ecs: test.ecs,
       credentials: test.credentials,
       mintJoinToken: (cluster) => mintJoinToken(test.plane.deps, cluster),
+      deps: test.plane.deps,
       close: test.close,
     };
   },

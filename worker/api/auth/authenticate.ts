@@ -18,6 +18,7 @@ import { INSTANCE_ACTIONS, JOIN_TOKEN_ACTIONS } from '../agent-admin-api';
 import { AUDIT_ACTIONS } from '../audit-api';
 import { CONTAINER_POLICY_ACTIONS } from '../container-policy-api';
 import { ecsBodyOf, renderError, TARGET_PREFIX } from '../ecs-protocol';
+import { SUBSCRIPTIONS_ACTION } from '../subscriptions-api';
 import type { KeyLimits } from './key-limits';
 import { verifySigV4 } from './sigv4';
 
@@ -165,7 +166,8 @@ function clusterOfBody(operation: string, body: { value: unknown } | { error: un
  * (`/berth/v1/audit`) is `berth:ReadAuditLog`; join tokens (`/berth/v1/join-tokens…`)
  * `berth:ListJoinTokens` and `berth:RevokeJoinToken`; revoking an instance's credential
  * (`/berth/v1/clusters/<cluster>/container-instances/revoke-credential`) is
- * `berth:RevokeInstanceCredential`.
+ * `berth:RevokeInstanceCredential`;
+ * the event subscription routes (`/berth/v1/subscriptions…`) are `berth:ManageSubscriptions`.
  */
 export const describeBerthCall: DescribeCall = (c) => {
   const path = new URL(c.req.url).pathname.split('/').slice(3).map(decodeSegment);
@@ -184,6 +186,7 @@ export const describeBerthCall: DescribeCall = (c) => {
             : ACCESS_KEY_ACTIONS.update;
     return { action };
   }
+  if (path[0] === 'subscriptions') return { action: SUBSCRIPTIONS_ACTION };
   const [clustersSegment, cluster, what, , control] = path;
   if (clustersSegment !== 'clusters' || !cluster) return { action: 'berth:Unknown' };
   let clusterName: string | undefined;

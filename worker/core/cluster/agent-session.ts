@@ -129,6 +129,7 @@ export class AgentSession {
       return;
     }
     const instance = registration.row;
+    if (registration.outcome === 'registered' || registration.evented) this.room.eventsWritten();
     const previous = this.room.links.linkFor(instance.arn);
     if (previous && previous.id !== link.id) {
       this.room.links.unbind(previous);

@@ -14,6 +14,7 @@ import type { CoreDeps } from '../deps';
 import { clientError, EcsError } from '../errors';
 import { TaskEventFeed } from '../events/task-event-feed';
 import { reconcileAllServices } from '../services/reconcile';
+import { EventDeliveries } from '../webhooks/event-deliveries';
 import type { AgentLink, AgentLinks } from './agent-links';
 import { AgentSession, type SessionFrame } from './agent-session';
 import { ClusterView } from './cluster-view';
@@ -42,6 +43,8 @@ export interface RoomOptions {
    * first view load counts as the start (Node: boot).
    */
   hostStartedAtMs?: number;
+  /** Opens the event subscriptions' signing secrets; without it the room sends no event webhooks. */
+  serverKey?: Uint8Array;
 }
 
 export class ClusterCoordinator {
@@ -52,6 +55,7 @@ export class ClusterCoordinator {
   private loadedAtMs = 0;
   private readonly eventFeed: TaskEventFeed;
   private readonly deadlines: NamedDeadlines;
+  private readonly deliveries: EventDeliveries;
   private readonly session: AgentSession;
   private readonly log: (line: string) => void;
 
@@ -68,11 +72,18 @@ export class ClusterCoordinator {
       () => this.cluster?.arn,
       options.scheduler ?? { wakeAt: () => {} },
     );
+    this.deliveries = new EventDeliveries(
+      deps,
+      options.serverKey,
+      () => this.cluster?.arn,
+      this.deadlines,
+      this.log,
+    );
     this.session = new AgentSession({
       links,
       write: (job) => this.write(job),
       send: (link, frame) => this.send(link, frame),
-      eventsWritten: () => this.eventFeed.notify(),
+      eventsWritten: () => this.eventsRecorded(),
       log: this.log,
     });
   }
@@ -149,6 +160,8 @@ export class ClusterCoordinator {
       await armAgentGraceDeadlines(ctx);
       // Deployments are state in the database: a room that (re)loads takes each service's next step.
       await reconcileAllServices(ctx);
+      // Deliveries left pending by a restart (or queued while no room ran) go out now.
+      this.deliveries.kick();
     }
     return ctx;
   }
@@ -165,19 +178,19 @@ export class ClusterCoordinator {
       loadedAtMs: this.loadedAtMs,
       saveTask: async (row, next) => {
         const [saved] = await saveTaskStates(deps, view, [{ row, next }]);
-        if (saved!.version !== row.version) this.eventFeed.notify();
+        if (saved!.version !== row.version) this.eventsRecorded();
         return saved!;
       },
       saveTasks: async (changes, alongside) => {
         const saved = await saveTaskStates(deps, view, changes, alongside);
-        if (saved.some((row, i) => row.version !== changes[i]?.row.version)) this.eventFeed.notify();
+        if (saved.some((row, i) => row.version !== changes[i]?.row.version)) this.eventsRecorded();
         return saved;
       },
       tasksCreated: (rows: TaskRow[]) => {
         for (const row of rows) view.trackTask(row);
-        if (rows.length > 0) this.eventFeed.notify();
+        if (rows.length > 0) this.eventsRecorded();
       },
-      eventsWritten: () => this.eventFeed.notify(),
+      eventsWritten: () => this.eventsRecorded(),
       sendToInstance: (instanceArn, frame) => {
         const link = instanceArn ? links.linkFor(instanceArn) : undefined;
         if (link) this.send(link, frame);
@@ -190,6 +203,12 @@ export class ClusterCoordinator {
         link.close(code, reason);
       },
     };
+  }
+
+  /** Events were committed (and with them, by the outbox trigger, their webhook deliveries). */
+  private eventsRecorded(): void {
+    this.eventFeed.notify();
+    this.deliveries.kick();
   }
 
   private send(link: AgentLink, frame: ControlFrame): void {

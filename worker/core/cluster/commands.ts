@@ -28,6 +28,7 @@ import { updateService } from '../services/update-service';
 import { runTask } from '../tasks/run-task';
 import { startTask } from '../tasks/start-task';
 import { stopTask } from '../tasks/stop-task';
+import { EVENT_DELIVERY } from '../webhooks/event-deliveries';
 import type { CommandContext } from './command-context';
 
 export const CLUSTER_COMMANDS = {
@@ -70,6 +71,8 @@ export const DEADLINE_HANDLERS: Record<string, (ctx: CommandContext, key: string
   [SERVICE_STEP]: serviceStepDue,
   [SERVICE_PURGE]: servicePurgeDue,
   [HOOK_DEPLOY]: hookDeployDue,
+  // A retry of an event webhook is due: the room's "events recorded" hook sends whatever is due.
+  [EVENT_DELIVERY]: async (ctx) => ctx.eventsWritten(),
 };
 
 /** A command that changes instances (state, attributes, membership): then every service may have work. */

@@ -11,6 +11,7 @@
 import { eq } from 'drizzle-orm';
 import { type ContainerInstanceRow, containerInstances } from '../../../db/schema';
 import type { CommandContext } from '../cluster/command-context';
+import { instanceEventInsert } from '../events/instance-events';
 
 export const AGENT_GRACE = 'agentGrace';
 
@@ -50,12 +51,16 @@ export async function agentGraceExpired(ctx: CommandContext, instanceArn: string
     await ctx.deadlines.schedule(AGENT_GRACE, instanceArn, endsAtMs);
     return;
   }
-  const [updated] = await ctx.deps.db
-    .update(containerInstances)
-    .set({ agentConnected: false })
-    .where(eq(containerInstances.arn, instanceArn))
-    .returning();
+  const updated = { ...instance.row, agentConnected: false };
+  await ctx.deps.db.batch([
+    ctx.deps.db
+      .update(containerInstances)
+      .set({ agentConnected: false })
+      .where(eq(containerInstances.arn, instanceArn)),
+    instanceEventInsert(ctx.deps, updated, instance.allocations),
+  ]);
   ctx.view.upsertInstance(updated);
+  ctx.eventsWritten();
   ctx.log(
     `agent ${instance.row.instanceId} marked disconnected after ${ctx.deps.config.agentDisconnectGraceMs} ms`,
   );

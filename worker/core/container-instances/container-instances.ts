@@ -57,7 +57,7 @@ async function allocationsFor(deps: CoreDeps, arns: string[]) {
   return byInstance;
 }
 
-function toEcsContainerInstance(
+export function toEcsContainerInstance(
   row: ContainerInstanceRow,
   allocations: Map<string, TaskAllocation>,
   tags: boolean,

@@ -14,6 +14,7 @@ import type {
 import { arnInCluster } from '../arn';
 import type { ClusterCommand } from '../cluster/command-context';
 import { invalidParameter } from '../errors';
+import { instanceEventInsert } from '../events/instance-events';
 import { taskStateOf } from '../tasks/task-record';
 import { stopWithoutAgent } from '../tasks/transitions';
 import { describeContainerInstances } from './container-instances';
@@ -53,12 +54,21 @@ export const deregisterContainerInstance: ClusterCommand<
       stopWithoutAgent(taskStateOf(row), 'TaskFailedToStart', DEREGISTERED_REASON, nowMs),
     );
   }
-  const [row] = await deps.db
-    .update(containerInstances)
-    .set({ status: 'INACTIVE', agentConnected: false, version: instance.row.version + 1 })
-    .where(eq(containerInstances.arn, arn))
-    .returning();
+  const row = {
+    ...instance.row,
+    status: 'INACTIVE' as const,
+    agentConnected: false,
+    version: instance.row.version + 1,
+  };
+  await deps.db.batch([
+    deps.db
+      .update(containerInstances)
+      .set({ status: row.status, agentConnected: false, version: row.version })
+      .where(eq(containerInstances.arn, arn)),
+    instanceEventInsert(deps, row),
+  ]);
   view.removeInstance(arn);
+  ctx.eventsWritten();
   ctx.disconnectAgent(arn, CLOSE_CODES.deregistered, 'container instance deregistered');
   const described = await describeContainerInstances(deps, {
     cluster: cluster.name,

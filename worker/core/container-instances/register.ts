@@ -13,6 +13,7 @@ import { containerInstanceArn } from '../arn';
 import { recordAuditEvents, SUCCESS } from '../audit/audit-log';
 import type { ClusterView } from '../cluster/cluster-view';
 import type { CoreDeps } from '../deps';
+import { instanceEventInsert } from '../events/instance-events';
 import { joinTokenIdOf, spendJoinToken } from '../join-tokens/join-tokens';
 
 type Hello = FrameOf<AgentFrame, 'hello'>;
@@ -29,7 +30,8 @@ const RESERVED_ATTRIBUTE_PREFIX = 'ecs.';
 
 export type Registration =
   | { outcome: 'registered'; row: ContainerInstanceRow; credential: string }
-  | { outcome: 'resumed'; row: ContainerInstanceRow }
+  /** `evented`: the agent was marked disconnected, so connecting again is a state change with its event. */
+  | { outcome: 'resumed'; row: ContainerInstanceRow; evented: boolean }
   | {
       outcome: 'refused';
       reason: 'deregistered' | 'revoked' | 'rateLimited' | 'tokenSpent';
@@ -96,24 +98,29 @@ async function registerOrResume(
         message: 'the container instance credential was revoked',
       };
     }
-    const [row] = await deps.db
+    const changes = {
+      agentConnected: true,
+      agentVersion: hello.agentVersion,
+      dockerVersion: hello.dockerVersion,
+      hostname: hello.hostname,
+      registeredCpu: hello.resources.cpu,
+      registeredMemoryMiB: hello.resources.memoryMiB,
+      attributesJson: JSON.stringify(mergeAttributes(known.row.attributesJson, hello.attributes)),
+      reservedPortsJson: reservedPortsOf(hello),
+      lastSeenAtMs: deps.now(),
+      version: known.row.version + 1,
+    };
+    const row: ContainerInstanceRow = { ...known.row, ...changes };
+    const update = deps.db
       .update(containerInstances)
-      .set({
-        agentConnected: true,
-        agentVersion: hello.agentVersion,
-        dockerVersion: hello.dockerVersion,
-        hostname: hello.hostname,
-        registeredCpu: hello.resources.cpu,
-        registeredMemoryMiB: hello.resources.memoryMiB,
-        attributesJson: JSON.stringify(mergeAttributes(known.row.attributesJson, hello.attributes)),
-        reservedPortsJson: reservedPortsOf(hello),
-        lastSeenAtMs: deps.now(),
-        version: known.row.version + 1,
-      })
-      .where(eq(containerInstances.arn, known.row.arn))
-      .returning();
+      .set(changes)
+      .where(eq(containerInstances.arn, known.row.arn));
+    // A reconnect within the grace period changes no state: no event for every NAT blip.
+    const evented = !known.row.agentConnected;
+    if (evented) await deps.db.batch([update, instanceEventInsert(deps, row, known.allocations)]);
+    else await update;
     view.upsertInstance(row);
-    return { outcome: 'resumed', row };
+    return { outcome: 'resumed', row, evented };
   }
 
   const nowMs = deps.now();
@@ -139,27 +146,29 @@ async function registerOrResume(
   }
   const instanceId = deps.newId();
   const { credential, credentialSha256 } = await issueInstanceCredential(instanceId, deps.newId);
-  const [row] = await deps.db
-    .insert(containerInstances)
-    .values({
-      arn: containerInstanceArn(deps.config, cluster.name, instanceId),
-      clusterArn: cluster.arn,
-      instanceId,
-      hostname: hello.hostname,
-      status: 'ACTIVE',
-      agentConnected: true,
-      agentVersion: hello.agentVersion,
-      dockerVersion: hello.dockerVersion,
-      registeredCpu: hello.resources.cpu,
-      registeredMemoryMiB: hello.resources.memoryMiB,
-      attributesJson: JSON.stringify(hello.attributes),
-      reservedPortsJson: reservedPortsOf(hello),
-      credentialSha256,
-      registeredByTokenSha256: identity.tokenSha256,
-      registeredAtMs: nowMs,
-      lastSeenAtMs: nowMs,
-    })
-    .returning();
+  const row: ContainerInstanceRow = {
+    arn: containerInstanceArn(deps.config, cluster.name, instanceId),
+    clusterArn: cluster.arn,
+    instanceId,
+    hostname: hello.hostname,
+    status: 'ACTIVE',
+    agentConnected: true,
+    agentVersion: hello.agentVersion,
+    dockerVersion: hello.dockerVersion,
+    registeredCpu: hello.resources.cpu,
+    registeredMemoryMiB: hello.resources.memoryMiB,
+    attributesJson: JSON.stringify(hello.attributes),
+    customAttributesJson: '[]',
+    reservedPortsJson: reservedPortsOf(hello),
+    tagsJson: '[]',
+    credentialSha256,
+    credentialRevokedAtMs: null,
+    registeredByTokenSha256: identity.tokenSha256,
+    registeredAtMs: nowMs,
+    lastSeenAtMs: nowMs,
+    version: 1,
+  };
+  await deps.db.batch([deps.db.insert(containerInstances).values(row), instanceEventInsert(deps, row)]);
   view.upsertInstance(row);
   return { outcome: 'registered', row, credential };
 }

@@ -8,6 +8,7 @@ import type { Failure, UpdateContainerInstancesStateRequest } from '../../ecs-ty
 import { arnInCluster } from '../arn';
 import type { ClusterCommand, CommandContext } from '../cluster/command-context';
 import { invalidParameter } from '../errors';
+import { instanceEventInsert } from '../events/instance-events';
 import { type DescribedContainerInstances, describeContainerInstances } from './container-instances';
 
 export const updateContainerInstancesState: ClusterCommand<
@@ -34,6 +35,7 @@ async function setInstanceStatus(ctx: CommandContext, references: string[], stat
   }
   const updated: ContainerInstanceRow[] = [];
   const failures: Failure[] = [];
+  let changed = false;
   for (const reference of references) {
     const arn = arnInCluster(deps.config, 'container-instance', cluster.name, reference);
     const instance = view.instances.get(arn);
@@ -45,13 +47,18 @@ async function setInstanceStatus(ctx: CommandContext, references: string[], stat
       updated.push(instance.row);
       continue;
     }
-    const [row] = await deps.db
-      .update(containerInstances)
-      .set({ status, version: instance.row.version + 1 })
-      .where(eq(containerInstances.arn, arn))
-      .returning();
+    const row = { ...instance.row, status, version: instance.row.version + 1 };
+    await deps.db.batch([
+      deps.db
+        .update(containerInstances)
+        .set({ status, version: row.version })
+        .where(eq(containerInstances.arn, arn)),
+      instanceEventInsert(deps, row, instance.allocations),
+    ]);
     view.upsertInstance(row);
     updated.push(row);
+    changed = true;
   }
+  if (changed) ctx.eventsWritten();
   return { updated, failures };
 }

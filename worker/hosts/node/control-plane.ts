@@ -66,7 +66,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   const credentialsFile = options.bootstrapCredentials
     ? await bootstrapAdminKey(deps, serverKey, options.database.dataDir)
     : undefined;
-  const rooms = new InProcessRooms(deps, log);
+  const rooms = new InProcessRooms(deps, log, serverKey);
   await rooms.resumeAll();
   const app = createApp({
     deps,

@@ -22,6 +22,8 @@ export class InProcessRooms implements CoordinatorDirectory {
   constructor(
     private readonly deps: CoreDeps,
     private readonly log: (line: string) => void,
+    /** Opens event subscriptions' signing secrets (the rooms send the event webhooks). */
+    private readonly serverKey?: Uint8Array,
   ) {}
 
   private readonly wakeTimers = new Map<string, { atMs: number; timer: ReturnType<typeof setTimeout> }>();
@@ -42,7 +44,11 @@ export class InProcessRooms implements CoordinatorDirectory {
     let coordinator = this.byCluster.get(clusterName);
     if (!coordinator) {
       const scheduler = { wakeAt: (whenMs: number) => this.wakeAt(clusterName, whenMs) };
-      coordinator = new ClusterCoordinator(this.deps, clusterName, this.links, { log: this.log, scheduler });
+      coordinator = new ClusterCoordinator(this.deps, clusterName, this.links, {
+        log: this.log,
+        scheduler,
+        serverKey: this.serverKey,
+      });
       this.byCluster.set(clusterName, coordinator);
     }
     return coordinator;

@@ -69,6 +69,8 @@ export interface CoordinatorObjectHostOptions<S extends HibernatableSocket> {
   lastKeepaliveAtMs?: (socket: S) => number | undefined;
   storage: CoordinatorObjectStorage;
   log: (line: string) => void;
+  /** Opens event subscriptions' signing secrets (the room sends the event webhooks). */
+  serverKey?: Uint8Array;
 }
 
 /**
@@ -215,8 +217,17 @@ export class CoordinatorObjectHost<S extends HibernatableSocket> {
       const restartedAtMs = storage.kv.get<number>(KEYS.restartedAtMs) ?? 0;
       this.coordinator = new ClusterCoordinator(deps, clusterName, this.links, {
         log,
-        scheduler: storage,
+        scheduler: {
+          wakeAt: (whenMs) => {
+            // An alarm arrives with no clue but storage: keep the name of the cluster it is for
+            // (a room asks only once its cluster loaded, so the name is real).
+            if (storage.kv.get<string>(KEYS.clusterName) !== clusterName)
+              storage.kv.put(KEYS.clusterName, clusterName);
+            storage.wakeAt(whenMs);
+          },
+        },
         hostStartedAtMs: restartedAtMs,
+        serverKey: this.options.serverKey,
       });
     }
     if (this.coordinator.clusterName !== clusterName) {

@@ -96,6 +96,8 @@ export class ClusterCoordinatorObject extends DurableObject<Env> implements Coor
       lastKeepaliveAtMs: (socket) => ctx.getWebSocketAutoResponseTimestamp(socket)?.getTime(),
       storage: { kv: ctx.storage.kv, wakeAt: (whenMs) => this.objectAlarm.wakeAt(whenMs) },
       log,
+      // Without the key the room sends no event webhooks; the Worker refuses every API call anyway.
+      serverKey: env.BERTH_SERVER_KEY ? serverKeyFor(env) : undefined,
     });
     ctx.setWebSocketAutoResponse(
       new WebSocketRequestResponsePair(HIBERNATION_KEEPALIVE_PING, HIBERNATION_KEEPALIVE_PONG),
