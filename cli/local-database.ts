@@ -1,8 +1,11 @@
+import { userInfo } from 'node:os';
 import { type DatabaseLocation, openDatabase } from '../db/node-database';
 import { parseBerthConfig } from '../worker/config';
+import { recordAuditEvents, SUCCESS } from '../worker/core/audit/audit-log';
 import { createCluster } from '../worker/core/clusters/clusters';
 import { randomHexId } from '../worker/core/deps';
-import { type JoinTokenLimits, mintJoinToken } from '../worker/core/join-tokens/join-tokens';
+import { type JoinTokenLimits, joinTokenIdOf, mintJoinToken } from '../worker/core/join-tokens/join-tokens';
+import { sha256Hex } from '../worker/core/sha256';
 import { flag, type ParsedArgs } from './args';
 
 export function localDatabase(args: ParsedArgs): DatabaseLocation {
@@ -36,8 +39,30 @@ export async function mintJoinTokenLocally(
     const config = parseBerthConfig(process.env);
     const deps = { db: database.db, config, now: Date.now, newId: randomHexId };
     if (clusterName === 'default') await createCluster(deps, { clusterName });
-    return await mintJoinToken(deps, clusterName, limits);
+    const token = await mintJoinToken(deps, clusterName, limits);
+    // Minted with the database's own access, not an access key: the operator's login names who.
+    const joinTokenId = joinTokenIdOf(await sha256Hex(token));
+    await recordAuditEvents(deps, [
+      {
+        principalName: `local/${loginName()}`,
+        action: 'berth:CreateJoinToken',
+        clusterName,
+        resource: `join-token/${joinTokenId}`,
+        result: SUCCESS,
+        detail: { joinTokenId, ttlMs: limits.ttlMs ?? null, uses: limits.uses ?? null },
+      },
+    ]);
+    return token;
   } finally {
     database.close();
+  }
+}
+
+/** The operator's login name; `os.userInfo()` throws where the user has no passwd entry (containers). */
+function loginName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? 'unknown';
   }
 }

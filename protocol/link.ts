@@ -37,6 +37,15 @@ export const CLOSE_CODES = {
 } as const;
 
 /**
+ * A connect refused for good carries this header (HTTP header names are case-insensitive): the
+ * instance's credential was revoked, so the agent stops instead of retrying or registering anew.
+ */
+export const CONNECT_REFUSAL = {
+  header: 'x-berth-refusal',
+  credentialRevoked: 'credential-revoked',
+} as const;
+
+/**
  * How much work one agent connection may cause: a token bucket of frames, refilled at
  * `perSecond` up to `burst`. A real agent sends a few frames a second (reports, pings) and a hello
  * snapshot; a connection that exceeds the bucket is closed with `tooManyFrames`, so one host can't

@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 import type { AgentFrame, ControlFrame } from '../../protocol/frames';
 import {
   CLOSE_CODES,
+  CONNECT_REFUSAL,
   HEARTBEAT_INTERVAL_MS,
   KEEPALIVE_PING,
   MAX_FRAME_BYTES,
@@ -60,9 +61,6 @@ const CLOSE_REJECTIONS: Partial<Record<number, string>> = {
 };
 /** The control plane's answer when the instance an agent proved to be was deregistered. */
 const HTTP_GONE = 410;
-/** The header (and value) of a connect refused because this instance's credential was revoked. */
-const REFUSAL_HEADER = 'x-berth-refusal';
-const CREDENTIAL_REVOKED = 'credential-revoked';
 const REVOKED_MESSAGE =
   "an admin revoked this instance's credential; the agent stops and will not reconnect (to bring the host back, remove its state file and join it again with a new join token)";
 
@@ -139,7 +137,7 @@ export class ControlPlaneLink {
     this.socket = socket;
     socket.on('unexpected-response', (_request, response) => {
       this.identityGone = response.statusCode === HTTP_GONE;
-      this.revoked = response.headers[REFUSAL_HEADER] === CREDENTIAL_REVOKED;
+      this.revoked = response.headers[CONNECT_REFUSAL.header] === CONNECT_REFUSAL.credentialRevoked;
       this.rejection = HTTP_REJECTIONS[response.statusCode ?? 0];
       this.lastError = `HTTP ${response.statusCode}`;
       socket.terminate();

@@ -173,6 +173,7 @@ describe('revoking instances and join tokens with berth, against real agents', (
         'berth:RegisterContainerInstance',
         'berth:RevokeInstanceCredential',
         'berth:ConnectAgent',
+        'berth:CreateJoinToken',
       ]),
     );
     const denied = JSON.parse((await berth('audit', '--result', 'denied', '--json')).stdout).events as {

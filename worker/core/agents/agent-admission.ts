@@ -13,6 +13,7 @@
  */
 import { and, eq } from 'drizzle-orm';
 import { containerInstances, joinTokens } from '../../../db/schema';
+import { CONNECT_REFUSAL } from '../../../protocol/link';
 import { type AuditEntry, recordAuditEvents } from '../audit/audit-log';
 import { clusterNameOf, requireCluster } from '../clusters/clusters';
 import type { CoreDeps } from '../deps';
@@ -38,12 +39,9 @@ export type AgentAdmission =
       accepted: false;
       status: 401 | 403 | 404 | 410;
       message: string;
-      /** Sent as REFUSAL_HEADER, so the agent can tell a revoked credential from any other 403. */
-      refusal?: 'credential-revoked';
+      /** Sent as CONNECT_REFUSAL.header, so the agent can tell a revoked credential from any other 403. */
+      refusal?: typeof CONNECT_REFUSAL.credentialRevoked;
     };
-
-/** The header a refused connect carries when the agent must not retry (its credential was revoked). */
-export const REFUSAL_HEADER = 'X-Berth-Refusal';
 
 export interface AgentConnectRequest {
   /** The `cluster` query parameter. */
@@ -101,7 +99,7 @@ export async function admitAgent(deps: CoreDeps, request: AgentConnectRequest): 
         accepted: false,
         status: 403,
         message: 'Forbidden: the container instance credential was revoked',
-        refusal: 'credential-revoked',
+        refusal: CONNECT_REFUSAL.credentialRevoked,
       });
     }
     return {

@@ -10,12 +10,13 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import {
   AGENT_CONNECT_PATH,
   CLOSE_CODES,
+  CONNECT_REFUSAL,
   HEARTBEAT_INTERVAL_MS,
   MAX_FRAME_BYTES,
   SILENT_INTERVALS_BEFORE_CUT,
 } from '../../../protocol';
 import { allowedHostsFor, isAllowedHost } from '../../api/allowed-hosts';
-import { type AgentIdentity, admitAgent, REFUSAL_HEADER } from '../../core/agents/agent-admission';
+import { type AgentIdentity, admitAgent } from '../../core/agents/agent-admission';
 import { FrameBudget } from '../../core/agents/frame-budget';
 import type { AgentLink } from '../../core/cluster/agent-links';
 import { onAgentSocketMessage } from '../../core/cluster/agent-socket';
@@ -36,7 +37,7 @@ function linkFor(socket: WebSocket, identity: AgentIdentity): AgentLink {
 }
 
 function rejectUpgrade(socket: Duplex, status: number, message: string, refusal?: string) {
-  const refusalHeader = refusal ? `${REFUSAL_HEADER}: ${refusal}\r\n` : '';
+  const refusalHeader = refusal ? `${CONNECT_REFUSAL.header}: ${refusal}\r\n` : '';
   socket.end(
     `HTTP/1.1 ${status} ${message}\r\n${refusalHeader}Connection: close\r\nContent-Length: 0\r\n\r\n`,
   );

@@ -6,11 +6,11 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Hono } from 'hono';
-import { AGENT_CONNECT_PATH } from '../../../protocol/agent-protocol';
+import { AGENT_CONNECT_PATH, CONNECT_REFUSAL } from '../../../protocol/agent-protocol';
 import { KeyLimits, keyLimitSettings } from '../../api/auth/key-limits';
 import type { CoordinatorClient } from '../../api/coordinator-directory';
 import { createApp } from '../../app';
-import { type AgentIdentity, REFUSAL_HEADER } from '../../core/agents/agent-admission';
+import type { AgentIdentity } from '../../core/agents/agent-admission';
 import { type CoreDeps, randomHexId } from '../../core/deps';
 import { decideAgentConnect } from './agent-connect';
 import { CoordinatorObjectHost, type CoordinatorRpc } from './coordinator-object-host';
@@ -192,7 +192,7 @@ async function connectAgent(request: Request, env: Env, deps: CoreDeps): Promise
   const decision = await decideAgentConnect(deps, request);
   if (!decision.accepted) {
     const headers: Record<string, string> =
-      'refusal' in decision && decision.refusal ? { [REFUSAL_HEADER]: decision.refusal } : {};
+      'refusal' in decision && decision.refusal ? { [CONNECT_REFUSAL.header]: decision.refusal } : {};
     return new Response(decision.message, { status: decision.status, headers });
   }
   const forwarded = new Request(request);
