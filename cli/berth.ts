@@ -6,6 +6,8 @@
  *   berth join-token   mint a join token for a cluster
  *   berth keys         create, list, deactivate and delete API access keys
  *   berth services     pause, resume, roll back, stop or start a service (Berth's controls)
+ *   berth exec         run a command in a task's container (exit code, stdout/stderr apart; -it: a shell)
+ *   berth logs         a task container's logs, optionally followed
  * Each command loads only its own code: an agent on a host (and every restart of it) never loads
  * the control plane, which tsx would otherwise transpile on every start.
  */
@@ -26,6 +28,10 @@ commands:
               signed with the standard AWS credential chain)
   services    pause|resume|rollback|stop|start --service NAME [--cluster NAME] [--revision ARN]
               [--endpoint URL]                                 (env: BERTH_ENDPOINT)
+  exec        --task T [--cluster C] [--container NAME] -- CMD ARGS...   exits with CMD's exit code
+              exec -it --task T [...] [-- CMD ARGS...]         an interactive session (default: sh)
+  logs        --task T [--cluster C] [--container NAME] [--follow] [--since 10m|UNIX|ISO]
+              [--tail N] [--timestamps]
 `;
 
 async function serverSettings(args: ParsedArgs) {
@@ -96,6 +102,16 @@ async function main(argv: string[]) {
     case 'services': {
       const { runServiceControl } = await import('./service-controls');
       await runServiceControl(args.positionals[0], args);
+      return;
+    }
+    case 'exec': {
+      const { runExec } = await import('./task-streams');
+      process.exitCode = await runExec(rest);
+      return;
+    }
+    case 'logs': {
+      const { runLogs } = await import('./task-streams');
+      process.exitCode = await runLogs(rest);
       return;
     }
     case undefined:

@@ -12,6 +12,7 @@ import { handleEcsRequest } from './api/ecs-protocol';
 import { refuseUnlistedHosts } from './api/host-guard';
 import { handleServiceControl, SERVICE_CONTROL_PATH } from './api/service-controls';
 import { streamTaskEvents } from './api/task-event-stream';
+import { handleTaskExec, handleTaskLogs, TASK_EXEC_PATH, TASK_LOGS_PATH } from './api/task-streams';
 import { DEFAULT_MAX_REQUEST_BODY_BYTES } from './core/deps';
 
 export interface AppOptions extends ApiContext {
@@ -36,6 +37,8 @@ export function createApp(options: AppOptions): Hono {
   app.use('/berth/v1/*', authenticate(deps, serverKey, describeBerthCall, log));
   app.post('/', (c) => handleEcsRequest(c, options, options.log));
   app.get('/berth/v1/clusters/:cluster/task-events', (c) => streamTaskEvents(c, options));
+  app.post(TASK_EXEC_PATH, (c) => handleTaskExec(c, options));
+  app.get(TASK_LOGS_PATH, (c) => handleTaskLogs(c, options));
   serveAccessKeys(app, options);
   app.post(SERVICE_CONTROL_PATH, (c) => handleServiceControl(c, options));
   return app;

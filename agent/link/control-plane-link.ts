@@ -5,6 +5,7 @@
  * state file, does not hold up the next frame), and reconnects with exponential backoff and full
  * jitter whenever the link breaks or goes silent.
  */
+import type Docker from 'dockerode';
 import WebSocket from 'ws';
 import type { AgentFrame, ControlFrame } from '../../protocol/frames';
 import {
@@ -15,8 +16,10 @@ import {
   SILENT_INTERVALS_BEFORE_CUT,
 } from '../../protocol/link';
 import { ProtocolError, parseControlFrame } from '../../protocol/parsing';
+import { decodeStreamData } from '../../protocol/streams';
 import { Backoff } from '../backoff';
 import { type AgentTasks, ANSWERED_WHEN_DURABLE, type HandlerContext, handleControlFrame } from '../handlers';
+import { AgentStreams } from '../streams/agent-streams';
 import {
   CONNECT_TIMEOUT_MS,
   RECONNECT_BASE_DELAY_MS,
@@ -38,6 +41,10 @@ export interface LinkDeps {
   /** What the control plane's frames act on. */
   tasks: AgentTasks;
   log(line: string): void;
+  /** The cluster's name: a stream may only reach containers labelled with it. */
+  cluster: string;
+  /** The engine exec and logs streams use; without one, streams are refused. */
+  docker?: Docker;
 }
 
 /** How long `stop()` waits for the control plane to answer a close before cutting the socket. */
@@ -58,6 +65,8 @@ const HTTP_GONE = 410;
 
 export class ControlPlaneLink {
   private socket: WebSocket | undefined;
+  /** The exec and logs streams of the current connection; they end with it. */
+  private streams: AgentStreams | undefined;
   private welcomed = false;
   private stopped = false;
   private heartbeatIntervalMs = HEARTBEAT_INTERVAL_MS;
@@ -103,6 +112,7 @@ export class ControlPlaneLink {
     const socket = this.socket;
     this.socket = undefined;
     this.welcomed = false;
+    this.streams?.closeAll('the agent is stopping');
     if (!socket || socket.readyState === WebSocket.CLOSED) return;
     await new Promise<void>((resolve) => {
       const cut = setTimeout(() => socket.terminate(), CLOSE_GRACE_MS);
@@ -125,6 +135,20 @@ export class ControlPlaneLink {
       maxPayload: MAX_FRAME_BYTES,
     });
     this.socket = socket;
+    const streams = new AgentStreams(
+      this.deps.docker,
+      this.deps.cluster,
+      {
+        sendFrame: (frame) => {
+          if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
+        },
+        sendData: (frame) => {
+          if (socket.readyState === WebSocket.OPEN) socket.send(frame);
+        },
+      },
+      this.deps.log,
+    );
+    this.streams = streams;
     socket.on('unexpected-response', (_request, response) => {
       this.identityGone = response.statusCode === HTTP_GONE;
       this.rejection = HTTP_REJECTIONS[response.statusCode ?? 0];
@@ -135,7 +159,14 @@ export class ControlPlaneLink {
     socket.on('message', (data, isBinary) => {
       if (socket !== this.socket) return;
       this.lastHeardAtMs = Date.now();
-      const raw = isBinary ? new Uint8Array(data as Buffer) : data.toString();
+      if (isBinary) {
+        // Stream data (stdin) skips the frame queue: it never waits behind a command's answer.
+        const streamData = decodeStreamData(new Uint8Array(data as Buffer));
+        if (streamData) streams.input(streamData);
+        else this.deps.log('ignoring a binary frame that is not stream data');
+        return;
+      }
+      const raw = data.toString();
       this.inbox = this.inbox
         .then(() => this.onMessage(socket, raw))
         .catch((error: unknown) => this.deps.log(`handling a frame failed: ${String(error)}`));
@@ -149,7 +180,10 @@ export class ControlPlaneLink {
     socket.on('error', (error) => {
       this.lastError ??= error.message;
     });
-    socket.on('close', (code, reason) => this.onClose(socket, code, reason.toString()));
+    socket.on('close', (code, reason) => {
+      streams.closeAll('the link to the control plane closed');
+      this.onClose(socket, code, reason.toString());
+    });
   }
 
   private async onOpen(socket: WebSocket): Promise<void> {
@@ -208,6 +242,7 @@ export class ControlPlaneLink {
   private contextFor(socket: WebSocket): HandlerContext {
     return {
       tasks: this.deps.tasks,
+      streams: this.streams!,
       log: this.deps.log,
       reply: (frame) => {
         if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));

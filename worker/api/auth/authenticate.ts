@@ -15,6 +15,7 @@ import type { CoreDeps } from '../../core/deps';
 import { EcsError } from '../../core/errors';
 import { ACCESS_KEY_ACTIONS } from '../access-keys-api';
 import { ecsBodyOf, renderError, TARGET_PREFIX } from '../ecs-protocol';
+import { TASK_STREAM_ACTIONS } from '../task-streams';
 import { verifySigV4 } from './sigv4';
 
 declare module 'hono' {
@@ -169,6 +170,9 @@ export const describeBerthCall: DescribeCall = (c) => {
     clusterName = undefined;
   }
   if (what === 'task-events') return { action: 'berth:ReadTaskEvents', cluster: clusterName };
+  if (what === 'tasks' && (control === 'exec' || control === 'logs')) {
+    return { action: TASK_STREAM_ACTIONS[control], cluster: clusterName };
+  }
   if (what === 'services' && control) {
     const action = `berth:${control.charAt(0).toUpperCase()}${control.slice(1).replace(/[^A-Za-z]/g, '')}Service`;
     return { action, cluster: clusterName };

@@ -8,12 +8,20 @@
  */
 import type { ClusterRow, TaskRow } from '../../../db/schema';
 import type { AgentFrame, ControlFrame, FrameOf } from '../../../protocol';
+import type { StreamData } from '../../../protocol/streams';
 import { requireCluster } from '../clusters/clusters';
 import { armAgentGraceDeadlines } from '../container-instances/agent-grace';
 import type { CoreDeps } from '../deps';
 import { clientError, EcsError } from '../errors';
 import { TaskEventFeed } from '../events/task-event-feed';
+import {
+  type ExecStreamInput,
+  type LogStreamInput,
+  openExecStream,
+  openLogStream,
+} from '../exec/exec-streams';
 import { reconcileAllServices } from '../services/reconcile';
+import { StreamHub } from '../streams/stream-hub';
 import type { AgentLink, AgentLinks } from './agent-links';
 import { AgentSession, type SessionFrame } from './agent-session';
 import { ClusterView } from './cluster-view';
@@ -53,6 +61,8 @@ export class ClusterCoordinator {
   private readonly eventFeed: TaskEventFeed;
   private readonly deadlines: NamedDeadlines;
   private readonly session: AgentSession;
+  /** Exec and logs streams over this cluster's agent links; beside the queue, never in it. */
+  readonly streams: StreamHub;
   private readonly log: (line: string) => void;
 
   constructor(
@@ -68,8 +78,10 @@ export class ClusterCoordinator {
       () => this.cluster?.arn,
       options.scheduler ?? { wakeAt: () => {} },
     );
+    this.streams = new StreamHub(links, this.log);
     this.session = new AgentSession({
       links,
+      streams: this.streams,
       write: (job) => this.write(job),
       send: (link, frame) => this.send(link, frame),
       eventsWritten: () => this.eventFeed.notify(),
@@ -110,6 +122,11 @@ export class ClusterCoordinator {
     return this.session.frame(link, frame);
   }
 
+  /** Stream data from an agent; false when it belongs to no open stream of that link. */
+  agentStreamData(link: AgentLink, data: StreamData): boolean {
+    return this.streams.data(link, data);
+  }
+
   agentClosed(link: AgentLink): Promise<void> {
     return this.session.closed(link);
   }
@@ -118,6 +135,16 @@ export class ClusterCoordinator {
   async openTaskEventStream(afterEventId: number): Promise<ReadableStream<Uint8Array>> {
     const cluster = await requireCluster(this.deps, this.clusterName);
     return this.eventFeed.open(cluster.arn, afterEventId);
+  }
+
+  /** A non-interactive exec's record stream (stdout, stderr, exit code): beside the queue, not in it. */
+  openExecStream(input: ExecStreamInput): Promise<ReadableStream<Uint8Array>> {
+    return openExecStream(this.deps, this.streams, this.clusterName, input);
+  }
+
+  /** A container's logs as a record stream: beside the queue, not in it. */
+  openLogStream(input: LogStreamInput): Promise<ReadableStream<Uint8Array>> {
+    return openLogStream(this.deps, this.streams, this.clusterName, input);
   }
 
   /**

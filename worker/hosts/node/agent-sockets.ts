@@ -31,6 +31,7 @@ function linkFor(socket: WebSocket, identity: AgentIdentity): AgentLink {
     id,
     identity,
     send: (text) => socket.send(text),
+    sendBinary: (bytes) => socket.send(bytes),
     close: (code, reason) => socket.close(code, reason),
   };
 }

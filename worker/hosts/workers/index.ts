@@ -111,6 +111,12 @@ export class ClusterCoordinatorObject extends DurableObject<Env> implements Coor
   openTaskEventStream(cluster: string, ...args: Args<'openTaskEventStream'>) {
     return this.host.call(cluster, 'openTaskEventStream', args);
   }
+  openExecStream(cluster: string, ...args: Args<'openExecStream'>) {
+    return this.host.call(cluster, 'openExecStream', args);
+  }
+  openLogStream(cluster: string, ...args: Args<'openLogStream'>) {
+    return this.host.call(cluster, 'openLogStream', args);
+  }
 
   /** Only agent sockets, already checked by the Worker, arrive here. */
   override async fetch(request: Request): Promise<Response> {

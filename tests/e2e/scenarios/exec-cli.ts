@@ -1,0 +1,155 @@
+/**
+ * `berth exec` and `berth logs` end to end on every runtime: a real agent and Docker, the CLI as a
+ * user runs it. Exec prints stdout and stderr apart and exits with the command's own code (0, 3,
+ * 137 when killed), carries 10 MB; logs read the container's output, and follow it.
+ */
+import {
+  CreateClusterCommand,
+  DescribeTasksCommand,
+  RegisterTaskDefinitionCommand,
+  RunTaskCommand,
+} from '@aws-sdk/client-ecs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AgentProcess, spawnAgent } from '../../helpers/agent-process';
+import { cliEnv, runBerthCli, startBerthCli } from '../../helpers/berth-cli';
+import { removeTaskContainers, TEST_IMAGE } from '../../helpers/docker';
+import { waitForConnectedInstance } from '../../helpers/ecs-queries';
+import type { RunningRuntime, RuntimeHarness } from '../../helpers/runtimes';
+import { waitFor } from '../../helpers/wait';
+
+/** Prints to both streams at start, then a numbered tick every 200 ms (for --follow). */
+const TICKING = [
+  'sh',
+  '-c',
+  'echo hello-out; echo hello-err >&2; i=0; trap "exit 0" TERM; while true; do i=$((i+1)); echo tick-$i; sleep 0.2; done',
+];
+
+export function defineExecCliScenarios(harness: RuntimeHarness) {
+  describe(`berth exec and berth logs on the ${harness.name} runtime`, () => {
+    const cluster = `exec-cli-${Math.random().toString(36).slice(2, 8)}`;
+    let runtime: RunningRuntime;
+    let agent: AgentProcess;
+    let env: Record<string, string>;
+    let taskArn: string;
+    let taskId: string;
+    const started: string[] = [];
+
+    beforeAll(async () => {
+      runtime = await harness.start();
+      env = cliEnv(runtime.endpoint, runtime.credentials);
+      await runtime.ecs.send(new CreateClusterCommand({ clusterName: cluster }));
+      agent = spawnAgent({
+        endpoint: runtime.endpoint,
+        cluster,
+        joinToken: await runtime.mintJoinToken(cluster),
+      });
+      await waitForConnectedInstance(runtime.ecs, cluster, () => agent.output());
+      const definition = await runtime.ecs.send(
+        new RegisterTaskDefinitionCommand({
+          family: `${cluster}-app`,
+          containerDefinitions: [
+            { name: 'app', image: TEST_IMAGE, memory: 32, stopTimeout: 1, command: TICKING },
+          ],
+        }),
+      );
+      const run = await runtime.ecs.send(
+        new RunTaskCommand({
+          cluster,
+          taskDefinition: definition.taskDefinition!.taskDefinitionArn,
+          enableExecuteCommand: true,
+        }),
+      );
+      taskArn = run.tasks![0]!.taskArn!;
+      taskId = taskArn.split('/').at(-1)!;
+      started.push(taskArn);
+      await waitFor(
+        'the task to run',
+        async () => {
+          const described = await runtime.ecs.send(new DescribeTasksCommand({ cluster, tasks: [taskArn] }));
+          return described.tasks?.[0]?.lastStatus === 'RUNNING';
+        },
+        60_000,
+      );
+    }, 120_000);
+
+    afterAll(async () => {
+      await agent?.kill();
+      await removeTaskContainers(started);
+      await runtime?.close();
+    });
+
+    const exec = (...command: string[]) =>
+      runBerthCli(['exec', '--cluster', cluster, '--task', taskId, '--', ...command], env);
+
+    it('exits with the command’s own exit code: 0, 3, and 137 when the process is killed', async () => {
+      const [ok, three, killed] = await Promise.all([
+        exec('true'),
+        exec('sh', '-c', 'exit 3'),
+        exec('sh', '-c', 'kill -9 $$'),
+      ]);
+      expect([ok.code, three.code, killed.code]).toEqual([0, 3, 137]);
+    });
+
+    it('keeps stderr apart from stdout', async () => {
+      const result = await exec('sh', '-c', 'echo to-out; echo to-err >&2; echo more-out');
+      expect(result.code).toBe(0);
+      expect(result.stdout.toString()).toBe('to-out\nmore-out\n');
+      expect(result.stderr.toString()).toBe('to-err\n');
+    });
+
+    it('carries 10 MB of output intact', async () => {
+      const result = await exec('sh', '-c', 'head -c 10485760 /dev/zero | tr "\\0" x');
+      expect(result.code).toBe(0);
+      expect(result.stdout.length).toBe(10 * 1024 * 1024);
+      expect(result.stdout.every((byte) => byte === 0x78)).toBe(true);
+    }, 60_000);
+
+    it('prints the logs, stdout and stderr apart', async () => {
+      const result = await runBerthCli(
+        ['logs', '--cluster', cluster, '--task', taskArn, '--tail', '1000'],
+        env,
+      );
+      expect(result.code).toBe(0);
+      expect(result.stdout.toString()).toMatch(/^hello-out\ntick-1\n/);
+      expect(result.stderr.toString()).toBe('hello-err\n');
+    });
+
+    it('follows the logs as the container writes them', async () => {
+      const follow = startBerthCli(
+        ['logs', '--cluster', cluster, '--task', taskId, '--follow', '--tail', '1', '--timestamps'],
+        env,
+      );
+      try {
+        const first = await waitFor('a first tick', () => /tick-(\d+)/.exec(follow.stdout())?.[1]);
+        // A tick written after the follow began shows up on the open stream.
+        await waitFor('a later tick', () => {
+          const ticks = [...follow.stdout().matchAll(/tick-(\d+)/g)].map((m) => Number(m[1]));
+          return ticks.some((tick) => tick > Number(first) + 1);
+        });
+        expect(follow.stdout()).toMatch(/^\d{4}-\d\d-\d\dT\S+ tick-\d+$/m);
+      } finally {
+        follow.kill();
+        await follow.done;
+      }
+    });
+
+    it('refuses exec on a task run without enableExecuteCommand, with ECS’s error', async () => {
+      const definition = await runtime.ecs.send(
+        new RegisterTaskDefinitionCommand({
+          family: `${cluster}-plain`,
+          containerDefinitions: [{ name: 'app', image: TEST_IMAGE, memory: 16, command: ['sleep', '3600'] }],
+        }),
+      );
+      const run = await runtime.ecs.send(
+        new RunTaskCommand({ cluster, taskDefinition: definition.taskDefinition!.taskDefinitionArn }),
+      );
+      const plain = run.tasks![0]!.taskArn!;
+      started.push(plain);
+      const result = await runBerthCli(['exec', '--cluster', cluster, '--task', plain, '--', 'true'], env);
+      expect(result.code).toBe(1);
+      expect(result.stderr.toString()).toContain(
+        'InvalidParameterException: The execute command failed because execute command was not enabled',
+      );
+    });
+  });
+}
