@@ -9,6 +9,7 @@ import { allowedHostsFor } from './api/allowed-hosts';
 import { authenticate, describeBerthCall, describeEcsCall } from './api/auth/authenticate';
 import { capRequestBodies } from './api/body-limit';
 import { handleEcsRequest } from './api/ecs-protocol';
+import { EXEC_SESSION_PATH, handleGetExecSession } from './api/exec-sessions-api';
 import { refuseUnlistedHosts } from './api/host-guard';
 import { handleServiceControl, SERVICE_CONTROL_PATH } from './api/service-controls';
 import { streamTaskEvents } from './api/task-event-stream';
@@ -39,6 +40,7 @@ export function createApp(options: AppOptions): Hono {
   app.get('/berth/v1/clusters/:cluster/task-events', (c) => streamTaskEvents(c, options));
   app.post(TASK_EXEC_PATH, (c) => handleTaskExec(c, options));
   app.get(TASK_LOGS_PATH, (c) => handleTaskLogs(c, options));
+  app.get(EXEC_SESSION_PATH, (c) => handleGetExecSession(c, options));
   serveAccessKeys(app, options);
   app.post(SERVICE_CONTROL_PATH, (c) => handleServiceControl(c, options));
   return app;

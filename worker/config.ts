@@ -18,6 +18,7 @@ export const CONFIG_VARIABLES = {
   registrationsPerJoinTokenPerMinute: 'BERTH_REGISTRATIONS_PER_TOKEN_PER_MINUTE',
   taskHealthyAfterMs: 'BERTH_TASK_HEALTHY_AFTER_MS',
   inactiveServiceRetentionMs: 'BERTH_INACTIVE_SERVICE_RETENTION_MS',
+  execIdleTimeoutMs: 'BERTH_EXEC_IDLE_TIMEOUT_MS',
   serviceThrottleBaseMs: 'BERTH_SERVICE_THROTTLE_BASE_MS',
 } as const satisfies Partial<Record<keyof BerthConfig, string>>;
 
@@ -74,5 +75,6 @@ export function parseBerthConfig(vars: Record<string, string | undefined>): Bert
     taskHealthyAfterMs: wholeNumber(vars, v.taskHealthyAfterMs, 0, 'milliseconds'),
     inactiveServiceRetentionMs: wholeNumber(vars, v.inactiveServiceRetentionMs, 0, 'milliseconds'),
     serviceThrottleBaseMs: wholeNumber(vars, v.serviceThrottleBaseMs, 1, 'milliseconds'),
+    execIdleTimeoutMs: wholeNumber(vars, v.execIdleTimeoutMs, 1, 'milliseconds'),
   };
 }

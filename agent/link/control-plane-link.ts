@@ -160,10 +160,10 @@ export class ControlPlaneLink {
       if (socket !== this.socket) return;
       this.lastHeardAtMs = Date.now();
       if (isBinary) {
-        // Stream data (stdin) skips the frame queue: it never waits behind a command's answer.
+        // Stream data (stdin) keeps its place behind the streamOpen that came before it.
         const streamData = decodeStreamData(new Uint8Array(data as Buffer));
-        if (streamData) streams.input(streamData);
-        else this.deps.log('ignoring a binary frame that is not stream data');
+        if (!streamData) this.deps.log('ignoring a binary frame that is not stream data');
+        else this.inbox = this.inbox.then(() => streams.input(streamData));
         return;
       }
       const raw = data.toString();

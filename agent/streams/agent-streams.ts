@@ -39,6 +39,8 @@ interface OpenStream {
   /** Docker's side of an exec with stdin. */
   input?: Duplex;
   exec?: Docker.Exec;
+  /** Stdin that came before Docker's side was attached (bounded by the credit we granted). */
+  earlyInput: Uint8Array[];
   sourceEnded: boolean;
   ended: boolean;
 }
@@ -60,6 +62,7 @@ export class AgentStreams {
       id: streamId,
       credit: STREAM_WINDOW_BYTES,
       backlog: [],
+      earlyInput: [],
       sourceEnded: false,
       ended: false,
     };
@@ -87,9 +90,17 @@ export class AgentStreams {
 
   input(data: StreamData): void {
     const stream = this.streams.get(data.streamId);
-    if (!stream?.input || stream.ended) return;
-    const length = data.payload.length;
-    stream.input.write(Buffer.from(data.payload), () => {
+    if (!stream || stream.ended) return;
+    if (!stream.input) {
+      stream.earlyInput.push(data.payload.slice());
+      return;
+    }
+    this.writeInput(stream, stream.input, data.payload);
+  }
+
+  private writeInput(stream: OpenStream, input: Duplex, payload: Uint8Array): void {
+    const length = payload.length;
+    input.write(Buffer.from(payload), () => {
       if (!stream.ended) this.io.sendFrame({ type: 'streamCredit', streamId: stream.id, bytes: length });
     });
   }
@@ -153,7 +164,10 @@ export class AgentStreams {
       stdin: spec.stdin,
       Tty: spec.tty,
     })) as unknown as Duplex;
-    if (spec.stdin) stream.input = duplex;
+    if (spec.stdin) {
+      stream.input = duplex;
+      for (const payload of stream.earlyInput.splice(0)) this.writeInput(stream, duplex, payload);
+    }
     if (spec.tty && spec.cols && spec.rows) exec.resize({ h: spec.rows, w: spec.cols }).catch(() => {});
     if (stream.ended) {
       void this.stop(stream);
@@ -232,12 +246,29 @@ export class AgentStreams {
     if (!stream.exec) return;
     const info = await stream.exec.inspect().catch(() => undefined);
     if (!info?.Running || !info.Pid) return;
-    for (const target of [-info.Pid, info.Pid]) {
+    // An exec with a TTY leads its own session: a shell's jobs (a `sleep` in the foreground) sit in
+    // process groups of that session, and killing the shell alone would orphan them.
+    for (const pid of [info.Pid, ...(await sessionMembers(info.Pid))]) {
       try {
-        process.kill(target, 'SIGKILL');
+        process.kill(pid, 'SIGKILL');
       } catch {}
     }
   }
+}
+
+/** Host processes whose session id is `leader` (from /proc; empty where /proc can't be read). */
+async function sessionMembers(leader: number): Promise<number[]> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const members: number[] = [];
+  const entries = await readdir('/proc').catch(() => [] as string[]);
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // Fields after the command (which may hold spaces) start after its closing parenthesis.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[3]) === leader) members.push(Number(entry));
+  }
+  return members;
 }
 
 class StreamFailure extends Error {

@@ -27,6 +27,8 @@ export interface RuntimeOptions {
   inactiveServiceRetentionMs?: number;
   /** Shortens the first wait of a service's failed-start back-off (default 10 s). */
   serviceThrottleBaseMs?: number;
+  /** Shortens ExecuteCommand's 20-minute idle timeout. */
+  execIdleTimeoutMs?: number;
 }
 
 export interface RuntimeHarness {
@@ -46,6 +48,7 @@ export const nodeRuntime: RuntimeHarness = {
           : {}),
         inactiveServiceRetentionMs: options.inactiveServiceRetentionMs,
         serviceThrottleBaseMs: options.serviceThrottleBaseMs,
+        execIdleTimeoutMs: options.execIdleTimeoutMs,
       },
     });
     return {

@@ -27,7 +27,10 @@ export async function startWorkersRuntime(
     dataDir,
     port: 0,
     vars,
-    onWorkerLog: (line) => lines.push(line),
+    onWorkerLog: (line) => {
+      lines.push(line);
+      if (process.env.BERTH_TEST_WORKER_LOG) console.log(`[worker] ${line}`);
+    },
   });
   const credentials = await createTestKey(plane.deps, plane.serverKey);
   const ecs = ecsClientFor(plane.url, credentials);
@@ -61,6 +64,9 @@ export const workersRuntime: RuntimeHarness = {
         : {}),
       ...(options.inactiveServiceRetentionMs !== undefined
         ? { BERTH_INACTIVE_SERVICE_RETENTION_MS: String(options.inactiveServiceRetentionMs) }
+        : {}),
+      ...(options.execIdleTimeoutMs !== undefined
+        ? { BERTH_EXEC_IDLE_TIMEOUT_MS: String(options.execIdleTimeoutMs) }
         : {}),
       ...(options.serviceThrottleBaseMs !== undefined
         ? { BERTH_SERVICE_THROTTLE_BASE_MS: String(options.serviceThrottleBaseMs) }

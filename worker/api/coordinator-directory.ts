@@ -8,7 +8,7 @@ import type { CommandInput, CommandName } from '../core/cluster/commands';
  */
 export type CoordinatorClient = Pick<
   ClusterCoordinator,
-  'execute' | 'openTaskEventStream' | 'openExecStream' | 'openLogStream'
+  'execute' | 'openTaskEventStream' | 'openExecStream' | 'openLogStream' | 'terminateExecSession'
 >;
 
 /** Finds the room of a cluster. */
@@ -24,5 +24,6 @@ export function clientResolvedPerCall(resolve: () => Promise<CoordinatorClient>)
     openTaskEventStream: async (afterEventId) => (await resolve()).openTaskEventStream(afterEventId),
     openExecStream: async (input) => (await resolve()).openExecStream(input),
     openLogStream: async (input) => (await resolve()).openLogStream(input),
+    terminateExecSession: async (sessionId) => (await resolve()).terminateExecSession(sessionId),
   };
 }

@@ -14,7 +14,8 @@ import { clusterNameOf } from '../../core/clusters/clusters';
 import type { CoreDeps } from '../../core/deps';
 import { EcsError } from '../../core/errors';
 import { ACCESS_KEY_ACTIONS } from '../access-keys-api';
-import { ecsBodyOf, renderError, TARGET_PREFIX } from '../ecs-protocol';
+import { ecsBodyOf, renderError, SSM_TARGET_PREFIX, TARGET_PREFIX } from '../ecs-protocol';
+import { EXEC_SESSION_ACTION } from '../exec-sessions-api';
 import { TASK_STREAM_ACTIONS } from '../task-streams';
 import { verifySigV4 } from './sigv4';
 
@@ -48,7 +49,8 @@ export function authenticate(
         { method: c.req.method, url: new URL(c.req.url), headers: c.req.raw.headers, body },
         {
           region: deps.config.region,
-          service: 'ecs',
+          // The session-manager-plugin signs its SSM calls (ResumeSession, TerminateSession) for `ssm`.
+          service: (c.req.header('x-amz-target') ?? '').startsWith(SSM_TARGET_PREFIX) ? 'ssm' : 'ecs',
           nowMs: deps.now(),
           secretOf: async (accessKeyId) => {
             const key = await activeKey(deps, serverKey, accessKeyId);
@@ -96,6 +98,10 @@ function authorize(deps: CoreDeps, caller: Caller, call: { action: string; clust
 /** ECS calls: the operation from X-Amz-Target, the cluster from the body's `cluster` member. */
 export const describeEcsCall: DescribeCall = async (c) => {
   const target = c.req.header('x-amz-target') ?? '';
+  if (target.startsWith(SSM_TARGET_PREFIX)) {
+    const operation = target.slice(SSM_TARGET_PREFIX.length);
+    return /^[A-Za-z]{1,64}$/.test(operation) ? { action: `ssm:${operation}` } : undefined;
+  }
   if (!target.startsWith(TARGET_PREFIX)) return undefined; // the front answers UnknownOperationException
   const operation = target.slice(TARGET_PREFIX.length);
   if (!/^[A-Za-z]{1,64}$/.test(operation)) return undefined;
@@ -170,6 +176,7 @@ export const describeBerthCall: DescribeCall = (c) => {
     clusterName = undefined;
   }
   if (what === 'task-events') return { action: 'berth:ReadTaskEvents', cluster: clusterName };
+  if (what === 'exec-sessions') return { action: EXEC_SESSION_ACTION, cluster: clusterName };
   if (what === 'tasks' && (control === 'exec' || control === 'logs')) {
     return { action: TASK_STREAM_ACTIONS[control], cluster: clusterName };
   }

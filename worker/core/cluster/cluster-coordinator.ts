@@ -14,6 +14,7 @@ import { armAgentGraceDeadlines } from '../container-instances/agent-grace';
 import type { CoreDeps } from '../deps';
 import { clientError, EcsError } from '../errors';
 import { TaskEventFeed } from '../events/task-event-feed';
+import { DataChannelSession, type DataChannelSocket } from '../exec/data-channel-session';
 import {
   type ExecStreamInput,
   type LogStreamInput,
@@ -63,6 +64,8 @@ export class ClusterCoordinator {
   private readonly session: AgentSession;
   /** Exec and logs streams over this cluster's agent links; beside the queue, never in it. */
   readonly streams: StreamHub;
+  /** ExecuteCommand sessions whose data channel is open here, by session id. */
+  private readonly dataChannels = new Map<string, DataChannelSession>();
   private readonly log: (line: string) => void;
 
   constructor(
@@ -145,6 +148,29 @@ export class ClusterCoordinator {
   /** A container's logs as a record stream: beside the queue, not in it. */
   openLogStream(input: LogStreamInput): Promise<ReadableStream<Uint8Array>> {
     return openLogStream(this.deps, this.streams, this.clusterName, input);
+  }
+
+  /**
+   * An ExecuteCommand data channel opened on this host: the session takes the socket's messages
+   * (`message`, `closed`) and runs until the exec ends. Not over RPC: a host calls it directly.
+   */
+  openDataChannel(sessionId: string, socket: DataChannelSocket): DataChannelSession {
+    // Registered once its token is accepted: the token is single-use, so one channel per session is open.
+    const session: DataChannelSession = new DataChannelSession(sessionId, socket, {
+      deps: this.deps,
+      streams: this.streams,
+      log: this.log,
+      onOpen: () => this.dataChannels.set(sessionId, session),
+      onDone: () => {
+        if (this.dataChannels.get(sessionId) === session) this.dataChannels.delete(sessionId);
+      },
+    });
+    return session;
+  }
+
+  /** SSM TerminateSession: ends the session if its data channel is open here. */
+  async terminateExecSession(sessionId: string): Promise<void> {
+    this.dataChannels.get(sessionId)?.terminate('the session was terminated (TerminateSession)');
   }
 
   /**

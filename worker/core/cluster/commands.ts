@@ -9,6 +9,7 @@ import { AGENT_GRACE, agentGraceExpired } from '../container-instances/agent-gra
 import { deleteAttributes, putAttributes } from '../container-instances/attributes';
 import { deregisterContainerInstance } from '../container-instances/deregister';
 import { updateContainerInstancesState } from '../container-instances/update-state';
+import { executeCommand } from '../exec/execute-command';
 import { createService } from '../services/create-service';
 import { deleteService } from '../services/delete-service';
 import { SERVICE_PURGE, servicePurgeDue } from '../services/purge-service';
@@ -45,6 +46,7 @@ export const CLUSTER_COMMANDS = {
   stopService,
   startService,
   stopServiceDeployment,
+  executeCommand,
 } as const;
 
 export type CommandName = keyof typeof CLUSTER_COMMANDS;

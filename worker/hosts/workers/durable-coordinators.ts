@@ -52,6 +52,7 @@ export class DurableCoordinators implements CoordinatorDirectory {
       openTaskEventStream: (afterEventId) => unwrap(stub.openTaskEventStream(clusterName, afterEventId)),
       openExecStream: (input) => unwrap(stub.openExecStream(clusterName, input)),
       openLogStream: (input) => unwrap(stub.openLogStream(clusterName, input)),
+      terminateExecSession: (sessionId) => unwrap(stub.terminateExecSession(clusterName, sessionId)),
     };
   }
 }
