@@ -11,9 +11,9 @@
 import { z } from 'zod';
 
 /** Each direction's starting credit, in bytes. */
-export const STREAM_WINDOW_BYTES = 256 * 1024;
+export const STREAM_WINDOW_BYTES = 1024 * 1024;
 /** The largest payload of one data frame. */
-export const STREAM_CHUNK_BYTES = 32 * 1024;
+export const STREAM_CHUNK_BYTES = 64 * 1024;
 /** Streams one agent link may carry at once. */
 export const MAX_STREAMS_PER_LINK = 256;
 

@@ -27,6 +27,18 @@ export interface StreamLinkIo {
   sendData(frame: Uint8Array): void;
 }
 
+/**
+ * Containers already checked to carry this cluster's label (labels never change), with whether
+ * they have a TTY: a repeated exec then costs Docker no inspect. Bounded; past the cap it starts over.
+ */
+const verifiedContainers = new Map<string, boolean>();
+const VERIFIED_CAP = 1_000;
+
+function rememberVerified(containerId: string, tty: boolean): void {
+  if (verifiedContainers.size >= VERIFIED_CAP) verifiedContainers.clear();
+  verifiedContainers.set(containerId, tty);
+}
+
 /** How long to wait for Docker to record an exec's exit code after its stream ended. */
 const EXIT_CODE_WAIT_MS = 2_000;
 
@@ -127,10 +139,13 @@ export class AgentStreams {
   private async start(stream: OpenStream, spec: StreamSpec): Promise<void> {
     if (!this.docker) throw new StreamFailure('Unsupported', 'this agent runs no Docker engine');
     const container = this.docker.getContainer(spec.containerId);
-    const info = await container.inspect();
-    // Only containers this agent made for this cluster, whatever the id says.
-    if (info.Config.Labels?.[CONTAINER_LABELS.cluster] !== this.cluster) {
-      throw new StreamFailure('NoSuchContainer', `no container ${spec.containerId} in this cluster`);
+    if (spec.kind === 'logs' || !verifiedContainers.has(spec.containerId)) {
+      const info = await container.inspect();
+      // Only containers this agent made for this cluster, whatever the id says.
+      if (info.Config.Labels?.[CONTAINER_LABELS.cluster] !== this.cluster) {
+        throw new StreamFailure('NoSuchContainer', `no container ${spec.containerId} in this cluster`);
+      }
+      rememberVerified(spec.containerId, info.Config.Tty);
     }
     if (stream.ended) return;
     if (spec.kind === 'logs') {
@@ -146,10 +161,10 @@ export class AgentStreams {
         : (await import('node:stream')).Readable.from([
             (await container.logs({ ...options, follow: false })) as unknown as Buffer,
           ]);
-      this.pump(stream, source, !info.Config.Tty);
+      this.pump(stream, source, !verifiedContainers.get(spec.containerId));
       return;
     }
-    if (!info.State.Running) throw new StreamFailure('ContainerNotRunning', 'the container is not running');
+    // A container that is not running makes Docker refuse the exec (409: ContainerNotRunning).
     const exec = await container.exec({
       Cmd: spec.command,
       AttachStdin: spec.stdin,
