@@ -51,6 +51,9 @@ interface OpenStream {
   /** Docker's side of an exec with stdin. */
   input?: Duplex;
   exec?: Docker.Exec;
+  /** A terminal size that came before the exec started (Docker resizes only a started exec). */
+  pendingSize?: { cols: number; rows: number };
+  execStarted?: boolean;
   /** Stdin that came before Docker's side was attached (bounded by the credit we granted). */
   earlyInput: Uint8Array[];
   sourceEnded: boolean;
@@ -96,8 +99,13 @@ export class AgentStreams {
   }
 
   resize(frame: FrameOf<ControlFrame, 'streamResize'>): void {
-    const exec = this.streams.get(frame.streamId)?.exec;
-    exec?.resize({ h: frame.rows, w: frame.cols }).catch(() => {});
+    const stream = this.streams.get(frame.streamId);
+    if (!stream) return;
+    if (!stream.execStarted) {
+      stream.pendingSize = { cols: frame.cols, rows: frame.rows };
+      return;
+    }
+    stream.exec?.resize({ h: frame.rows, w: frame.cols }).catch(() => {});
   }
 
   input(data: StreamData): void {
@@ -183,7 +191,10 @@ export class AgentStreams {
       stream.input = duplex;
       for (const payload of stream.earlyInput.splice(0)) this.writeInput(stream, duplex, payload);
     }
-    if (spec.tty && spec.cols && spec.rows) exec.resize({ h: spec.rows, w: spec.cols }).catch(() => {});
+    stream.execStarted = true;
+    const size =
+      stream.pendingSize ?? (spec.cols && spec.rows ? { cols: spec.cols, rows: spec.rows } : undefined);
+    if (spec.tty && size) exec.resize({ h: size.rows, w: size.cols }).catch(() => {});
     if (stream.ended) {
       void this.stop(stream);
       return;

@@ -27,15 +27,16 @@ export interface RunningCli {
   kill(signal?: NodeJS.Signals): void;
 }
 
-export function startBerthCli(args: string[], env: Record<string, string>): RunningCli {
+export function startBerthCli(args: string[], env: Record<string, string>, input?: string): RunningCli {
   const child = spawn(process.execPath, [BERTH_BIN, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
+  if (input !== undefined) child.stdin?.write(input);
   const out: Buffer[] = [];
   const err: Buffer[] = [];
-  child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+  child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
   const done = new Promise<CliResult>((resolve) => {
     child.on('close', (code, signal) =>
       resolve({ code, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err) }),
@@ -49,5 +50,8 @@ export function startBerthCli(args: string[], env: Record<string, string>): Runn
   };
 }
 
-export const runBerthCli = (args: string[], env: Record<string, string>): Promise<CliResult> =>
-  startBerthCli(args, env).done;
+export const runBerthCli = (
+  args: string[],
+  env: Record<string, string>,
+  input?: string,
+): Promise<CliResult> => startBerthCli(args, env, input).done;

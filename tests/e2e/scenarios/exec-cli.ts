@@ -133,6 +133,16 @@ export function defineExecCliScenarios(harness: RuntimeHarness) {
       }
     });
 
+    it('opens an interactive session with -it over the data channel and exits with the shell’s exit code', async () => {
+      const result = await runBerthCli(
+        ['exec', '-it', '--cluster', cluster, '--task', taskId],
+        env,
+        'echo it-$((2+3))\nexit 4\n',
+      );
+      expect(result.stdout.toString()).toMatch(/it-5\r\n/);
+      expect(result.code).toBe(4);
+    });
+
     it('refuses exec on a task run without enableExecuteCommand, with ECS’s error', async () => {
       const definition = await runtime.ecs.send(
         new RegisterTaskDefinitionCommand({
