@@ -108,7 +108,7 @@ describe('the stream hub', () => {
     const onB = consumer();
     const streamB = hub.open('instance-b', spec, onB.sink);
     expect(new Set(streamsA.map((s) => s.id)).size).toBe(50);
-    streamsA.forEach((s, i) => hub.data(a.link, chunk(s.id, i + 1, 2)));
+    for (const [i, s] of streamsA.entries()) hub.data(a.link, chunk(s.id, i + 1, 2));
     expect(onA.map((c) => c.received)).toEqual(onA.map((_, i) => [{ channel: 2, bytes: i + 1 }]));
     // Data for another link's stream is not taken from this link.
     expect(hub.data(a.link, chunk(streamB.id, 1))).toBe(false);
