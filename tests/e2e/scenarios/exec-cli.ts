@@ -12,6 +12,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, spawnAgent } from '../../helpers/agent-process';
 import { cliEnv, runBerthCli, startBerthCli } from '../../helpers/berth-cli';
+import { signedFetch } from '../../helpers/credentials';
 import { removeTaskContainers, TEST_IMAGE } from '../../helpers/docker';
 import { waitForConnectedInstance } from '../../helpers/ecs-queries';
 import type { RunningRuntime, RuntimeHarness } from '../../helpers/runtimes';
@@ -141,6 +142,62 @@ export function defineExecCliScenarios(harness: RuntimeHarness) {
       );
       expect(result.stdout.toString()).toMatch(/it-5\r\n/);
       expect(result.code).toBe(4);
+    });
+
+    it('prints the logs of a stopped task whose container still exists', async () => {
+      const definition = await runtime.ecs.send(
+        new RegisterTaskDefinitionCommand({
+          family: `${cluster}-once`,
+          containerDefinitions: [
+            { name: 'once', image: TEST_IMAGE, memory: 16, command: ['sh', '-c', 'echo done-$((1+1))'] },
+          ],
+        }),
+      );
+      const run = await runtime.ecs.send(
+        new RunTaskCommand({ cluster, taskDefinition: definition.taskDefinition!.taskDefinitionArn }),
+      );
+      const once = run.tasks![0]!.taskArn!;
+      started.push(once);
+      await waitFor(
+        'the task to stop',
+        async () =>
+          (await runtime.ecs.send(new DescribeTasksCommand({ cluster, tasks: [once] }))).tasks?.[0]
+            ?.lastStatus === 'STOPPED',
+        60_000,
+      );
+      const result = await runBerthCli(['logs', '--cluster', cluster, '--task', once], env);
+      expect(result.stdout.toString()).toBe('done-2\n');
+      expect(result.code).toBe(0);
+    });
+
+    it('refuses bad exec requests with the field named, never a 500', async () => {
+      const url = `${runtime.endpoint}/berth/v1/clusters/${cluster}/tasks/${taskId}/exec`;
+      const cases: [string, string][] = [
+        ['{not json', 'The request body is not valid JSON.'],
+        ['[]', 'The request body must be a JSON object.'],
+        ['{"command": "true"}', 'command: must be a non-empty list of strings'],
+        ['{"command": []}', 'command: must be a non-empty list of strings'],
+        ['{"command": ["true", 3]}', 'command[1]: must be a string'],
+        ['{"command": ["true"], "container": 5}', 'container: must be a string'],
+        [
+          '{"command": ["true"], "container": "nope"}',
+          "container: The container 'nope' was not found in the task.",
+        ],
+      ];
+      for (const [body, message] of cases) {
+        const response = await signedFetch(url, { method: 'POST', body }, runtime.credentials);
+        expect(response.status).toBe(400);
+        expect(await response.json()).toEqual({ __type: 'InvalidParameterException', message });
+      }
+      const unknownTask = await signedFetch(
+        `${runtime.endpoint}/berth/v1/clusters/${cluster}/tasks/${'0'.repeat(32)}/logs`,
+        {},
+        runtime.credentials,
+      );
+      expect(unknownTask.status).toBe(400);
+      expect(((await unknownTask.json()) as { message: string }).message).toMatch(
+        /^task: The task '0+' was not found/,
+      );
     });
 
     it('refuses exec on a task run without enableExecuteCommand, with ECS’s error', async () => {
