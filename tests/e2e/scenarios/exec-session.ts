@@ -15,12 +15,16 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
   CreateClusterCommand,
+  CreateServiceCommand,
+  DeleteServiceCommand,
   DescribeTasksCommand,
   ECSServiceException,
   ExecuteCommandCommand,
+  ListTasksCommand,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
   StopTaskCommand,
+  UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -323,6 +327,42 @@ export function defineExecSessionScenarios(harness: RuntimeHarness) {
       const stopped = await errorOf(session('/bin/sh', stopping));
       expect(stopped.name).toBe('InvalidParameterException');
       expect(stopped.message).toContain('the task is stopped');
+    });
+
+    it('takes enableExecuteCommand from CreateService and UpdateService for new tasks only', async () => {
+      const serviceName = 'exec-svc';
+      await runtime.ecs.send(
+        new CreateServiceCommand({ cluster, serviceName, taskDefinition: familyArn, desiredCount: 1 }),
+      );
+      const tasksOfService = async () => {
+        const list = await runtime.ecs.send(new ListTasksCommand({ cluster, serviceName }));
+        if (!list.taskArns?.length) return [];
+        return (
+          (await runtime.ecs.send(new DescribeTasksCommand({ cluster, tasks: list.taskArns }))).tasks ?? []
+        );
+      };
+      const [first] = await waitFor('the service’s first task', async () => {
+        const tasks = await tasksOfService();
+        return tasks.length === 1 ? tasks : undefined;
+      });
+      started.push(first!.taskArn!);
+      await runtime.ecs.send(
+        new UpdateServiceCommand({
+          cluster,
+          service: serviceName,
+          enableExecuteCommand: true,
+          desiredCount: 2,
+        }),
+      );
+      const tasks = await waitFor('the service’s second task', async () => {
+        const all = await tasksOfService();
+        return all.length === 2 ? all : undefined;
+      });
+      started.push(...tasks.map((t) => t.taskArn!));
+      const byArn = new Map(tasks.map((t) => [t.taskArn, t.enableExecuteCommand]));
+      expect(byArn.get(first!.taskArn)).toBe(false);
+      expect([...byArn.values()].sort()).toEqual([false, true]);
+      await runtime.ecs.send(new DeleteServiceCommand({ cluster, service: serviceName, force: true }));
     });
 
     it('refuses hostile input on the stream endpoint cleanly and keeps serving', async () => {
