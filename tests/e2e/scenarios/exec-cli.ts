@@ -10,6 +10,7 @@ import {
   RunTaskCommand,
 } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readRecords } from '../../../worker/core/streams/record-stream';
 import { type AgentProcess, spawnAgent } from '../../helpers/agent-process';
 import { cliEnv, runBerthCli, startBerthCli } from '../../helpers/berth-cli';
 import { signedFetch } from '../../helpers/credentials';
@@ -104,6 +105,66 @@ export function defineExecCliScenarios(harness: RuntimeHarness) {
       expect(result.stdout.length).toBe(10 * 1024 * 1024);
       expect(result.stdout.every((byte) => byte === 0x78)).toBe(true);
     }, 60_000);
+
+    it('runs many execs at once on one host, each with its own output and exit code', async () => {
+      const results = await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const response = await signedFetch(
+            `${runtime.endpoint}/berth/v1/clusters/${cluster}/tasks/${taskId}/exec`,
+            {
+              method: 'POST',
+              body: JSON.stringify({ command: ['sh', '-c', `echo out-${i}; echo err-${i} >&2; exit ${i}`] }),
+            },
+            runtime.credentials,
+          );
+          const records: { type: number; text: string }[] = [];
+          await readRecords(response.body!, (type, payload) => {
+            records.push({ type, text: new TextDecoder().decode(payload) });
+          });
+          return records;
+        }),
+      );
+      // stdout and stderr are two pipes: their order against each other is not kept, each one's is.
+      for (const [i, records] of results.entries()) {
+        const text = (type: number) => records.filter((r) => r.type === type).map((r) => r.text);
+        expect(text(1)).toEqual([`out-${i}\n`]);
+        expect(text(2)).toEqual([`err-${i}\n`]);
+        expect(records.at(-1)).toEqual({ type: 3, text: JSON.stringify({ exitCode: i }) });
+      }
+    }, 60_000);
+
+    it('holds a command whose reader stops reading, instead of buffering its output without bound', async () => {
+      // Writes 64 KiB blocks forever, counting them in a file; only flow control can stop it.
+      const producer = 'i=0; while true; do head -c 65536 /dev/zero; i=$((i+1)); echo $i > /tmp/blocks; done';
+      const controller = new AbortController();
+      const response = await signedFetch(
+        `${runtime.endpoint}/berth/v1/clusters/${cluster}/tasks/${taskId}/exec`,
+        {
+          method: 'POST',
+          body: JSON.stringify({ command: ['sh', '-c', producer] }),
+          signal: controller.signal,
+        },
+        runtime.credentials,
+      );
+      expect(response.status).toBe(200);
+      // Read nothing. The producer must stall once the windows and socket buffers are full.
+      const blocks = async () => Number((await exec('cat', '/tmp/blocks')).stdout.toString().trim() || '0');
+      let last = -1;
+      const stalledAt = await waitFor(
+        'the producer to stall',
+        async () => {
+          const count = await blocks();
+          const stalled = count > 0 && count === last;
+          last = count;
+          return stalled ? count : undefined;
+        },
+        60_000,
+        750,
+      );
+      // 64 MiB is far above the windows and buffers on the way, far below an unbounded producer's pace.
+      expect(stalledAt * 64 * 1024).toBeLessThan(64 * 1024 * 1024);
+      controller.abort();
+    }, 90_000);
 
     it('prints the logs, stdout and stderr apart', async () => {
       const result = await runBerthCli(
