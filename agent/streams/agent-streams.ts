@@ -28,7 +28,7 @@ export interface StreamLinkIo {
 }
 
 /**
- * Containers already checked to carry this cluster's label (labels never change), with whether
+ * Containers (`<cluster>/<id>`) already checked to carry that cluster's label (labels never change), with whether
  * they have a TTY: a repeated exec then costs Docker no inspect. Bounded; past the cap it starts over.
  */
 const verifiedContainers = new Map<string, boolean>();
@@ -147,13 +147,14 @@ export class AgentStreams {
   private async start(stream: OpenStream, spec: StreamSpec): Promise<void> {
     if (!this.docker) throw new StreamFailure('Unsupported', 'this agent runs no Docker engine');
     const container = this.docker.getContainer(spec.containerId);
-    if (spec.kind === 'logs' || !verifiedContainers.has(spec.containerId)) {
+    const verifiedKey = `${this.cluster}/${spec.containerId}`;
+    if (spec.kind === 'logs' || !verifiedContainers.has(verifiedKey)) {
       const info = await container.inspect();
       // Only containers this agent made for this cluster, whatever the id says.
       if (info.Config.Labels?.[CONTAINER_LABELS.cluster] !== this.cluster) {
         throw new StreamFailure('NoSuchContainer', `no container ${spec.containerId} in this cluster`);
       }
-      rememberVerified(spec.containerId, info.Config.Tty);
+      rememberVerified(verifiedKey, info.Config.Tty);
     }
     if (stream.ended) return;
     if (spec.kind === 'logs') {
@@ -169,7 +170,7 @@ export class AgentStreams {
         : (await import('node:stream')).Readable.from([
             (await container.logs({ ...options, follow: false })) as unknown as Buffer,
           ]);
-      this.pump(stream, source, !verifiedContainers.get(spec.containerId));
+      this.pump(stream, source, !verifiedContainers.get(verifiedKey));
       return;
     }
     // A container that is not running makes Docker refuse the exec (409: ContainerNotRunning).

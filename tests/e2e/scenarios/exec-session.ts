@@ -9,7 +9,7 @@
  */
 
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -45,6 +45,8 @@ import { waitFor } from '../../helpers/wait';
 
 const IDLE_TIMEOUT_MS = 5_000;
 const run = promisify(execFile);
+/** Debian's aws cli v2 (the `aws` first on PATH may be a v1). */
+const AWS_CLI_V2 = '/usr/bin/aws';
 /** A stand-in for AWS's session-manager-plugin, found on PATH by the real aws cli. */
 const FAKE_PLUGIN_DIR = new URL('../../helpers/fake-plugin', import.meta.url).pathname;
 const LONG_RUNNING = ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 1; done'];
@@ -212,56 +214,60 @@ export function defineExecSessionScenarios(harness: RuntimeHarness) {
       expect(record.transcript).toContain('hi-3');
     });
 
-    it('serves the real aws cli: ExecuteCommand, DescribeTasks and the plugin’s six arguments', async () => {
-      const argsFile = join(mkdtempSync(join(tmpdir(), 'berth-fake-plugin-')), 'args.json');
-      const cli = await run(
-        '/usr/bin/aws',
-        [
-          'ecs',
-          'execute-command',
-          '--cluster',
-          cluster,
-          '--task',
-          taskArn.split('/').at(-1)!,
-          '--container',
-          'app',
-          '--command',
-          '/bin/sh',
-          '--interactive',
-          '--endpoint-url',
-          runtime.endpoint,
-          '--region',
-          'us-east-1',
-        ],
-        {
-          env: {
-            ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_'))),
-            PATH: `${FAKE_PLUGIN_DIR}:${process.env.PATH}`,
-            AWS_ACCESS_KEY_ID: runtime.credentials.accessKeyId,
-            AWS_SECRET_ACCESS_KEY: runtime.credentials.secretAccessKey,
-            AWS_CONFIG_FILE: '/dev/null',
-            AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-            FAKE_PLUGIN_INPUT: 'echo via-aws-$((6*7))\rexit\r',
-            FAKE_PLUGIN_ARGS_FILE: argsFile,
+    it.skipIf(!existsSync(AWS_CLI_V2))(
+      'serves the real aws cli: ExecuteCommand, DescribeTasks and the plugin’s six arguments',
+      async () => {
+        const argsFile = join(mkdtempSync(join(tmpdir(), 'berth-fake-plugin-')), 'args.json');
+        const cli = await run(
+          AWS_CLI_V2,
+          [
+            'ecs',
+            'execute-command',
+            '--cluster',
+            cluster,
+            '--task',
+            taskArn.split('/').at(-1)!,
+            '--container',
+            'app',
+            '--command',
+            '/bin/sh',
+            '--interactive',
+            '--endpoint-url',
+            runtime.endpoint,
+            '--region',
+            'us-east-1',
+          ],
+          {
+            env: {
+              ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_'))),
+              PATH: `${FAKE_PLUGIN_DIR}:${process.env.PATH}`,
+              AWS_ACCESS_KEY_ID: runtime.credentials.accessKeyId,
+              AWS_SECRET_ACCESS_KEY: runtime.credentials.secretAccessKey,
+              AWS_CONFIG_FILE: '/dev/null',
+              AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+              FAKE_PLUGIN_INPUT: 'echo via-aws-$((6*7))\rexit\r',
+              FAKE_PLUGIN_ARGS_FILE: argsFile,
+            },
           },
-        },
-      );
-      expect(cli.stdout).toContain('The Session Manager plugin was installed successfully');
-      expect(cli.stdout).toMatch(/\r\nvia-aws-42\r\n/);
-      const args = JSON.parse(readFileSync(argsFile, 'utf8')) as string[];
-      expect(args).toHaveLength(6);
-      expect(JSON.parse(args[0]!)).toEqual({
-        sessionId: expect.stringMatching(/^ecs-execute-command-/),
-        streamUrl: expect.stringMatching(/^ws:\/\/127\.0\.0\.1:\d+\/ssm\/v1\/data-channel\//),
-        tokenValue: expect.any(String),
-      });
-      expect(args.slice(1, 3)).toEqual(['us-east-1', 'StartSession']);
-      // The target carries the container's runtime id, which the cli read with DescribeTasks.
-      expect(JSON.parse(args[4]!)).toEqual({
-        Target: `ecs:${cluster}_${taskArn.split('/').at(-1)}_${runtimeId}`,
-      });
-      expect(args[5]).toBe(runtime.endpoint);
-    }, 60_000);
+        );
+        expect(cli.stdout).toContain('The Session Manager plugin was installed successfully');
+        expect(cli.stdout).toMatch(/\r\nvia-aws-42\r\n/);
+        const args = JSON.parse(readFileSync(argsFile, 'utf8')) as string[];
+        expect(args).toHaveLength(6);
+        expect(JSON.parse(args[0]!)).toEqual({
+          sessionId: expect.stringMatching(/^ecs-execute-command-/),
+          streamUrl: expect.stringMatching(/^ws:\/\/127\.0\.0\.1:\d+\/ssm\/v1\/data-channel\//),
+          tokenValue: expect.any(String),
+        });
+        expect(args.slice(1, 3)).toEqual(['us-east-1', 'StartSession']);
+        // The target carries the container's runtime id, which the cli read with DescribeTasks.
+        expect(JSON.parse(args[4]!)).toEqual({
+          Target: `ecs:${cluster}_${taskArn.split('/').at(-1)}_${runtimeId}`,
+        });
+        expect(args[5]).toBe(runtime.endpoint);
+      },
+      60_000,
+    );
 
     it('processes out-of-order and duplicate input once, in sequence order', async () => {
       const { client } = await openShell();
