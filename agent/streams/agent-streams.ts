@@ -229,12 +229,22 @@ export class AgentStreams {
   private flush(stream: OpenStream): void {
     if (stream.ended) return;
     while (stream.backlog.length > 0 && stream.credit > 0) {
-      const head = stream.backlog[0]!;
-      const size = Math.min(head.payload.length, STREAM_CHUNK_BYTES, stream.credit);
-      this.io.sendData(encodeStreamData(stream.id, head.channel, head.payload.subarray(0, size)));
+      // Consecutive pieces of one channel go out as one frame (Docker's own frames can be small).
+      const channel = stream.backlog[0]!.channel;
+      const limit = Math.min(STREAM_CHUNK_BYTES, stream.credit);
+      const parts: Buffer[] = [];
+      let size = 0;
+      while (size < limit && stream.backlog[0]?.channel === channel) {
+        const head = stream.backlog[0]!;
+        const take = Math.min(head.payload.length, limit - size);
+        parts.push(head.payload.subarray(0, take));
+        size += take;
+        if (take === head.payload.length) stream.backlog.shift();
+        else head.payload = head.payload.subarray(take);
+      }
+      const payload = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+      this.io.sendData(encodeStreamData(stream.id, channel, payload));
       stream.credit -= size;
-      if (size === head.payload.length) stream.backlog.shift();
-      else head.payload = head.payload.subarray(size);
     }
     if (stream.backlog.length > 0) {
       stream.source?.pause();
