@@ -485,5 +485,14 @@ export function defineExecSessionScenarios(harness: RuntimeHarness) {
         15_000,
       );
     }, 30_000);
+
+    it('answers TargetNotConnectedException once the task’s agent is gone', async () => {
+      await agent.kill();
+      const error = await waitFor('the agent’s link to be gone', async () => {
+        const refused = await errorOf(session());
+        return refused.name === 'TargetNotConnectedException' ? refused : undefined;
+      });
+      expect(error.message).toBe('The execute command failed due to an internal error. Try again later.');
+    });
   });
 }
