@@ -4,6 +4,7 @@
  * snapshot the control plane receives is the truth, including exits that happened while the agent
  * was down.
  */
+import Docker from 'dockerode';
 import { CONTAINER_LABELS } from '../protocol/labels';
 import { AGENT_CONNECT_PATH, PROTOCOL_VERSION } from '../protocol/link';
 import { Backoff } from './backoff';
@@ -39,7 +40,9 @@ export interface RunningAgent {
 
 export async function startAgent(options: StartAgentOptions): Promise<RunningAgent> {
   const log = options.log ?? ((line: string) => console.log(`[agent] ${line}`));
-  const runtime = options.runtime ?? new DockerRuntime();
+  // Exec and logs streams need the engine itself; a simulated runtime (scale tests) has none.
+  const docker = options.runtime ? undefined : new Docker();
+  const runtime = options.runtime ?? new DockerRuntime(docker);
   const store = await StateStore.open(options.stateDir ?? DEFAULT_STATE_DIR, options.cluster);
   let stopped = false;
   let dockerVersion: string | undefined;
@@ -82,6 +85,8 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
         void stopAgent().then(() => options.onFatal?.(message));
       },
       tasks: registry,
+      cluster: options.cluster,
+      docker,
     },
   );
 

@@ -3,6 +3,7 @@
  * a table, and writes bench/results/<scenario>.json.
  */
 import { runApiBenchmark } from './scenarios/api';
+import { runExecBenchmark } from './scenarios/exec';
 import { runFaninBenchmark } from './scenarios/fanin';
 import { runHollowBenchmark } from './scenarios/hollow';
 import { runLaunchBenchmark } from './scenarios/launch';
@@ -20,6 +21,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   hollow: runHollowBenchmark,
   fanin: runFaninBenchmark,
   services: runServicesBenchmark,
+  exec: runExecBenchmark,
 };
 
 async function main(argv: string[]) {

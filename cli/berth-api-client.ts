@@ -23,6 +23,19 @@ export async function callBerthApi(
   path: string,
   body?: unknown,
 ): Promise<unknown> {
+  const response = await fetchBerthApi(args, method, path, body);
+  const answer = (await response.json().catch(() => ({}))) as { __type?: string; message?: string };
+  if (!response.ok) throw new Error(`${answer.__type ?? `HTTP ${response.status}`}: ${answer.message ?? ''}`);
+  return answer;
+}
+
+/** Sends a signed request and returns the response as it is (streams: exec, logs). */
+export async function fetchBerthApi(
+  args: ParsedArgs,
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  path: string,
+  body?: unknown,
+): Promise<Response> {
   const url = new URL(`${endpointOf(args)}${path}`);
   const signer = new SignatureV4({
     credentials: defaultProvider(),
@@ -43,8 +56,5 @@ export async function callBerthApi(
     headers: { host: url.host, ...(text === undefined ? {} : { 'content-type': 'application/json' }) },
     body: text,
   });
-  const response = await fetch(url, { method, headers: signed.headers, body: text });
-  const answer = (await response.json().catch(() => ({}))) as { __type?: string; message?: string };
-  if (!response.ok) throw new Error(`${answer.__type ?? `HTTP ${response.status}`}: ${answer.message ?? ''}`);
-  return answer;
+  return fetch(url, { method, headers: signed.headers, body: text });
 }

@@ -12,6 +12,8 @@
  *   berth cluster-policy  set or print a cluster's container policy (what tasks may take from their host)
  *   berth hooks        deploy hooks: create, list, delete, rotate, deliveries, redeliver
  *   berth subscriptions  event webhooks: create, list, delete, and each one's delivery log
+ *   berth exec         run a command in a task's container (exit code, stdout/stderr apart; -it: a shell)
+ *   berth logs         a task container's logs, optionally followed
  * Each command loads only its own code: an agent on a host (and every restart of it) never loads
  * the control plane, which tsx would otherwise transpile on every start.
  */
@@ -48,6 +50,10 @@ commands:
               redeliver ID DELIVERY                            [--endpoint URL] (env: BERTH_ENDPOINT)
   subscriptions  create --url URL [--events TYPE,...] [--cluster NAME] [--service NAME] | list |
               delete ID | deliveries ID  [--endpoint URL]      (env: BERTH_ENDPOINT)
+  exec        --task T [--cluster C] [--container NAME] -- CMD ARGS...   exits with CMD's exit code
+              exec -it --task T [...] [-- CMD ARGS...]         an interactive session (default: sh)
+  logs        --task T [--cluster C] [--container NAME] [--follow] [--since 10m|UNIX|ISO]
+              [--tail N] [--timestamps]
 `;
 
 async function serverSettings(args: ParsedArgs) {
@@ -171,6 +177,16 @@ async function main(argv: string[]) {
     case 'subscriptions': {
       const { runSubscriptions } = await import('./subscriptions');
       await runSubscriptions(args);
+      return;
+    }
+    case 'exec': {
+      const { runExec } = await import('./task-streams');
+      process.exitCode = await runExec(rest);
+      return;
+    }
+    case 'logs': {
+      const { runLogs } = await import('./task-streams');
+      process.exitCode = await runLogs(rest);
       return;
     }
     case undefined:

@@ -126,6 +126,8 @@ export const tasks = sqliteTable(
     stoppedAtMs: integer('stopped_at_ms'),
     executionStoppedAtMs: integer('execution_stopped_at_ms'),
     clientToken: text('client_token'),
+    /** ECS Exec was turned on when the task was run (it can't be turned on later, as in ECS). */
+    enableExecuteCommand: integer('enable_execute_command', { mode: 'boolean' }).notNull().default(false),
   },
   (t) => [
     index('tasks_cluster_desired').on(t.clusterArn, t.desiredStatus, t.createdAtMs),
@@ -501,3 +503,52 @@ export const eventDeliveries = sqliteTable(
 
 export type EventSubscriptionRow = typeof eventSubscriptions.$inferSelect;
 export type EventDeliveryRow = typeof eventDeliveries.$inferSelect;
+
+/**
+ * Every exec session (ExecuteCommand's interactive sessions and Berth's non-interactive exec): who
+ * asked, where, what, when it started and ended, and how. The data-channel token is single-use and
+ * short-lived; only its SHA-256 is kept.
+ */
+export const execSessions = sqliteTable(
+  'exec_sessions',
+  {
+    sessionId: text('session_id').primaryKey(),
+    clusterArn: text('cluster_arn').notNull(),
+    clusterName: text('cluster_name').notNull(),
+    taskArn: text('task_arn').notNull(),
+    containerName: text('container_name').notNull(),
+    containerRuntimeId: text('container_runtime_id').notNull(),
+    containerInstanceArn: text('container_instance_arn').notNull(),
+    /** The command as given (ExecuteCommand's string, or the JSON array of the Berth API). */
+    command: text('command').notNull(),
+    interactive: integer('interactive', { mode: 'boolean' }).notNull(),
+    /** The principal of the signed call that started it. */
+    principal: text('principal').notNull(),
+    /** Set for ExecuteCommand sessions until the data channel is opened with it. */
+    tokenHash: text('token_hash'),
+    tokenExpiresAtMs: integer('token_expires_at_ms'),
+    tokenUsedAtMs: integer('token_used_at_ms'),
+    /** Whether the cluster's executeCommandConfiguration asked for the session's output to be kept. */
+    logging: integer('logging', { mode: 'boolean' }).notNull().default(false),
+    startedAtMs: integer('started_at_ms').notNull(),
+    endedAtMs: integer('ended_at_ms'),
+    exitCode: integer('exit_code'),
+    /** Why it ended when not by the command exiting (idle timeout, link dropped, terminated). */
+    endReason: text('end_reason'),
+  },
+  (t) => [index('exec_sessions_cluster_started').on(t.clusterArn, t.startedAtMs)],
+);
+
+export type ExecSessionRow = typeof execSessions.$inferSelect;
+
+/** A logged session's output, in order. */
+export const execTranscriptChunks = sqliteTable(
+  'exec_transcript_chunks',
+  {
+    sessionId: text('session_id').notNull(),
+    seq: integer('seq').notNull(),
+    /** Base64 of the raw bytes (a terminal's output need not be UTF-8). */
+    dataBase64: text('data_base64').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.sessionId, t.seq] })],
+);

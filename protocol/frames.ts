@@ -14,6 +14,7 @@
  */
 import { z } from 'zod';
 import { agentErrorSchema } from './errors';
+import { agentStreamFrameSchemas, controlStreamFrameSchemas } from './streams';
 import { desiredTaskSchema, nameValueSchema, observedTaskSchema } from './task-frames';
 
 /**
@@ -60,6 +61,8 @@ export const agentFrameSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('taskState'), seq: z.number().int().nonnegative(), task: observedTaskSchema }),
   pingSchema,
   pongSchema,
+  /** Agent, on a stream the control plane opened (protocol/streams.ts): credit for stdin, and the end. */
+  ...agentStreamFrameSchemas,
 ]);
 export type AgentFrame = z.infer<typeof agentFrameSchema>;
 
@@ -91,6 +94,8 @@ export const controlFrameSchema = z.discriminatedUnion('type', [
   }),
   pingSchema,
   pongSchema,
+  /** Control plane: exec and logs streams over this socket (protocol/streams.ts). */
+  ...controlStreamFrameSchemas,
 ]);
 export type ControlFrame = z.infer<typeof controlFrameSchema>;
 

@@ -10,4 +10,5 @@ export * from './labels';
 export * from './link';
 export * from './parsing';
 export * from './statuses';
+export * from './streams';
 export * from './task-frames';

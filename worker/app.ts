@@ -14,11 +14,13 @@ import { KeyLimits, keyLimitSettings } from './api/auth/key-limits';
 import { capRequestBodies } from './api/body-limit';
 import { serveContainerPolicy } from './api/container-policy-api';
 import { handleEcsRequest } from './api/ecs-protocol';
+import { EXEC_SESSION_PATH, handleGetExecSession } from './api/exec-sessions-api';
 import { describeHookCalls, serveHooks } from './api/hooks-api';
 import { refuseUnlistedHosts } from './api/host-guard';
 import { handleServiceControl, SERVICE_CONTROL_PATH } from './api/service-controls';
 import { serveSubscriptions } from './api/subscriptions-api';
 import { streamTaskEvents } from './api/task-event-stream';
+import { handleTaskExec, handleTaskLogs, TASK_EXEC_PATH, TASK_LOGS_PATH } from './api/task-streams';
 import { AuditWriter } from './core/audit/audit-log';
 import { DEFAULT_MAX_REQUEST_BODY_BYTES } from './core/deps';
 
@@ -61,6 +63,9 @@ export function createApp(options: AppOptions): Hono {
   app.use('/berth/v1/*', authenticate(deps, serverKey, keyLimits, describeBerth, log));
   app.post('/', (c) => handleEcsRequest(c, options, options.log));
   app.get('/berth/v1/clusters/:cluster/task-events', (c) => streamTaskEvents(c, options, keyLimits));
+  app.post(TASK_EXEC_PATH, (c) => handleTaskExec(c, options));
+  app.get(TASK_LOGS_PATH, (c) => handleTaskLogs(c, options));
+  app.get(EXEC_SESSION_PATH, (c) => handleGetExecSession(c, options));
   serveAccessKeys(app, options);
   serveAuditLog(app, options);
   serveAgentAdmin(app, options);

@@ -18,6 +18,7 @@ export const CONFIG_VARIABLES = {
   registrationsPerJoinTokenPerMinute: 'BERTH_REGISTRATIONS_PER_TOKEN_PER_MINUTE',
   taskHealthyAfterMs: 'BERTH_TASK_HEALTHY_AFTER_MS',
   inactiveServiceRetentionMs: 'BERTH_INACTIVE_SERVICE_RETENTION_MS',
+  execIdleTimeoutMs: 'BERTH_EXEC_IDLE_TIMEOUT_MS',
   serviceThrottleBaseMs: 'BERTH_SERVICE_THROTTLE_BASE_MS',
   apiRequestsPerSecondPerKey: 'BERTH_API_RATE_PER_KEY',
   apiBurstPerKey: 'BERTH_API_BURST_PER_KEY',
@@ -94,5 +95,6 @@ export function parseBerthConfig(vars: Record<string, string | undefined>): Bert
     eventDeliveryRetryForMs: wholeNumber(vars, v.eventDeliveryRetryForMs, 0, 'milliseconds'),
     eventDeliveryFirstRetryMs: wholeNumber(vars, v.eventDeliveryFirstRetryMs, 1, 'milliseconds'),
     eventDeliveryTimeoutMs: wholeNumber(vars, v.eventDeliveryTimeoutMs, 1, 'milliseconds'),
+    execIdleTimeoutMs: wholeNumber(vars, v.execIdleTimeoutMs, 1, 'milliseconds'),
   };
 }

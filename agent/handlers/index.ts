@@ -19,6 +19,11 @@ export const CONTROL_FRAME_HANDLERS: ControlFrameHandlers = {
   stopTask: onStopTask,
   ping: onPing,
   pong: onPong,
+  // Streams (protocol/streams.ts) are taken at once; their work runs beside the frame queue.
+  streamOpen: async (frame, context) => context.streams.open(frame),
+  streamCredit: async (frame, context) => context.streams.credit(frame),
+  streamResize: async (frame, context) => context.streams.resize(frame),
+  streamClose: async (frame, context) => context.streams.close(frame),
 };
 
 /**

@@ -3,6 +3,7 @@
  * protocol's union, so a frame type added to the protocol without a handler fails type-checking.
  */
 import type { AgentFrame, ControlFrame, FrameOf } from '../../protocol/frames';
+import type { AgentStreams } from '../streams/agent-streams';
 
 export type Welcome = FrameOf<ControlFrame, 'welcome'>;
 export type RunTask = FrameOf<ControlFrame, 'runTask'>;
@@ -24,6 +25,8 @@ export interface AgentTasks {
 /** What a handler may use, bound to the one connection its frame arrived on. */
 export interface HandlerContext {
   tasks: AgentTasks;
+  /** The exec and logs streams of the frame's connection. */
+  streams: Pick<AgentStreams, 'open' | 'credit' | 'resize' | 'close'>;
   /** Sends on the frame's connection, welcomed or not (pong, ack, nack); dropped once it is closed. */
   reply(frame: AgentFrame): void;
   /** The link's part of a welcome: reports may flow, backoff resets, heartbeats at the given interval. */

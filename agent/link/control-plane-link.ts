@@ -5,6 +5,7 @@
  * state file, does not hold up the next frame), and reconnects with exponential backoff and full
  * jitter whenever the link breaks or goes silent.
  */
+import type Docker from 'dockerode';
 import WebSocket from 'ws';
 import type { AgentFrame, ControlFrame } from '../../protocol/frames';
 import {
@@ -16,8 +17,10 @@ import {
   SILENT_INTERVALS_BEFORE_CUT,
 } from '../../protocol/link';
 import { ProtocolError, parseControlFrame } from '../../protocol/parsing';
+import { decodeStreamData } from '../../protocol/streams';
 import { Backoff } from '../backoff';
 import { type AgentTasks, ANSWERED_WHEN_DURABLE, type HandlerContext, handleControlFrame } from '../handlers';
+import { AgentStreams } from '../streams/agent-streams';
 import {
   CONNECT_TIMEOUT_MS,
   RECONNECT_BASE_DELAY_MS,
@@ -44,6 +47,10 @@ export interface LinkDeps {
   /** What the control plane's frames act on. */
   tasks: AgentTasks;
   log(line: string): void;
+  /** The cluster's name: a stream may only reach containers labelled with it. */
+  cluster: string;
+  /** The engine exec and logs streams use; without one, streams are refused. */
+  docker?: Docker;
 }
 
 /** How long `stop()` waits for the control plane to answer a close before cutting the socket. */
@@ -66,6 +73,8 @@ const REVOKED_MESSAGE =
 
 export class ControlPlaneLink {
   private socket: WebSocket | undefined;
+  /** The exec and logs streams of the current connection; they end with it. */
+  private streams: AgentStreams | undefined;
   private welcomed = false;
   private stopped = false;
   private heartbeatIntervalMs = HEARTBEAT_INTERVAL_MS;
@@ -113,6 +122,7 @@ export class ControlPlaneLink {
     const socket = this.socket;
     this.socket = undefined;
     this.welcomed = false;
+    this.streams?.closeAll('the agent is stopping');
     if (!socket || socket.readyState === WebSocket.CLOSED) return;
     await new Promise<void>((resolve) => {
       const cut = setTimeout(() => socket.terminate(), CLOSE_GRACE_MS);
@@ -135,6 +145,20 @@ export class ControlPlaneLink {
       maxPayload: MAX_FRAME_BYTES,
     });
     this.socket = socket;
+    const streams = new AgentStreams(
+      this.deps.docker,
+      this.deps.cluster,
+      {
+        sendFrame: (frame) => {
+          if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
+        },
+        sendData: (frame) => {
+          if (socket.readyState === WebSocket.OPEN) socket.send(frame);
+        },
+      },
+      this.deps.log,
+    );
+    this.streams = streams;
     socket.on('unexpected-response', (_request, response) => {
       this.identityGone = response.statusCode === HTTP_GONE;
       this.revoked = response.headers[CONNECT_REFUSAL.header] === CONNECT_REFUSAL.credentialRevoked;
@@ -146,7 +170,14 @@ export class ControlPlaneLink {
     socket.on('message', (data, isBinary) => {
       if (socket !== this.socket) return;
       this.lastHeardAtMs = Date.now();
-      const raw = isBinary ? new Uint8Array(data as Buffer) : data.toString();
+      if (isBinary) {
+        // Stream data (stdin) keeps its place behind the streamOpen that came before it.
+        const streamData = decodeStreamData(new Uint8Array(data as Buffer));
+        if (!streamData) this.deps.log('ignoring a binary frame that is not stream data');
+        else this.inbox = this.inbox.then(() => streams.input(streamData));
+        return;
+      }
+      const raw = data.toString();
       this.inbox = this.inbox
         .then(() => this.onMessage(socket, raw))
         .catch((error: unknown) => this.deps.log(`handling a frame failed: ${String(error)}`));
@@ -160,7 +191,10 @@ export class ControlPlaneLink {
     socket.on('error', (error) => {
       this.lastError ??= error.message;
     });
-    socket.on('close', (code, reason) => this.onClose(socket, code, reason.toString()));
+    socket.on('close', (code, reason) => {
+      streams.closeAll('the link to the control plane closed');
+      this.onClose(socket, code, reason.toString());
+    });
   }
 
   private async onOpen(socket: WebSocket): Promise<void> {
@@ -219,6 +253,7 @@ export class ControlPlaneLink {
   private contextFor(socket: WebSocket): HandlerContext {
     return {
       tasks: this.deps.tasks,
+      streams: this.streams!,
       log: this.deps.log,
       reply: (frame) => {
         if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));

@@ -84,6 +84,7 @@ async function seed(plane: Awaited<ReturnType<typeof startControlPlane>>) {
       stoppedAtMs: null,
       executionStoppedAtMs: null,
       clientToken: null,
+      enableExecuteCommand: false,
     });
   }
   for (let i = 0; i < rows.length; i += 200) await deps.db.insert(tasks).values(rows.slice(i, i + 200));

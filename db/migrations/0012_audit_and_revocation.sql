@@ -23,4 +23,4 @@ CREATE TABLE `audit_purge` (
 ALTER TABLE `container_instances` ADD `credential_revoked_at_ms` integer;--> statement-breakpoint
 ALTER TABLE `join_tokens` ADD `revoked_at_ms` integer;--> statement-breakpoint
 -- read-only keys may read task events, not the audit log: their stored policy named berth:Read*.
-UPDATE `access_keys` SET `policies_json` = replace(`policies_json`, '"berth:Read*"', '"berth:ReadTaskEvents","berth:ReadHooks"') WHERE `policy_name` = 'read-only';
+UPDATE `access_keys` SET `policies_json` = replace(`policies_json`, '"berth:Read*"', '"berth:ReadTaskEvents","berth:ReadHooks","berth:ReadTaskLogs"') WHERE `policy_name` = 'read-only';

@@ -94,6 +94,7 @@ export function aTaskRow(overrides: Partial<TaskRow> & { containers?: ContainerR
     stoppedAtMs: null,
     executionStoppedAtMs: null,
     clientToken: null,
+    enableExecuteCommand: false,
     ...columns,
   };
 }

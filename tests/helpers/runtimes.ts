@@ -30,6 +30,8 @@ export interface RuntimeOptions {
   inactiveServiceRetentionMs?: number;
   /** Shortens the first wait of a service's failed-start back-off (default 10 s). */
   serviceThrottleBaseMs?: number;
+  /** Shortens ExecuteCommand's 20-minute idle timeout. */
+  execIdleTimeoutMs?: number;
   /** Shortens how long an event webhook delivery is retried (default 24 hours). */
   eventDeliveryRetryForMs?: number;
   /** Shortens the first wait before a failed event webhook delivery is retried (default 5 s). */
@@ -71,6 +73,7 @@ export const nodeRuntime: RuntimeHarness = {
         hookDebounceMs: options.hookDebounceMs,
         eventDeliveryRetryForMs: options.eventDeliveryRetryForMs,
         eventDeliveryFirstRetryMs: options.eventDeliveryFirstRetryMs,
+        execIdleTimeoutMs: options.execIdleTimeoutMs,
       },
     });
     return {

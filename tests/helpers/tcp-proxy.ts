@@ -9,6 +9,8 @@ export interface TcpProxy {
   port: number;
   cut(): void;
   restore(): void;
+  /** Resets every connection through the proxy (both ends see it close at once); new ones still work. */
+  dropConnections(): void;
   close(): Promise<void>;
 }
 
@@ -46,6 +48,12 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     restore: () => {
       linkUp = true;
       for (const [to, chunk] of held.splice(0)) if (!to.destroyed) to.write(chunk);
+    },
+    dropConnections: () => {
+      for (const [a, b] of pairs) {
+        a.destroy();
+        b.destroy();
+      }
     },
     close: () =>
       new Promise<void>((resolve) => {

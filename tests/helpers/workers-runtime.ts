@@ -28,7 +28,10 @@ export async function startWorkersRuntime(
     port: 0,
     // Tests fire calls faster than any client would: no per-key limits unless a test sets them.
     vars: { BERTH_API_RATE_PER_KEY: '0', BERTH_EVENT_STREAMS_PER_KEY: '0', ...vars },
-    onWorkerLog: (line) => lines.push(line),
+    onWorkerLog: (line) => {
+      lines.push(line);
+      if (process.env.BERTH_TEST_WORKER_LOG) console.log(`[worker] ${line}`);
+    },
   });
   const credentials = await createTestKey(plane.deps, plane.serverKey);
   const ecs = ecsClientFor(plane.url, credentials);
@@ -63,6 +66,9 @@ export const workersRuntime: RuntimeHarness = {
         : {}),
       ...(options.inactiveServiceRetentionMs !== undefined
         ? { BERTH_INACTIVE_SERVICE_RETENTION_MS: String(options.inactiveServiceRetentionMs) }
+        : {}),
+      ...(options.execIdleTimeoutMs !== undefined
+        ? { BERTH_EXEC_IDLE_TIMEOUT_MS: String(options.execIdleTimeoutMs) }
         : {}),
       ...(options.serviceThrottleBaseMs !== undefined
         ? { BERTH_SERVICE_THROTTLE_BASE_MS: String(options.serviceThrottleBaseMs) }

@@ -140,6 +140,7 @@ describe('the link to the control plane', () => {
       stopTask: async () => {},
     };
     const link = new ControlPlaneLink(agentSocketUrl(plane.url, AGENT_CONNECT_PATH, cluster), {
+      cluster,
       credential: () => JOIN_TOKEN,
       onIdentityGone: async () => {},
       hello: async () => ({

@@ -58,6 +58,7 @@ function fakeLink(tasks: Partial<AgentTasks> = {}) {
       stopTask: async () => {},
       ...tasks,
     },
+    streams: { open: () => {}, credit: () => {}, resize: () => {}, close: () => {} },
     reply: (frame) => replies.push(frame),
     welcomed: (heartbeatIntervalMs) => events.push(`welcomed at ${heartbeatIntervalMs} ms`),
     log: (line) => logs.push(line),

@@ -55,6 +55,8 @@ import type { CoordinatorDirectory } from './coordinator-directory';
 export interface ApiContext {
   deps: CoreDeps;
   coordinators: CoordinatorDirectory;
+  /** The call being served: who signed it and the URL it reached (set by the ECS front door). */
+  call?: { principal: string; baseUrl: string };
 }
 
 /**
@@ -143,6 +145,13 @@ export const ACTIONS: ActionTable = {
         throw error;
       });
   },
+
+  ExecuteCommand: (input, { coordinators, call }) =>
+    coordinators.forCluster(clusterNameOf(input.cluster)).execute('executeCommand', {
+      ...input,
+      principal: call?.principal ?? 'unknown',
+      baseUrl: call?.baseUrl ?? 'http://127.0.0.1:8787',
+    }),
 
   TagResource: (input, { deps }) => tagResource(deps, input),
   UntagResource: (input, { deps }) => untagResource(deps, input),

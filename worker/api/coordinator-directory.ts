@@ -6,7 +6,10 @@ import type { CommandInput, CommandName } from '../core/cluster/commands';
  * the task-event stream, which runs beside the room's queue. Both are async and serializable, so
  * the same client is an in-process room on Node and a Durable Object stub on Workers.
  */
-export type CoordinatorClient = Pick<ClusterCoordinator, 'execute' | 'openTaskEventStream'>;
+export type CoordinatorClient = Pick<
+  ClusterCoordinator,
+  'execute' | 'openTaskEventStream' | 'openExecStream' | 'openLogStream' | 'terminateExecSession'
+>;
 
 /** Finds the room of a cluster. */
 export interface CoordinatorDirectory {
@@ -19,5 +22,8 @@ export function clientResolvedPerCall(resolve: () => Promise<CoordinatorClient>)
     execute: <K extends CommandName>(name: K, input: CommandInput<K>) =>
       resolve().then((room) => room.execute(name, input)),
     openTaskEventStream: async (afterEventId) => (await resolve()).openTaskEventStream(afterEventId),
+    openExecStream: async (input) => (await resolve()).openExecStream(input),
+    openLogStream: async (input) => (await resolve()).openLogStream(input),
+    terminateExecSession: async (sessionId) => (await resolve()).terminateExecSession(sessionId),
   };
 }

@@ -9,8 +9,11 @@ import { EcsError, type EcsErrorName } from '../core/errors';
 import type { EcsOperationName, EcsOperations } from '../ecs-types.generated';
 import { ACTIONS, type ApiContext } from './actions';
 import { isKnownOperation, validateInput } from './model/validate-input';
+import { handleSsmAction } from './ssm-actions';
 
 export const TARGET_PREFIX = 'AmazonEC2ContainerServiceV20141113.';
+/** The two SSM actions the session-manager-plugin sends to ExecuteCommand's endpoint (ssm-actions.ts). */
+export const SSM_TARGET_PREFIX = 'AmazonSSM.';
 const CONTENT_TYPE = 'application/x-amz-json-1.1';
 
 /**
@@ -153,6 +156,15 @@ export async function handleEcsRequest(c: Context, ctx: ApiContext, log: (line: 
     // The body cap (body-limit.ts) bounds what this reads.
     const body = await ecsBodyOf(c);
     const target = c.req.header('X-Amz-Target') ?? '';
+    if (target.startsWith(SSM_TARGET_PREFIX)) {
+      if ('error' in body) throw body.error;
+      return respond(
+        c,
+        200,
+        await handleSsmAction(target.slice(SSM_TARGET_PREFIX.length), body.value, ctx),
+        requestId,
+      );
+    }
     // An action the service does not have is the JSON protocol's own UnknownOperationException (not
     // an ECS error): SDKs and the aws cli show that name, and clients probing for support match on it.
     if (!target.startsWith(TARGET_PREFIX)) {
@@ -166,7 +178,9 @@ export async function handleEcsRequest(c: Context, ctx: ApiContext, log: (line: 
       throw new EcsError('UnknownOperationException', `Unknown action '${action}'.`);
     }
     if ('error' in body) throw body.error;
-    const output = await runAction(action, body.value, ctx);
+    const url = new URL(c.req.url);
+    const call = { principal: c.get('caller')?.principalName ?? 'unknown', baseUrl: url.origin };
+    const output = await runAction(action, body.value, { ...ctx, call });
     return respond(c, 200, output ?? {}, requestId);
   } catch (error) {
     return renderError(c, error, requestId, log);

@@ -9,6 +9,8 @@ export interface BerthConfig extends ArnScope {
   agentDisconnectGraceMs: number;
   /** How often agent and control plane ping each other (default HEARTBEAT_INTERVAL_MS); tests shorten it. */
   heartbeatIntervalMs?: number;
+  /** An ExecuteCommand session ends after this long without input or output (default 20 min, as ECS). */
+  execIdleTimeoutMs?: number;
   /** New instances one join token may register per minute (default REGISTRATIONS_PER_TOKEN_PER_MINUTE). */
   registrationsPerJoinTokenPerMinute?: number;
   /** The largest request body the API reads, in bytes (default DEFAULT_MAX_REQUEST_BODY_BYTES). */

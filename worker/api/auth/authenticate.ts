@@ -17,8 +17,10 @@ import { ACCESS_KEY_ACTIONS } from '../access-keys-api';
 import { INSTANCE_ACTIONS, JOIN_TOKEN_ACTIONS } from '../agent-admin-api';
 import { AUDIT_ACTIONS } from '../audit-api';
 import { CONTAINER_POLICY_ACTIONS } from '../container-policy-api';
-import { ecsBodyOf, renderError, TARGET_PREFIX } from '../ecs-protocol';
+import { ecsBodyOf, renderError, SSM_TARGET_PREFIX, TARGET_PREFIX } from '../ecs-protocol';
+import { EXEC_SESSION_ACTION } from '../exec-sessions-api';
 import { SUBSCRIPTIONS_ACTION } from '../subscriptions-api';
+import { TASK_STREAM_ACTIONS } from '../task-streams';
 import type { KeyLimits } from './key-limits';
 import { verifySigV4 } from './sigv4';
 
@@ -55,7 +57,8 @@ export function authenticate(
         { method: c.req.method, url: new URL(c.req.url), headers: c.req.raw.headers, body },
         {
           region: deps.config.region,
-          service: 'ecs',
+          // The session-manager-plugin signs its SSM calls (ResumeSession, TerminateSession) for `ssm`.
+          service: (c.req.header('x-amz-target') ?? '').startsWith(SSM_TARGET_PREFIX) ? 'ssm' : 'ecs',
           nowMs: deps.now(),
           secretOf: async (accessKeyId) => {
             c.set('presentedAccessKeyId', accessKeyId);
@@ -110,6 +113,10 @@ function authorize(deps: CoreDeps, caller: Caller, call: { action: string; clust
 /** ECS calls: the operation from X-Amz-Target, the cluster from the body's `cluster` member. */
 export const describeEcsCall: DescribeCall = async (c) => {
   const target = c.req.header('x-amz-target') ?? '';
+  if (target.startsWith(SSM_TARGET_PREFIX)) {
+    const operation = target.slice(SSM_TARGET_PREFIX.length);
+    return /^[A-Za-z]{1,64}$/.test(operation) ? { action: `ssm:${operation}` } : undefined;
+  }
   if (!target.startsWith(TARGET_PREFIX)) return undefined; // the front answers UnknownOperationException
   const operation = target.slice(TARGET_PREFIX.length);
   if (!/^[A-Za-z]{1,64}$/.test(operation)) return undefined;
@@ -202,6 +209,10 @@ export const describeBerthCall: DescribeCall = (c) => {
   }
   if (what === 'container-instances')
     return { action: INSTANCE_ACTIONS.revokeCredential, cluster: clusterName };
+  if (what === 'exec-sessions') return { action: EXEC_SESSION_ACTION, cluster: clusterName };
+  if (what === 'tasks' && (control === 'exec' || control === 'logs')) {
+    return { action: TASK_STREAM_ACTIONS[control], cluster: clusterName };
+  }
   if (what === 'services' && control) {
     const action = `berth:${control.charAt(0).toUpperCase()}${control.slice(1).replace(/[^A-Za-z]/g, '')}Service`;
     return { action, cluster: clusterName };

@@ -10,6 +10,8 @@ export interface AgentLink {
   /** What admission proved about the agent before the socket opened; the hello can't change it. */
   readonly identity: AgentIdentity;
   send(text: string): void;
+  /** Stream data (protocol/streams.ts), the protocol's only binary frames. */
+  sendBinary(bytes: Uint8Array): void;
   close(code: number, reason: string): void;
 }
 

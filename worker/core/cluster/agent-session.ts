@@ -20,6 +20,7 @@ import { registerInstance } from '../container-instances/register';
 import { reconcileAllServices, reconcileServices, servicesOfTasks } from '../services/reconcile';
 import { recordRevisionDigests } from '../services/revision-digests';
 import { schedulerInputsChanged } from '../services/scheduler-inputs';
+import type { StreamHub } from '../streams/stream-hub';
 import { type PendingReport, ReportBatcher, recordReports } from '../tasks/record-reports';
 import { desiredTaskOf, taskStateOf } from '../tasks/task-record';
 import { stopWithoutAgent } from '../tasks/transitions';
@@ -32,6 +33,7 @@ export type SessionFrame = Exclude<AgentFrame, Hello>;
 /** What the session needs of its room. */
 export interface SessionRoom {
   readonly links: AgentLinks;
+  readonly streams: StreamHub;
   /** Runs a job in the room's queue with a command context (cluster, view, deadlines...). */
   write<T>(job: (ctx: CommandContext) => Promise<T>): Promise<T>;
   send(link: AgentLink, frame: ControlFrame): void;
@@ -65,6 +67,8 @@ export class AgentSession {
       if (!instanceArn) return Promise.resolve();
       return this.reports.add({ instanceArn, seq: frame.seq, task: frame.task });
     },
+    streamCredit: async (link, frame) => this.room.streams.frame(link, frame),
+    streamEnd: async (link, frame) => this.room.streams.frame(link, frame),
   };
 
   constructor(private readonly room: SessionRoom) {
@@ -106,6 +110,7 @@ export class AgentSession {
   }
 
   closed(link: AgentLink): Promise<void> {
+    this.room.streams.linkClosed(link);
     return this.room.write(async (ctx) => {
       const instanceArn = this.room.links.instanceOf(link);
       this.room.links.unbind(link);

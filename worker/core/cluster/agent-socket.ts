@@ -4,6 +4,7 @@
  * that one connection with a clear code.
  */
 import { CLOSE_CODES, ProtocolError, parseAgentFrame } from '../../../protocol/agent-protocol';
+import { decodeStreamData } from '../../../protocol/streams';
 import type { FrameBudget } from '../agents/frame-budget';
 import type { AgentLink } from './agent-links';
 import type { ClusterCoordinator } from './cluster-coordinator';
@@ -15,11 +16,16 @@ export async function onAgentSocketMessage(
   budget: FrameBudget,
   log: (line: string) => void,
 ): Promise<void> {
+  // Stream data is paced by the streams' credit, not by the frame budget; a binary frame that
+  // belongs to no open stream of this link (one that just ended, say) costs budget and is dropped.
+  const data = typeof raw === 'string' ? undefined : decodeStreamData(raw);
+  if (data && coordinator.agentStreamData(link, data)) return;
   if (!budget.take()) {
     log(`closing agent link ${link.id}: over its frame budget`);
     link.close(CLOSE_CODES.tooManyFrames, 'too many frames');
     return;
   }
+  if (data) return;
   let frame: ReturnType<typeof parseAgentFrame>;
   try {
     frame = parseAgentFrame(raw);

@@ -8,12 +8,21 @@
  */
 import type { ClusterRow, TaskRow } from '../../../db/schema';
 import type { AgentFrame, ControlFrame, FrameOf } from '../../../protocol';
+import type { StreamData } from '../../../protocol/streams';
 import { requireCluster } from '../clusters/clusters';
 import { armAgentGraceDeadlines } from '../container-instances/agent-grace';
 import type { CoreDeps } from '../deps';
 import { clientError, EcsError } from '../errors';
 import { TaskEventFeed } from '../events/task-event-feed';
+import { DataChannelSession, type DataChannelSocket } from '../exec/data-channel-session';
+import {
+  type ExecStreamInput,
+  type LogStreamInput,
+  openExecStream,
+  openLogStream,
+} from '../exec/exec-streams';
 import { reconcileAllServices } from '../services/reconcile';
+import { StreamHub } from '../streams/stream-hub';
 import { EventDeliveries } from '../webhooks/event-deliveries';
 import type { AgentLink, AgentLinks } from './agent-links';
 import { AgentSession, type SessionFrame } from './agent-session';
@@ -57,6 +66,10 @@ export class ClusterCoordinator {
   private readonly deadlines: NamedDeadlines;
   private readonly deliveries: EventDeliveries;
   private readonly session: AgentSession;
+  /** Exec and logs streams over this cluster's agent links; beside the queue, never in it. */
+  readonly streams: StreamHub;
+  /** ExecuteCommand sessions whose data channel is open here, by session id. */
+  private readonly dataChannels = new Map<string, DataChannelSession>();
   private readonly log: (line: string) => void;
 
   constructor(
@@ -79,8 +92,10 @@ export class ClusterCoordinator {
       this.deadlines,
       this.log,
     );
+    this.streams = new StreamHub(links, this.log);
     this.session = new AgentSession({
       links,
+      streams: this.streams,
       write: (job) => this.write(job),
       send: (link, frame) => this.send(link, frame),
       eventsWritten: () => this.eventsRecorded(),
@@ -121,6 +136,11 @@ export class ClusterCoordinator {
     return this.session.frame(link, frame);
   }
 
+  /** Stream data from an agent; false when it belongs to no open stream of that link. */
+  agentStreamData(link: AgentLink, data: StreamData): boolean {
+    return this.streams.data(link, data);
+  }
+
   agentClosed(link: AgentLink): Promise<void> {
     return this.session.closed(link);
   }
@@ -129,6 +149,39 @@ export class ClusterCoordinator {
   async openTaskEventStream(afterEventId: number): Promise<ReadableStream<Uint8Array>> {
     const cluster = await requireCluster(this.deps, this.clusterName);
     return this.eventFeed.open(cluster.arn, afterEventId);
+  }
+
+  /** A non-interactive exec's record stream (stdout, stderr, exit code): beside the queue, not in it. */
+  openExecStream(input: ExecStreamInput): Promise<ReadableStream<Uint8Array>> {
+    return openExecStream(this.deps, this.streams, this.clusterName, input);
+  }
+
+  /** A container's logs as a record stream: beside the queue, not in it. */
+  openLogStream(input: LogStreamInput): Promise<ReadableStream<Uint8Array>> {
+    return openLogStream(this.deps, this.streams, this.clusterName, input);
+  }
+
+  /**
+   * An ExecuteCommand data channel opened on this host: the session takes the socket's messages
+   * (`message`, `closed`) and runs until the exec ends. Not over RPC: a host calls it directly.
+   */
+  openDataChannel(sessionId: string, socket: DataChannelSocket): DataChannelSession {
+    // Registered once its token is accepted: the token is single-use, so one channel per session is open.
+    const session: DataChannelSession = new DataChannelSession(sessionId, socket, {
+      deps: this.deps,
+      streams: this.streams,
+      log: this.log,
+      onOpen: () => this.dataChannels.set(sessionId, session),
+      onDone: () => {
+        if (this.dataChannels.get(sessionId) === session) this.dataChannels.delete(sessionId);
+      },
+    });
+    return session;
+  }
+
+  /** SSM TerminateSession: ends the session if its data channel is open here. */
+  async terminateExecSession(sessionId: string): Promise<void> {
+    this.dataChannels.get(sessionId)?.terminate('the session was terminated (TerminateSession)');
   }
 
   /**

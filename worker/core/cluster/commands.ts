@@ -11,6 +11,7 @@ import { deleteAttributes, putAttributes } from '../container-instances/attribut
 import { deregisterContainerInstance } from '../container-instances/deregister';
 import { revokeInstanceCredential } from '../container-instances/revoke-credential';
 import { updateContainerInstancesState } from '../container-instances/update-state';
+import { executeCommand } from '../exec/execute-command';
 import { HOOK_DEPLOY, hookDeployDue, queueHookDeploy } from '../hooks/hook-deploy';
 import { createService } from '../services/create-service';
 import { deleteService } from '../services/delete-service';
@@ -52,6 +53,7 @@ export const CLUSTER_COMMANDS = {
   stopServiceDeployment,
   putContainerPolicy,
   queueHookDeploy,
+  executeCommand,
 } as const;
 
 export type CommandName = keyof typeof CLUSTER_COMMANDS;

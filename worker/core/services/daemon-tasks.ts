@@ -112,7 +112,14 @@ async function startDaemonTasks(
   const nowMs = deps.now();
   const launchType = (service.launchType ?? 'EC2') as 'EC2' | 'EXTERNAL';
   const rows = instanceArns.map((instanceArn) =>
-    taskRow(deps, cluster, prepared, instanceArn, { startedBy: primary.id, launchType }, nowMs),
+    taskRow(
+      deps,
+      cluster,
+      prepared,
+      instanceArn,
+      { startedBy: primary.id, launchType, enableExecuteCommand: service.enableExecuteCommand },
+      nowMs,
+    ),
   );
   await deps.db.batch([deps.db.insert(tasks).values(rows), taskEventsInsert(deps, rows)]);
   dispatchPlan(ctx, { rows, failures: [] });

@@ -493,7 +493,14 @@ async function placeStarts(
   const nowMs = deps.now();
   const launchType = (service.launchType ?? 'EC2') as 'EC2' | 'EXTERNAL';
   const rows = placement.placements.map(({ instanceArn }) =>
-    taskRow(deps, cluster, prepared, instanceArn, { startedBy: primary.id, launchType }, nowMs),
+    taskRow(
+      deps,
+      cluster,
+      prepared,
+      instanceArn,
+      { startedBy: primary.id, launchType, enableExecuteCommand: service.enableExecuteCommand },
+      nowMs,
+    ),
   );
   return { rows, placementFailure: placement.failures[0]?.reason };
 }

@@ -113,7 +113,7 @@ export function taskRow(
   cluster: { arn: string; name: string },
   prepared: PreparedTask,
   instanceArn: string,
-  extra: Pick<RunTaskRequest, 'startedBy' | 'launchType' | 'clientToken'>,
+  extra: Pick<RunTaskRequest, 'startedBy' | 'launchType' | 'clientToken' | 'enableExecuteCommand'>,
   nowMs: number,
 ): TaskRow {
   const id = deps.newId();
@@ -161,6 +161,7 @@ export function taskRow(
     stoppedAtMs: null,
     executionStoppedAtMs: null,
     clientToken: extra.clientToken ?? null,
+    enableExecuteCommand: extra.enableExecuteCommand ?? false,
   };
 }
 

@@ -120,7 +120,19 @@ export function toEcsTask(row: TaskRow, include: { tags: boolean }): Task {
       memory: stringOrUndefined(c.spec.memoryMiB),
       memoryReservation: stringOrUndefined(c.spec.memoryReservationMiB),
       healthStatus: containerHealthOf(c),
+      // ECS Exec's readiness: the exec agent runs while the container does (it is Berth's agent).
+      managedAgents: row.enableExecuteCommand
+        ? [
+            {
+              name: 'ExecuteCommandAgent' as const,
+              lastStatus:
+                c.lastStatus === 'RUNNING' ? 'RUNNING' : c.lastStatus === 'STOPPED' ? 'STOPPED' : 'PENDING',
+              lastStartedAt: c.lastStatus === 'PENDING' ? undefined : epochSeconds(state.startedAtMs),
+            },
+          ]
+        : undefined,
     })),
+    enableExecuteCommand: row.enableExecuteCommand,
     startedBy: row.startedBy ?? undefined,
     version: state.version,
     stoppedReason: state.stoppedReason ?? undefined,

@@ -22,6 +22,8 @@ import type { AgentLink } from '../../core/cluster/agent-links';
 import { onAgentSocketMessage } from '../../core/cluster/agent-socket';
 import type { ClusterCoordinator } from '../../core/cluster/cluster-coordinator';
 import type { CoreDeps } from '../../core/deps';
+import { MAX_DATA_CHANNEL_FRAME_BYTES } from '../../core/exec/data-channel-session';
+import { clusterOfSession, DATA_CHANNEL_PATH_PREFIX, sessionIdOfPath } from '../../core/exec/execute-command';
 import type { InProcessRooms } from './in-process-rooms';
 
 let nextLinkNumber = 0;
@@ -32,6 +34,7 @@ function linkFor(socket: WebSocket, identity: AgentIdentity): AgentLink {
     id,
     identity,
     send: (text) => socket.send(text),
+    sendBinary: (bytes) => socket.send(bytes),
     close: (code, reason) => socket.close(code, reason),
   };
 }
@@ -54,6 +57,11 @@ export function serveAgentSockets(
   log: (line: string) => void,
 ): AgentSocketServer {
   const agentSockets = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  // ExecuteCommand's data channels (the aws cli's plugin) share the port; their frames are small.
+  const dataChannelSockets = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_DATA_CHANNEL_FRAME_BYTES,
+  });
   const allowedHosts = allowedHostsFor(deps.config);
 
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -67,6 +75,8 @@ export function serveAgentSockets(
     // The same Host rule as the API: a page that rebinds its name to this host can't open a socket either.
     if (!isAllowedHost(request.headers.host, allowedHosts)) return rejectUpgrade(socket, 403, 'Forbidden');
     const url = new URL(request.url ?? '/', 'http://localhost');
+    if (url.pathname.startsWith(DATA_CHANNEL_PATH_PREFIX))
+      return acceptDataChannel(request, socket, head, url);
     if (url.pathname !== AGENT_CONNECT_PATH) return rejectUpgrade(socket, 404, 'Not Found');
     const admission = await admitAgent(deps, {
       cluster: url.searchParams.get('cluster'),
@@ -77,6 +87,29 @@ export function serveAgentSockets(
       return rejectUpgrade(socket, admission.status, admission.message, admission.refusal);
     const room = await rooms.forExistingCluster(admission.clusterName);
     agentSockets.handleUpgrade(request, socket, head, (ws) => attachAgent(ws, room, admission.identity));
+  }
+
+  /** The session's token arrives in the first frame; the session checks it (data-channel-session.ts). */
+  async function acceptDataChannel(request: IncomingMessage, socket: Duplex, head: Buffer, url: URL) {
+    const sessionId = sessionIdOfPath(url.pathname);
+    const clusterName = sessionId ? await clusterOfSession(deps, sessionId) : undefined;
+    if (!sessionId || !clusterName) return rejectUpgrade(socket, 404, 'Not Found');
+    const room = await rooms.forExistingCluster(clusterName);
+    dataChannelSockets.handleUpgrade(request, socket, head, (ws) => {
+      const session = room.openDataChannel(sessionId, {
+        send: (data) => ws.send(data),
+        close: (code, reason) => ws.close(code, reason),
+      });
+      ws.on('message', (data, isBinary) =>
+        session.message(isBinary ? new Uint8Array(data as Buffer) : data.toString()),
+      );
+      ws.on('close', () => session.closed());
+      ws.on('error', (error) => {
+        if ((error as { code?: string }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+          ws.close(CLOSE_CODES.frameTooLarge, 'frame too large');
+        } else ws.terminate();
+      });
+    });
   }
 
   // Liveness: agents send a keepalive every interval, so any frame proves a link alive. One sweep
@@ -123,6 +156,7 @@ export function serveAgentSockets(
     close: () => {
       clearInterval(livenessSweep);
       for (const client of agentSockets.clients) client.terminate();
+      for (const client of dataChannelSockets.clients) client.terminate();
     },
   };
 }

@@ -16,6 +16,7 @@ import { FrameBudget } from '../../core/agents/frame-budget';
 import { onAgentSocketMessage } from '../../core/cluster/agent-socket';
 import { ClusterCoordinator, type WakeScheduler } from '../../core/cluster/cluster-coordinator';
 import type { CoreDeps } from '../../core/deps';
+import type { DataChannelSession, DataChannelSocket } from '../../core/exec/data-channel-session';
 import {
   type AgentAttachment,
   attachmentOf,
@@ -121,6 +122,14 @@ export class CoordinatorObjectHost<S extends HibernatableSocket> {
       const operation = coordinator[method] as (...a: typeof args) => Promise<ResultOf<M>>;
       return operation.apply(coordinator, args);
     });
+  }
+
+  /**
+   * An ExecuteCommand data channel, accepted (not hibernatable: an open session keeps the object
+   * awake, and an idle cluster has none) and bridged to the same session class as on Node.
+   */
+  dataChannel(clusterName: string, sessionId: string, socket: DataChannelSocket): DataChannelSession {
+    return this.coordinatorFor(clusterName).openDataChannel(sessionId, socket);
   }
 
   /** Call right after `ctx.acceptWebSocket(socket, [linkId])`: the attachment is the socket's whole state. */

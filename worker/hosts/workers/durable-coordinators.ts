@@ -50,6 +50,9 @@ export class DurableCoordinators implements CoordinatorDirectory {
       execute: <K extends CommandName>(name: K, input: CommandInput<K>) =>
         unwrap(stub.execute(clusterName, name, input)) as Promise<CommandOutput<K>>,
       openTaskEventStream: (afterEventId) => unwrap(stub.openTaskEventStream(clusterName, afterEventId)),
+      openExecStream: (input) => unwrap(stub.openExecStream(clusterName, input)),
+      openLogStream: (input) => unwrap(stub.openLogStream(clusterName, input)),
+      terminateExecSession: (sessionId) => unwrap(stub.terminateExecSession(clusterName, sessionId)),
     };
   }
 }

@@ -9,7 +9,7 @@ import type { AgentLink, AgentLinks } from '../../core/cluster/agent-links';
 
 /** The part of a Workers WebSocket this needs; the runtime's hibernatable WebSocket has all of it. */
 export interface HibernatableSocket {
-  send(message: string): void;
+  send(message: string | ArrayBuffer | Uint8Array): void;
   close(code?: number, reason?: string): void;
   serializeAttachment(value: unknown): void;
   deserializeAttachment(): unknown;
@@ -48,6 +48,10 @@ class SocketLink implements AgentLink {
 
   send(text: string): void {
     this.socket.send(text);
+  }
+
+  sendBinary(bytes: Uint8Array): void {
+    this.socket.send(bytes);
   }
 
   close(code: number, reason: string): void {

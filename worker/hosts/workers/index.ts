@@ -12,6 +12,8 @@ import type { CoordinatorClient } from '../../api/coordinator-directory';
 import { createApp } from '../../app';
 import type { AgentIdentity } from '../../core/agents/agent-admission';
 import { type CoreDeps, randomHexId } from '../../core/deps';
+import { MAX_DATA_CHANNEL_FRAME_BYTES } from '../../core/exec/data-channel-session';
+import { clusterOfSession, DATA_CHANNEL_PATH_PREFIX, sessionIdOfPath } from '../../core/exec/execute-command';
 import { decideAgentConnect } from './agent-connect';
 import { CoordinatorObjectHost, type CoordinatorRpc } from './coordinator-object-host';
 import { DurableCoordinators } from './durable-coordinators';
@@ -30,6 +32,8 @@ export interface Env extends WorkersVars {
  */
 const CLUSTER_HEADER = 'X-Berth-Cluster';
 const IDENTITY_HEADER = 'X-Berth-Agent-Identity';
+/** Set by the Worker on a data channel it forwards: the ExecuteCommand session it opens. */
+const DATA_CHANNEL_HEADER = 'X-Berth-Data-Channel';
 
 const log = (line: string) => console.log(`[berth] ${line}`);
 
@@ -114,9 +118,20 @@ export class ClusterCoordinatorObject extends DurableObject<Env> implements Coor
   openTaskEventStream(cluster: string, ...args: Args<'openTaskEventStream'>) {
     return this.host.call(cluster, 'openTaskEventStream', args);
   }
+  openExecStream(cluster: string, ...args: Args<'openExecStream'>) {
+    return this.host.call(cluster, 'openExecStream', args);
+  }
+  openLogStream(cluster: string, ...args: Args<'openLogStream'>) {
+    return this.host.call(cluster, 'openLogStream', args);
+  }
+  terminateExecSession(cluster: string, ...args: Args<'terminateExecSession'>) {
+    return this.host.call(cluster, 'terminateExecSession', args);
+  }
 
   /** Only agent sockets, already checked by the Worker, arrive here. */
   override async fetch(request: Request): Promise<Response> {
+    const dataChannel = request.headers.get(DATA_CHANNEL_HEADER);
+    if (dataChannel) return this.acceptDataChannel(request, dataChannel);
     const clusterName = request.headers.get(CLUSTER_HEADER);
     const identityJson = request.headers.get(IDENTITY_HEADER);
     if (!clusterName || !identityJson || request.headers.get('Upgrade')?.toLowerCase() !== 'websocket') {
@@ -127,6 +142,39 @@ export class ClusterCoordinatorObject extends DurableObject<Env> implements Coor
     const linkId = `link-${randomHexId()}`;
     this.ctx.acceptWebSocket(server, [linkId]);
     this.host.agentAccepted(server, { linkId, clusterName, identity, acceptedAtMs: Date.now() });
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** An ExecuteCommand data channel: accepted without hibernation, it lives as long as its session. */
+  private acceptDataChannel(request: Request, sessionId: string): Response {
+    const clusterName = request.headers.get(CLUSTER_HEADER);
+    if (!clusterName || request.headers.get('Upgrade')?.toLowerCase() !== 'websocket') {
+      return new Response('data channels only', { status: 400 });
+    }
+    const { 0: client, 1: server } = new WebSocketPair();
+    server.accept();
+    const session = this.host.dataChannel(clusterName, sessionId, {
+      send: (data) => server.send(data),
+      close: (code, reason) => {
+        try {
+          server.close(code, reason);
+        } catch {}
+      },
+    });
+    // Binary messages come as Blobs here; reading one is async, so a chain keeps their order.
+    let inbox: Promise<void> = Promise.resolve();
+    server.addEventListener('message', (event) => {
+      const data = event.data as string | ArrayBuffer | Blob;
+      if (data instanceof Blob && data.size > MAX_DATA_CHANNEL_FRAME_BYTES) {
+        session.tooLarge();
+        return;
+      }
+      inbox = inbox
+        .then(async () => session.message(data instanceof Blob ? await data.arrayBuffer() : data))
+        .catch((error) => log(`data channel ${sessionId}: ${String(error)}`));
+    });
+    server.addEventListener('close', () => session.closed());
+    server.addEventListener('error', () => session.closed());
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -185,6 +233,7 @@ function appForRequest(env: Env): Hono {
     sourceAddressOf: (c) => c.req.header('CF-Connecting-IP'),
   });
   app.get(AGENT_CONNECT_PATH, (c) => connectAgent(c.req.raw, env, deps));
+  app.get(`${DATA_CHANNEL_PATH_PREFIX}:sessionId`, (c) => connectDataChannel(c.req.raw, env, deps));
   return app;
 }
 
@@ -198,7 +247,22 @@ async function connectAgent(request: Request, env: Env, deps: CoreDeps): Promise
   const forwarded = new Request(request);
   forwarded.headers.set(CLUSTER_HEADER, decision.clusterName);
   forwarded.headers.set(IDENTITY_HEADER, JSON.stringify(decision.identity));
+  forwarded.headers.delete(DATA_CHANNEL_HEADER);
   return coordinatorStub(env, decision.clusterName).fetch(forwarded);
+}
+
+/** A data channel goes to the object of the session's cluster, where the task's agent is linked. */
+async function connectDataChannel(request: Request, env: Env, deps: CoreDeps): Promise<Response> {
+  const sessionId = sessionIdOfPath(new URL(request.url).pathname);
+  const clusterName = sessionId ? await clusterOfSession(deps, sessionId) : undefined;
+  if (!sessionId || !clusterName) return new Response('Not Found', { status: 404 });
+  if (request.headers.get('Upgrade')?.toLowerCase() !== 'websocket') {
+    return new Response('a WebSocket upgrade is expected', { status: 426 });
+  }
+  const forwarded = new Request(request);
+  forwarded.headers.set(CLUSTER_HEADER, clusterName);
+  forwarded.headers.set(DATA_CHANNEL_HEADER, sessionId);
+  return coordinatorStub(env, clusterName).fetch(forwarded);
 }
 
 export default {

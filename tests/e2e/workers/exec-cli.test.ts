@@ -1,0 +1,4 @@
+import { workersRuntime } from '../../helpers/workers-runtime';
+import { defineExecCliScenarios } from '../scenarios/exec-cli';
+
+defineExecCliScenarios(workersRuntime);
