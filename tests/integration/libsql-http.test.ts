@@ -280,6 +280,7 @@ describe('the libSQL HTTP endpoint, through @libsql/client in HTTP mode', () => 
         defaultCapacityProviderStrategyJson: '[]',
         configurationJson: '{}',
         serviceConnectDefaultsJson: null,
+        containerPolicyJson: '{"allow":[],"hostPaths":[]}',
       },
     ]);
   });
