@@ -26,6 +26,7 @@ import { mintJoinToken } from '../../worker/core/join-tokens/join-tokens';
 import { RECORD_TYPES, readRecords } from '../../worker/core/streams/record-stream';
 import { startControlPlane } from '../../worker/hosts/node/control-plane';
 import { fmt, printTable, stats, writeResult } from '../report';
+import { UNLIMITED_KEYS } from '../unlimited-keys';
 
 const SAMPLES = 30;
 const WARMUP = 3;
@@ -37,7 +38,12 @@ export async function runExecBenchmark(options: { samples?: number } = {}) {
   const samples = options.samples ?? SAMPLES;
   const docker = new Docker();
   const dataDir = mkdtempSync(join(tmpdir(), 'berth-bench-exec-'));
-  const plane = await startControlPlane({ database: { dataDir }, port: 0, log: () => {} });
+  const plane = await startControlPlane({
+    database: { dataDir },
+    port: 0,
+    log: () => {},
+    config: UNLIMITED_KEYS,
+  });
   const credentials = await createTestKey(plane.deps, plane.serverKey, 'admin', 'bench');
   const ecs = ecsClientFor(plane.url, credentials);
   const cluster = 'bench-exec';
