@@ -3,7 +3,7 @@ import { type DatabaseLocation, openDatabase } from '../db/node-database';
 import { parseBerthConfig } from '../worker/config';
 import { recordAuditEvents, SUCCESS } from '../worker/core/audit/audit-log';
 import { createCluster } from '../worker/core/clusters/clusters';
-import { randomHexId } from '../worker/core/deps';
+import { type CoreDeps, randomHexId } from '../worker/core/deps';
 import { type JoinTokenLimits, joinTokenIdOf, mintJoinToken } from '../worker/core/join-tokens/join-tokens';
 import { sha256Hex } from '../worker/core/sha256';
 import { flag, type ParsedArgs } from './args';
@@ -39,23 +39,34 @@ export async function mintJoinTokenLocally(
     const config = parseBerthConfig(process.env);
     const deps = { db: database.db, config, now: Date.now, newId: randomHexId };
     if (clusterName === 'default') await createCluster(deps, { clusterName });
-    const token = await mintJoinToken(deps, clusterName, limits);
-    // Minted with the database's own access, not an access key: the operator's login names who.
-    const joinTokenId = joinTokenIdOf(await sha256Hex(token));
-    await recordAuditEvents(deps, [
-      {
-        principalName: `local/${loginName()}`,
-        action: 'berth:CreateJoinToken',
-        clusterName,
-        resource: `join-token/${joinTokenId}`,
-        result: SUCCESS,
-        detail: { joinTokenId, ttlMs: limits.ttlMs ?? null, uses: limits.uses ?? null },
-      },
-    ]);
-    return token;
+    return await mintAuditedJoinToken(deps, clusterName, limits);
   } finally {
     database.close();
   }
+}
+
+/**
+ * Mints a join token with the database's own access (no access key: `berth join-token`, and
+ * `berth start` for its local agent) and records it in the audit log under the operator's login.
+ */
+export async function mintAuditedJoinToken(
+  deps: CoreDeps,
+  clusterName: string,
+  limits: JoinTokenLimits = {},
+): Promise<string> {
+  const token = await mintJoinToken(deps, clusterName, limits);
+  const joinTokenId = joinTokenIdOf(await sha256Hex(token));
+  await recordAuditEvents(deps, [
+    {
+      principalName: `local/${loginName()}`,
+      action: 'berth:CreateJoinToken',
+      clusterName,
+      resource: `join-token/${joinTokenId}`,
+      result: SUCCESS,
+      detail: { joinTokenId, ttlMs: limits.ttlMs ?? null, uses: limits.uses ?? null },
+    },
+  ]);
+  return token;
 }
 
 /** The operator's login name; `os.userInfo()` throws where the user has no passwd entry (containers). */

@@ -7,9 +7,10 @@ import { join, resolve } from 'node:path';
 import { startAgent } from '../agent';
 import type { DatabaseLocation } from '../db/node-database';
 import { createCluster } from '../worker/core/clusters/clusters';
-import { isValidJoinToken, mintJoinToken } from '../worker/core/join-tokens/join-tokens';
+import { isValidJoinToken } from '../worker/core/join-tokens/join-tokens';
 import { startControlPlane } from '../worker/hosts/node/control-plane';
 import { printRunningBanner, stopOnSignals } from './local-berth-banner';
+import { mintAuditedJoinToken } from './local-database';
 
 export async function startLocalBerth(settings: { host: string; port: number; database: DatabaseLocation }) {
   const plane = await startControlPlane({ ...settings, bootstrapCredentials: true });
@@ -20,7 +21,7 @@ export async function startLocalBerth(settings: { host: string; port: number; da
   const tokenFile = join(settings.database.dataDir, 'local-agent.token');
   let token = existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : '';
   if (!token || !(await isValidJoinToken(deps, 'default', token))) {
-    token = await mintJoinToken(deps, 'default');
+    token = await mintAuditedJoinToken(deps, 'default');
     writeFileSync(tokenFile, `${token}\n`);
     chmodSync(tokenFile, 0o600);
   }
