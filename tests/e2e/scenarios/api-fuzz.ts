@@ -81,8 +81,24 @@ function fuzzCases(names: FuzzNames, seed: number): FuzzCase[] {
   return fc.sample(fc.shuffledSubarray(cases, { minLength: cases.length }), { numRuns: 1, seed })[0];
 }
 
-/** The answer's status, or why there was none. */
+/**
+ * The answer's status, or why there was none. A reset of a kept-alive connection is tried once
+ * more, as the AWS SDKs retry it: a connection the server closed after refusing an oversized body
+ * without reading it can be handed to the next request before the client sees it close, so that
+ * request is reset before the server ever reads it. A second reset is a finding.
+ */
 async function send(
+  endpoint: string,
+  credentials: TestCredentials,
+  fuzzCase: FuzzCase,
+): Promise<number | string> {
+  const outcome = await sendOnce(endpoint, credentials, fuzzCase);
+  return typeof outcome === 'string' && outcome.includes('ECONNRESET')
+    ? sendOnce(endpoint, credentials, fuzzCase)
+    : outcome;
+}
+
+async function sendOnce(
   endpoint: string,
   credentials: TestCredentials,
   { action, body }: FuzzCase,
