@@ -8,7 +8,7 @@
  *   POST   /berth/v1/keys/<id>/activate    → the key
  *   DELETE /berth/v1/keys/<id>             → {}
  */
-import type { Context, Hono } from 'hono';
+import type { Hono } from 'hono';
 import {
   createAccessKey,
   deleteAccessKey,
@@ -16,8 +16,7 @@ import {
   setAccessKeyStatus,
 } from '../core/auth/access-keys';
 import type { CoreDeps } from '../core/deps';
-import { invalidParameter } from '../core/errors';
-import { renderError } from './ecs-protocol';
+import { jsonAnswer, jsonObject } from './berth-api-json';
 
 export const ACCESS_KEY_ACTIONS = {
   create: 'berth:CreateAccessKey',
@@ -31,13 +30,7 @@ export function serveAccessKeys(
   options: { deps: CoreDeps; serverKey: Uint8Array; log: (line: string) => void },
 ) {
   const { deps, serverKey, log } = options;
-  const answer = (run: (c: Context) => Promise<unknown>) => async (c: Context) => {
-    try {
-      return c.json((await run(c)) as object);
-    } catch (error) {
-      return renderError(c, error, crypto.randomUUID(), log);
-    }
-  };
+  const answer = jsonAnswer(log);
   app.post(
     '/berth/v1/keys',
     answer(async (c) => {
@@ -66,18 +59,4 @@ export function serveAccessKeys(
       return {};
     }),
   );
-}
-
-/** The request body as a JSON object, or InvalidParameterException naming the body. */
-export async function jsonObject(c: Context): Promise<Record<string, unknown>> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse((await c.req.text()) || '{}');
-  } catch {
-    throw invalidParameter('body: not valid JSON');
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw invalidParameter('body: must be a JSON object');
-  }
-  return parsed as Record<string, unknown>;
 }

@@ -7,12 +7,12 @@
  *        → {"containerInstance": <ECS shape>, "credentialRevokedAt": ISO}; its socket is closed (4012)
  *          and its credential refused (403) from now on
  */
-import type { Context, Hono } from 'hono';
+import type { Hono } from 'hono';
 import { clusterNameOf, requireCluster } from '../core/clusters/clusters';
 import { invalidParameter } from '../core/errors';
 import { listJoinTokens, revokeJoinToken } from '../core/join-tokens/join-tokens';
 import type { ApiContext } from './actions';
-import { renderError } from './ecs-protocol';
+import { jsonAnswer, jsonObject } from './berth-api-json';
 
 export const JOIN_TOKEN_ACTIONS = {
   list: 'berth:ListJoinTokens',
@@ -23,13 +23,7 @@ export const INSTANCE_ACTIONS = { revokeCredential: 'berth:RevokeInstanceCredent
 
 export function serveAgentAdmin(app: Hono, options: ApiContext & { log: (line: string) => void }) {
   const { deps, log } = options;
-  const answer = (run: (c: Context) => Promise<unknown>) => async (c: Context) => {
-    try {
-      return c.json((await run(c)) as object);
-    } catch (error) {
-      return renderError(c, error, crypto.randomUUID(), log);
-    }
-  };
+  const answer = jsonAnswer(log);
   app.get(
     '/berth/v1/join-tokens',
     answer(async (c) => {
@@ -69,17 +63,4 @@ export function serveAgentAdmin(app: Hono, options: ApiContext & { log: (line: s
       return output;
     }),
   );
-}
-
-async function jsonObject(c: Context): Promise<Record<string, unknown>> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse((await c.req.text()) || '{}');
-  } catch {
-    throw invalidParameter('body: not valid JSON');
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw invalidParameter('body: must be a JSON object');
-  }
-  return parsed as Record<string, unknown>;
 }

@@ -14,7 +14,7 @@ import type { Context, Hono } from 'hono';
 import { MAX_AUDIT_PAGE, queryAuditLog } from '../core/audit/audit-log';
 import type { CoreDeps } from '../core/deps';
 import { invalidParameter } from '../core/errors';
-import { renderError } from './ecs-protocol';
+import { jsonAnswer } from './berth-api-json';
 
 export const AUDIT_ACTIONS = { read: 'berth:ReadAuditLog' } as const;
 
@@ -32,13 +32,10 @@ const FILTERS = [
 const MAX_FILTER_LENGTH = 1024;
 
 export function serveAuditLog(app: Hono, options: { deps: CoreDeps; log: (line: string) => void }) {
-  app.get('/berth/v1/audit', async (c) => {
-    try {
-      return c.json(await queryAuditLog(options.deps, auditQueryOf(c)));
-    } catch (error) {
-      return renderError(c, error, crypto.randomUUID(), options.log);
-    }
-  });
+  app.get(
+    '/berth/v1/audit',
+    jsonAnswer(options.log)(async (c) => queryAuditLog(options.deps, auditQueryOf(c))),
+  );
 }
 
 function auditQueryOf(c: Context) {

@@ -13,7 +13,7 @@ import { clusterNameOf, requireCluster } from '../core/clusters/clusters';
 import { containerPolicyOutput } from '../core/clusters/put-container-policy';
 import { invalidParameter } from '../core/errors';
 import type { ApiContext } from './actions';
-import { renderError } from './ecs-protocol';
+import { jsonAnswer } from './berth-api-json';
 
 export const CONTAINER_POLICY_PATH = '/berth/v1/clusters/:cluster/container-policy';
 export const CONTAINER_POLICY_ACTIONS = {
@@ -24,26 +24,19 @@ export const CONTAINER_POLICY_ACTIONS = {
 type Options = ApiContext & { log: (line: string) => void };
 
 export function serveContainerPolicy(app: Hono, options: Options): void {
-  app.get(CONTAINER_POLICY_PATH, (c) =>
-    answer(c, options, async () =>
-      containerPolicyOutput(await requireCluster(options.deps, c.req.param('cluster'))),
-    ),
+  const answer = jsonAnswer(options.log);
+  app.get(
+    CONTAINER_POLICY_PATH,
+    answer(async (c) => containerPolicyOutput(await requireCluster(options.deps, c.req.param('cluster')))),
   );
-  app.put(CONTAINER_POLICY_PATH, (c) =>
-    answer(c, options, async () => {
+  app.put(
+    CONTAINER_POLICY_PATH,
+    answer(async (c) => {
       const cluster = clusterNameOf(c.req.param('cluster'));
       const policy = await readJson(c);
       return options.coordinators.forCluster(cluster).execute('putContainerPolicy', { policy });
     }),
   );
-}
-
-async function answer(c: Context, options: Options, run: () => Promise<unknown>) {
-  try {
-    return c.json(await run());
-  } catch (error) {
-    return renderError(c, error, crypto.randomUUID(), options.log);
-  }
 }
 
 async function readJson(c: Context): Promise<unknown> {

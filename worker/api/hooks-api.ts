@@ -23,7 +23,6 @@ import { bodyLimit } from 'hono/body-limit';
 import { deployHooks } from '../../db/schema';
 import { clusterNameOf } from '../core/clusters/clusters';
 import type { CoreDeps } from '../core/deps';
-import { invalidParameter } from '../core/errors';
 import {
   createHook,
   deleteHook,
@@ -40,6 +39,7 @@ import {
 } from '../core/hooks/receive-delivery';
 import type { ApiContext } from './actions';
 import type { DescribeCall } from './auth/authenticate';
+import { jsonAnswer, jsonObject } from './berth-api-json';
 import { renderError } from './ecs-protocol';
 
 export const HOOK_ACTIONS = { manage: 'berth:ManageHooks', read: 'berth:ReadHooks' } as const;
@@ -84,13 +84,7 @@ export function serveHooks(
       .forCluster(clusterNameOf(hook.clusterArn))
       .execute('queueHookDeploy', { service: hook.serviceName });
   };
-  const answer = (run: (c: Context) => Promise<unknown>) => async (c: Context) => {
-    try {
-      return c.json((await run(c)) as object);
-    } catch (error) {
-      return renderError(c, error, crypto.randomUUID(), log);
-    }
-  };
+  const answer = jsonAnswer(log);
   const origin = (c: Context) => new URL(c.req.url).origin;
 
   app.post(
@@ -159,17 +153,4 @@ export function serveHooks(
   app.post('/hooks/:id', deliver);
   app.post('/hooks/:id/:token', deliver);
   app.all('/hooks/*', (c) => c.json({ message: 'deliveries are POST /hooks/<id>[/<token>]' }, 405));
-}
-
-async function jsonObject(c: Context): Promise<Record<string, unknown>> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse((await c.req.text()) || '{}');
-  } catch {
-    throw invalidParameter('body: not valid JSON');
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw invalidParameter('body: must be a JSON object');
-  }
-  return parsed as Record<string, unknown>;
 }

@@ -8,7 +8,7 @@
  *   DELETE /berth/v1/subscriptions/<id>            → {}
  *   GET    /berth/v1/subscriptions/<id>/deliveries[?nextToken=N] → the delivery log, newest first
  */
-import type { Context, Hono } from 'hono';
+import type { Hono } from 'hono';
 import type { CoreDeps } from '../core/deps';
 import { invalidParameter } from '../core/errors';
 import {
@@ -17,8 +17,7 @@ import {
   listDeliveries,
   listSubscriptions,
 } from '../core/webhooks/subscriptions';
-import { jsonObject } from './access-keys-api';
-import { renderError } from './ecs-protocol';
+import { jsonAnswer, jsonObject } from './berth-api-json';
 
 export const SUBSCRIPTIONS_ACTION = 'berth:ManageSubscriptions';
 
@@ -27,13 +26,7 @@ export function serveSubscriptions(
   options: { deps: CoreDeps; serverKey: Uint8Array; log: (line: string) => void },
 ) {
   const { deps, serverKey, log } = options;
-  const answer = (run: (c: Context) => Promise<unknown>) => async (c: Context) => {
-    try {
-      return c.json((await run(c)) as object);
-    } catch (error) {
-      return renderError(c, error, crypto.randomUUID(), log);
-    }
-  };
+  const answer = jsonAnswer(log);
   app.post(
     '/berth/v1/subscriptions',
     answer(async (c) => createSubscription(deps, serverKey, await jsonObject(c))),
