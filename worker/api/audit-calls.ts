@@ -59,7 +59,9 @@ async function entryFor(
   deps: CoreDeps,
   describeCall: DescribeCall,
 ): Promise<AuditEntry | undefined> {
-  const call = await describeCall(c);
+  // Described once by authentication when the call got that far (a hook's cluster is a database
+  // read); a call refused before that is described here.
+  const call = c.get('describedCall') ?? (await describeCall(c));
   if (!call) return undefined;
   const errorName =
     c.res.headers.get('X-Amzn-ErrorType') ?? (c.res.status >= 400 ? `HTTP${c.res.status}` : undefined);

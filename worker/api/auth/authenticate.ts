@@ -29,6 +29,8 @@ declare module 'hono' {
     caller: Caller;
     /** The access key id a request was signed with, known or not (the audit log records refusals of known keys). */
     presentedAccessKeyId: string;
+    /** What the call is, for its policy, once authentication described it (the audit log reuses it). */
+    describedCall: { action: string; cluster?: string };
   }
 }
 
@@ -81,7 +83,10 @@ export function authenticate(
       if (!keyLimits.takeRequest(caller.accessKeyId))
         throw new EcsError('ThrottlingException', 'Rate exceeded');
       const call = await describeCall(c);
-      if (call) authorize(deps, caller, call);
+      if (call) {
+        c.set('describedCall', call);
+        authorize(deps, caller, call);
+      }
     } catch (error) {
       return renderError(c, error, requestId, log);
     }
