@@ -5,6 +5,12 @@
  * `standardwebhooks` package, as the docs tell receivers to.
  */
 import { createServer, type IncomingHttpHeaders } from 'node:http';
+import {
+  CreateClusterCommand,
+  CreateServiceCommand,
+  type ECSClient,
+  RegisterTaskDefinitionCommand,
+} from '@aws-sdk/client-ecs';
 import { Webhook } from 'standardwebhooks';
 
 export interface ReceivedDelivery {
@@ -71,4 +77,23 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * Events to deliver without any host: a cluster with three services of desired count 0, each of
+ * which records its deployment's and service's events as it is created.
+ */
+export async function createIdleServices(ecs: ECSClient, cluster: string): Promise<void> {
+  await ecs.send(new CreateClusterCommand({ clusterName: cluster }));
+  await ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family: 'hooked',
+      containerDefinitions: [{ name: 'app', image: 'busybox', memory: 32 }],
+    }),
+  );
+  for (const serviceName of ['one', 'two', 'three']) {
+    await ecs.send(
+      new CreateServiceCommand({ cluster, serviceName, taskDefinition: 'hooked', desiredCount: 0 }),
+    );
+  }
 }

@@ -10,19 +10,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import {
-  CreateClusterCommand,
-  CreateServiceCommand,
-  type ECSClient,
-  RegisterTaskDefinitionCommand,
-} from '@aws-sdk/client-ecs';
+import type { ECSClient } from '@aws-sdk/client-ecs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BERTH_BIN } from '../../helpers/berth-process';
 import { ecsClientFor } from '../../helpers/control-plane';
 import { credentialsFileKey } from '../../helpers/credentials';
 import { freePort, type ServerProcess, spawnServer } from '../../helpers/server-process';
 import { waitFor } from '../../helpers/wait';
-import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhook-receiver';
+import {
+  createIdleServices,
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from '../../helpers/webhook-receiver';
 
 const run = promisify(execFile);
 const CLUSTER = 'hooks-restart';
@@ -90,23 +89,7 @@ describe('event webhooks across a kill -9 of the control plane', () => {
 
     const ecs = ecsClientFor(server.url, await credentialsFileKey(dataDir));
     clients.push(ecs);
-    await ecs.send(new CreateClusterCommand({ clusterName: CLUSTER }));
-    await ecs.send(
-      new RegisterTaskDefinitionCommand({
-        family: 'hooked',
-        containerDefinitions: [{ name: 'app', image: 'busybox', memory: 32 }],
-      }),
-    );
-    for (const serviceName of ['one', 'two', 'three']) {
-      await ecs.send(
-        new CreateServiceCommand({
-          cluster: CLUSTER,
-          serviceName,
-          taskDefinition: 'hooked',
-          desiredCount: 0,
-        }),
-      );
-    }
+    await createIdleServices(ecs, CLUSTER);
     // Every delivery tried and failed at least once, none delivered: then the server dies.
     const pending = await waitFor('every delivery to have failed once', async () => {
       const log = await deliveries(subscription.id);

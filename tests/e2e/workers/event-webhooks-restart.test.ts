@@ -1,22 +1,11 @@
-/**
- * Event webhooks across a restart of workerd: deliveries pending when the runtime stops are sent
- * after it starts again, woken by nothing but the cluster's Durable Object alarm (no agent, no API
- * call reaches the object), each accepted exactly once.
- *
- * The first retry is 10 s away, so the restart (a few seconds on a loaded machine) falls between
- * attempts. (Cloudflare retries an alarm whose handler a restart cut short; a Miniflare restart in
- * the middle of an alarm's handler can leave the alarm unfired for minutes, which would test
- * Miniflare, not Berth. With a 3 s first retry, a CI run under load restarted mid-alarm.)
- */
-import {
-  CreateClusterCommand,
-  CreateServiceCommand,
-  RegisterTaskDefinitionCommand,
-} from '@aws-sdk/client-ecs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { signedFetch } from '../../helpers/credentials';
 import { waitFor } from '../../helpers/wait';
-import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhook-receiver';
+import {
+  createIdleServices,
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from '../../helpers/webhook-receiver';
 import { type RunningWorkersRuntime, startWorkersRuntime } from '../../helpers/workers-runtime';
 
 const CLUSTER = 'hooks-restart';
@@ -66,23 +55,7 @@ describe('event webhooks across a restart of the Workers runtime', () => {
         ).json()) as { deliveries: Delivery[] }
       ).deliveries;
 
-    await ecs.send(new CreateClusterCommand({ clusterName: CLUSTER }));
-    await ecs.send(
-      new RegisterTaskDefinitionCommand({
-        family: 'hooked',
-        containerDefinitions: [{ name: 'app', image: 'busybox', memory: 32 }],
-      }),
-    );
-    for (const serviceName of ['one', 'two', 'three']) {
-      await ecs.send(
-        new CreateServiceCommand({
-          cluster: CLUSTER,
-          serviceName,
-          taskDefinition: 'hooked',
-          desiredCount: 0,
-        }),
-      );
-    }
+    await createIdleServices(ecs, CLUSTER);
     const pending = await waitFor('every delivery to have failed once', async () => {
       const log = await deliveries();
       return log.length >= 3 && log.every((d) => d.status === 'PENDING' && d.attempts >= 1) && log;
